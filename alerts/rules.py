@@ -1,0 +1,121 @@
+"""Rules that turn a fault into a proactive ticket: pure, explainable, no I/O.
+
+Priority is looked up from impact x urgency (the ITIL matrix, conventions.md §4.1):
+impact is high when a failing metric threatens food safety or the home (a refrigerator's
+temperatures), medium otherwise; urgency grows with how far the score is past the
+detector's threshold.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import IntEnum
+
+
+class Level(IntEnum):
+    HIGH = 1
+    MEDIUM = 2
+    LOW = 3
+
+
+# (impact, urgency) -> priority 1 (critical) .. 4 (low)
+PRIORITY_MATRIX: dict[tuple[Level, Level], int] = {
+    (Level.HIGH, Level.HIGH): 1,
+    (Level.HIGH, Level.MEDIUM): 2,
+    (Level.HIGH, Level.LOW): 3,
+    (Level.MEDIUM, Level.HIGH): 2,
+    (Level.MEDIUM, Level.MEDIUM): 3,
+    (Level.MEDIUM, Level.LOW): 4,
+    (Level.LOW, Level.HIGH): 3,
+    (Level.LOW, Level.MEDIUM): 4,
+    (Level.LOW, Level.LOW): 4,
+}
+
+# Metrics whose failure spoils food or risks the home: high impact.
+HIGH_IMPACT = frozenset(
+    {("refrigerator", "cabinet_temp"), ("refrigerator", "freezer_temp")}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class FaultFacts:
+    """What the rule needs to know about a fault and the device it is on."""
+
+    device_serial: str
+    device_type: str
+    device_type_label: str
+    model: str
+    metric: str
+    metric_label: str
+    unit: str
+    detector: str
+    score: float
+    threshold: float
+    opened_at: datetime
+    latest_mean: float | None
+    baseline_mean: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class TicketDraft:
+    subject: str
+    description: str
+    priority: int
+
+
+def impact(facts: FaultFacts) -> Level:
+    return Level.HIGH if (facts.device_type, facts.metric) in HIGH_IMPACT else Level.MEDIUM
+
+
+def urgency(score: float, threshold: float) -> Level:
+    ratio = score / threshold if threshold > 0 else float("inf")
+    if ratio >= 2.0:
+        return Level.HIGH
+    if ratio >= 1.25:
+        return Level.MEDIUM
+    return Level.LOW
+
+
+def proactive_ticket(facts: FaultFacts) -> TicketDraft:
+    """The ticket a service team should see for this fault.
+
+    >>> from datetime import datetime, UTC
+    >>> draft = proactive_ticket(FaultFacts("FR-1", "refrigerator", "Refrigerator", "CF-300",
+    ...     "cabinet_temp", "Cabinet temperature", "Cel", "standard_score", 9.0, 4.0,
+    ...     datetime(2026, 11, 24, 8, tzinfo=UTC), 7.9, 4.1))
+    >>> draft.priority, draft.subject
+    (1, 'Refrigerator FR-1: cabinet temperature abnormal')
+    """
+    level_impact = impact(facts)
+    level_urgency = urgency(facts.score, facts.threshold)
+    priority = PRIORITY_MATRIX[(level_impact, level_urgency)]
+    lines = [
+        f"Our monitoring found an anomaly on {facts.device_type_label.lower()} "
+        f"{facts.device_serial} (model {facts.model}) before the customer reported it.",
+        "",
+        f"Metric: {facts.metric_label} ({facts.metric}, {facts.unit})",
+        f"Since: {facts.opened_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC",
+        f"Detector: {facts.detector}, score {facts.score:.2f} against threshold "
+        f"{facts.threshold:.2f}",
+    ]
+    if facts.latest_mean is not None and facts.baseline_mean is not None:
+        lines.append(
+            f"Latest window mean {facts.latest_mean:.2f} {facts.unit} vs. baseline "
+            f"{facts.baseline_mean:.2f} {facts.unit}"
+        )
+    lines += [
+        f"Priority P{priority}: impact {level_impact.name.lower()}, "
+        f"urgency {level_urgency.name.lower()}.",
+        "Suggested action: call the customer and book a technician visit.",
+    ]
+    return TicketDraft(
+        subject=f"{facts.device_type_label} {facts.device_serial}: "
+        f"{facts.metric_label.lower()} abnormal",
+        description="\n".join(lines),
+        priority=priority,
+    )
+
+
+def as_datetime(epoch_seconds: float) -> datetime:
+    return datetime.fromtimestamp(epoch_seconds, UTC)

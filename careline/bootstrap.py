@@ -1,0 +1,143 @@
+"""The composition root: the one place that turns settings into running parts.
+
+``demo``, ``serve``, ``ingest`` and ``bench`` all come through here, so the wiring is the
+same everywhere; nothing connects at import time.
+"""
+
+from __future__ import annotations
+
+import logging
+from contextlib import ExitStack
+from dataclasses import dataclass
+
+import psycopg
+from psycopg.rows import TupleRow
+from psycopg_pool import ConnectionPool
+
+from careline.embedded import EmbeddedBroker, EmbeddedPostgres
+from careline.settings import Settings
+from crm_core.db import migrate
+from crm_core.db.capabilities import Capabilities, probe
+from crm_core.db.pool import open_pool
+from devices.catalog import Catalog, load_catalog
+from devices.detection.fleet import FleetDetectors
+from devices.metric_ids import sync_metric_ids
+from devices.registry import DeviceDirectory, PostgresDeviceSource
+from ingest.batch import BatchBuilder
+from ingest.mqtt_source import MqttSource
+from ingest.store import BatchStore
+from ingest.topics import subscription_filter
+from ingest.worker import IngestWorker
+
+log = logging.getLogger(__name__)
+
+Pool = ConnectionPool[psycopg.Connection[TupleRow]]
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoints:
+    """Where the database and the broker are, embedded or not."""
+
+    database_url: str
+    mqtt_host: str
+    mqtt_port: int
+    embedded_database: bool
+    embedded_broker: bool
+
+
+def start_endpoints(settings: Settings, stack: ExitStack, *, broker: bool = True) -> Endpoints:
+    """Use the configured services; start embedded ones where the settings name none."""
+    url = settings.database.url
+    embedded_db = url is None
+    if url is None:
+        postgres = EmbeddedPostgres(settings.data_dir)
+        url = postgres.start()
+        stack.callback(postgres.stop)
+    host, port = settings.mqtt.host, settings.mqtt.port
+    embedded_broker = host is None and broker
+    if host is None:
+        host = "127.0.0.1"
+        if broker:
+            embedded = EmbeddedBroker(port)
+            port = embedded.start()
+            stack.callback(embedded.stop)
+    return Endpoints(url, host, port, embedded_db, embedded_broker)
+
+
+@dataclass(frozen=True, slots=True)
+class Database:
+    pool: Pool
+    capabilities: Capabilities
+    metric_ids: dict[str, int]
+
+
+def open_database(
+    settings: Settings, url: str, catalog: Catalog, stack: ExitStack, *, migrate_first: bool
+) -> Database:
+    if migrate_first:
+        migrate.upgrade(url)
+    pool = open_pool(
+        url, min_size=settings.database.pool_min_size, max_size=settings.database.pool_max_size
+    )
+    stack.callback(pool.close)
+    with pool.connection() as conn:
+        capabilities = probe(conn)
+        metric_ids = sync_metric_ids(conn, catalog)
+    return Database(pool, capabilities, metric_ids)
+
+
+@dataclass(frozen=True, slots=True)
+class Ingest:
+    worker: IngestWorker
+    source: MqttSource
+    directory: DeviceDirectory
+    detectors: FleetDetectors | None
+
+
+def build_ingest(
+    settings: Settings, endpoints: Endpoints, database: Database, catalog: Catalog
+) -> Ingest:
+    """An ingest worker and its MQTT source, wired but not started."""
+    directory = DeviceDirectory(PostgresDeviceSource(database.pool))
+    known = directory.preload()
+    log.info("device registry: %d devices", known)
+    detectors = FleetDetectors(catalog) if settings.ingest.detection else None
+    builder = BatchBuilder(
+        catalog,
+        directory,
+        database.metric_ids,
+        detectors,
+        topic_root=settings.mqtt.topic_root,
+        future_tolerance_s=settings.ingest.future_tolerance_s,
+    )
+    worker = IngestWorker(settings.ingest, builder, BatchStore(database.pool, catalog))
+    mqtt_settings = settings.mqtt.model_copy(
+        update={"host": endpoints.mqtt_host, "port": endpoints.mqtt_port}
+    )
+    source = MqttSource(
+        mqtt_settings,
+        subscription_filter(settings.mqtt.topic_root, settings.mqtt.share_group),
+        worker.deliver,
+    )
+    worker.set_acknowledger(source.ack)
+    return Ingest(worker, source, directory, detectors)
+
+
+def start_ingest(ingest: Ingest, stack: ExitStack) -> None:
+    """Start the worker, then the subscription.
+
+    On the way out the worker drains first, so that what it commits is acknowledged while
+    the connection is still up; then the connection closes.
+    """
+    ingest.worker.start()
+    try:
+        ingest.source.start()
+    except BaseException:
+        ingest.worker.stop()
+        raise
+    stack.callback(ingest.source.stop)
+    stack.callback(ingest.worker.stop)
+
+
+def catalog_from(settings: Settings) -> Catalog:
+    return load_catalog()

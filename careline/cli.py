@@ -1,0 +1,239 @@
+"""``careline``: the one command-line program (demo, serve, ingest, simulate, migrate, bench, ...).
+
+Start with ``careline demo``: it runs the whole product on embedded services. Every
+setting is an environment variable (``careline settings`` lists them); when
+``CARELINE_DATABASE__URL`` and ``CARELINE_MQTT__HOST`` are set, nothing embedded starts.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from careline.settings import Settings, SettingsError, load_settings, settings_table
+
+app = typer.Typer(
+    name="careline",
+    help=(
+        "Careline: an IoT-connected service CRM. Appliances publish telemetry over MQTT; "
+        "careline stores it, watches every device for anomalies and opens proactive "
+        "service tickets for the customers who own them.\n\n"
+        "New here? Run `careline demo` and open the address it prints."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+dead_letters_app = typer.Typer(help="List and replay messages that ingest refused.")
+users_app = typer.Typer(help="Staff accounts and API keys.")
+app.add_typer(dead_letters_app, name="dead-letters")
+app.add_typer(users_app, name="users")
+
+
+def _settings() -> Settings:
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    logging.basicConfig(
+        level=settings.log_level,
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+        datefmt="%H:%M:%S",
+    )
+    return settings
+
+
+@app.command()
+def demo(
+    fresh: Annotated[
+        bool, typer.Option("--fresh", help="Delete the data folder first and start over.")
+    ] = False,
+    devices: Annotated[int, typer.Option(min=2, max=5000, help="Simulated appliances.")] = 30,
+    faults: Annotated[int, typer.Option(min=0, help="Faults to inject (on owned devices).")] = 3,
+    history_hours: Annotated[
+        float, typer.Option(min=3, max=168, help="Hours of history replayed before going live.")
+    ] = 12,
+    speed: Annotated[
+        float, typer.Option(min=1, help="How much faster than real time history is replayed.")
+    ] = 1200,
+    seed: Annotated[int, typer.Option(help="Seed of the simulated fleet and its faults.")] = 7,
+) -> None:
+    """Run everything in one process on embedded services: the quickest way to see careline.
+
+    Starts an embedded PostgreSQL and MQTT broker (unless the settings name real ones),
+    migrates, seeds a small CRM, replays HISTORY_HOURS of simulated telemetry with injected
+    faults, and serves the API and console. Ctrl-C stops; data stays in the data folder.
+    """
+    from careline.demo import DemoOptions, run_demo
+
+    settings = _settings()
+    sys.exit(
+        run_demo(
+            settings,
+            DemoOptions(
+                fresh=fresh,
+                devices=devices,
+                faults=faults,
+                history_hours=history_hours,
+                speed=speed,
+                seed=seed,
+            ),
+        )
+    )
+
+
+@app.command()
+def serve() -> None:
+    """Serve the HTTP API and the web console (uses the configured database)."""
+    from careline.runners import run_serve
+
+    sys.exit(run_serve(_settings()))
+
+
+@app.command()
+def ingest() -> None:
+    """Run the ingest worker: MQTT in, readings committed, detectors, faults and tickets."""
+    from careline.runners import run_ingest
+
+    sys.exit(run_ingest(_settings()))
+
+
+@app.command()
+def simulate(
+    devices: Annotated[int, typer.Option(min=1, max=100000, help="Simulated appliances.")] = 30,
+    faults: Annotated[int, typer.Option(min=0, help="Faults to inject.")] = 3,
+    history_hours: Annotated[
+        float, typer.Option(min=0, help="Hours of history to replay before going live.")
+    ] = 12,
+    speed: Annotated[float, typer.Option(min=1, help="Replay speed-up.")] = 1200,
+    seed: Annotated[int, typer.Option(help="Seed of the fleet and its faults.")] = 7,
+    register: Annotated[
+        bool, typer.Option(help="Register the fleet and a demo CRM in the database first.")
+    ] = True,
+) -> None:
+    """Publish telemetry of a simulated fleet to the broker, with labelled faults."""
+    from careline.runners import run_simulate
+
+    sys.exit(
+        run_simulate(
+            _settings(),
+            devices=devices,
+            faults=faults,
+            history_hours=history_hours,
+            speed=speed,
+            seed=seed,
+            register=register,
+        )
+    )
+
+
+@app.command()
+def migrate() -> None:
+    """Create or upgrade the database schema, then report what the database can do."""
+    from careline.runners import run_migrate
+
+    sys.exit(run_migrate(_settings()))
+
+
+@app.command()
+def bench(
+    messages_per_second: Annotated[
+        int, typer.Option(min=0, help="Offered load; 0 publishes as fast as possible.")
+    ] = 0,
+    readings_per_message: Annotated[
+        int, typer.Option(min=1, max=1000, help="Readings in each SenML pack.")
+    ] = 10,
+    seconds: Annotated[float, typer.Option(min=1, help="How long to publish.")] = 60,
+    devices: Annotated[int, typer.Option(min=1, help="Distinct devices publishing.")] = 10000,
+    publishers: Annotated[int, typer.Option(min=1, max=8, help="Publisher processes.")] = 1,
+    mosquitto: Annotated[
+        str | None,
+        typer.Option(help="Path of a mosquitto binary to start a private broker with."),
+    ] = None,
+    profile: Annotated[
+        Path | None, typer.Option(help="Write a pyinstrument profile of the worker here.")
+    ] = None,
+) -> None:
+    """Measure ingest: readings/s from publish to commit, and publish->commit latency."""
+    from careline.bench import BenchOptions, run_bench
+
+    sys.exit(
+        run_bench(
+            _settings(),
+            BenchOptions(
+                messages_per_second=messages_per_second,
+                readings_per_message=readings_per_message,
+                seconds=seconds,
+                devices=devices,
+                publishers=publishers,
+                mosquitto=mosquitto,
+                profile=profile,
+            ),
+        )
+    )
+
+
+@app.command("settings")
+def show_settings() -> None:
+    """List every setting: environment variable, default and meaning."""
+    for name, default, description in settings_table():
+        typer.echo(f"{name}={default}\n    {description}")
+
+
+@dead_letters_app.command("list")
+def dead_letters_list(
+    limit: Annotated[int, typer.Option(min=1, max=500, help="How many, newest first.")] = 20,
+) -> None:
+    """Show the newest dead letters with their reasons."""
+    from careline.runners import run_dead_letters_list
+
+    sys.exit(run_dead_letters_list(_settings(), limit))
+
+
+@dead_letters_app.command("replay")
+def dead_letters_replay(
+    ids: Annotated[list[int] | None, typer.Argument(help="Dead-letter ids.")] = None,
+    replay_all: Annotated[
+        bool, typer.Option("--all", help="Replay every one not yet stored.")
+    ] = False,
+) -> None:
+    """Run dead letters through ingest again, after a fix."""
+    from careline.runners import run_dead_letters_replay
+
+    if not ids and not replay_all:
+        typer.echo("error: give dead-letter ids, or --all", err=True)
+        raise typer.Exit(2)
+    sys.exit(run_dead_letters_replay(_settings(), None if replay_all else ids))
+
+
+@users_app.command("create-admin")
+def create_admin(
+    email: Annotated[str, typer.Option(help="E-mail to sign in with.")],
+    password: Annotated[
+        str, typer.Option(prompt=True, hide_input=True, help="At least 10 characters.")
+    ],
+) -> None:
+    """Create an administrator who can sign in to the console."""
+    from careline.runners import run_create_admin
+
+    sys.exit(run_create_admin(_settings(), email, password))
+
+
+@users_app.command("create-api-key")
+def create_api_key(
+    name: Annotated[str, typer.Option(help="What the key is for.")],
+    role: Annotated[str, typer.Option(help="viewer, agent or admin.")] = "viewer",
+) -> None:
+    """Create an API key; it is printed once and never stored in clear."""
+    from careline.runners import run_create_api_key
+
+    sys.exit(run_create_api_key(_settings(), name, role))
+
+
+def main() -> None:
+    app()

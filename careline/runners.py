@@ -1,0 +1,194 @@
+"""What the single-purpose commands do: serve, ingest, simulate, migrate and the admin ones.
+
+Each returns the process exit code. Long-running ones stop cleanly on Ctrl-C or SIGTERM.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from contextlib import ExitStack
+from datetime import UTC
+
+import typer
+
+from careline.bootstrap import build_ingest, open_database, start_endpoints, start_ingest
+from careline.settings import Settings
+from crm_core.db import migrate
+from crm_core.db.capabilities import probe
+from crm_core.db.errors import StorageError
+from crm_core.db.pool import open_pool
+from devices.catalog import load_catalog
+
+log = logging.getLogger(__name__)
+
+
+def stop_event() -> threading.Event:
+    """An event set by Ctrl-C or SIGTERM (docker stop), so loops can end cleanly."""
+    stop = threading.Event()
+
+    def handler(signum: int, frame: object) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGINT, handler)
+    signal.signal(signal.SIGTERM, handler)
+    return stop
+
+
+def run_migrate(settings: Settings) -> int:
+    with ExitStack() as stack:
+        endpoints = start_endpoints(settings, stack, broker=False)
+        typer.echo("migrating the schema ...")
+        migrate.upgrade(endpoints.database_url)
+        pool = open_pool(endpoints.database_url, min_size=1, max_size=1)
+        stack.callback(pool.close)
+        with pool.connection() as conn:
+            typer.echo(f"schema up to date; {probe(conn).describe()}")
+    return 0
+
+
+def run_serve(settings: Settings) -> int:
+    import uvicorn
+
+    from careline.web import build_app
+
+    with ExitStack() as stack:
+        endpoints = start_endpoints(settings, stack, broker=False)
+        catalog = load_catalog()
+        database = open_database(
+            settings, endpoints.database_url, catalog, stack, migrate_first=False
+        )
+        app = build_app(settings, database, catalog, stack)
+        uvicorn.run(app, host=settings.api.host, port=settings.api.port, log_level="info")
+    return 0
+
+
+def run_ingest(settings: Settings) -> int:
+    stop = stop_event()
+    with ExitStack() as stack:
+        endpoints = start_endpoints(settings, stack)
+        catalog = load_catalog()
+        database = open_database(
+            settings, endpoints.database_url, catalog, stack, migrate_first=False
+        )
+        ingest = build_ingest(settings, endpoints, database, catalog)
+        start_ingest(ingest, stack)
+        typer.echo(
+            f"ingesting from {endpoints.mqtt_host}:{endpoints.mqtt_port} "
+            f"(MQTT {ingest.source.protocol}); Ctrl-C stops"
+        )
+        last = 0
+        while not stop.wait(10):
+            stats = ingest.worker.stats
+            if stats.messages != last:
+                typer.echo(
+                    f"{stats.messages:,} messages, {stats.readings:,} readings, "
+                    f"{stats.dead_letters:,} dead letters, {stats.faults_opened} faults, "
+                    f"{stats.tickets_opened} tickets"
+                )
+                last = stats.messages
+        typer.echo("stopping: committing and acknowledging what was received ...")
+    return 0
+
+
+def run_simulate(
+    settings: Settings,
+    *,
+    devices: int,
+    faults: int,
+    history_hours: float,
+    speed: float,
+    seed: int,
+    register: bool,
+) -> int:
+    from careline.fleet_run import FleetRun
+
+    stop = stop_event()
+    with ExitStack() as stack:
+        endpoints = start_endpoints(settings, stack, broker=False)
+        run = FleetRun.plan(devices=devices, faults=faults, history_hours=history_hours,
+                            speed=speed, seed=seed)
+        if register:
+            catalog = load_catalog()
+            database = open_database(
+                settings, endpoints.database_url, catalog, stack, migrate_first=False
+            )
+            with database.pool.connection() as conn:
+                added = run.register(conn)
+            typer.echo(f"registered {added} new devices")
+        for fault in run.faults:
+            typer.echo(f"injecting {fault.label}")
+        run.start(endpoints.mqtt_host, endpoints.mqtt_port, stack)
+        while not stop.wait(5):
+            progress = run.progress
+            if progress is not None:
+                typer.echo(run.describe(progress))
+    return 0
+
+
+def run_dead_letters_list(settings: Settings, limit: int) -> int:
+    with ExitStack() as stack:
+        endpoints = start_endpoints(settings, stack, broker=False)
+        pool = open_pool(endpoints.database_url, min_size=1, max_size=1)
+        stack.callback(pool.close)
+        with pool.connection() as conn:
+            rows = conn.execute(
+                "SELECT id, received_at, topic, reason, detail, occurrences, replay_outcome "
+                "FROM dead_letters ORDER BY id DESC LIMIT %s",
+                (limit,),
+            ).fetchall()
+    if not rows:
+        typer.echo("no dead letters")
+    for letter_id, received, topic, reason, detail, occurrences, outcome in rows:
+        when = received.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+        typer.echo(f"#{letter_id} {when} {topic} [{reason}] x{occurrences}: {detail}")
+        if outcome:
+            typer.echo(f"    replayed: {outcome}")
+    return 0
+
+
+def run_dead_letters_replay(settings: Settings, ids: list[int] | None) -> int:
+    from ingest.replay import replay_dead_letters
+
+    with ExitStack() as stack:
+        endpoints = start_endpoints(settings, stack, broker=False)
+        pool = open_pool(endpoints.database_url, min_size=1, max_size=2)
+        stack.callback(pool.close)
+        try:
+            report = replay_dead_letters(pool, load_catalog(), settings, ids)
+        except StorageError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            return 1
+    typer.echo(
+        f"replayed {report.replayed}: {report.stored} stored, "
+        f"{report.still_rejected} still rejected"
+    )
+    return 0
+
+
+def run_create_admin(settings: Settings, email: str, password: str) -> int:
+    from crm_core.auth.users import create_user
+
+    with ExitStack() as stack:
+        endpoints = start_endpoints(settings, stack, broker=False)
+        pool = open_pool(endpoints.database_url, min_size=1, max_size=1)
+        stack.callback(pool.close)
+        with pool.connection() as conn:
+            create_user(conn, email=email, name=email, role="admin", password=password)
+    typer.echo(f"administrator {email} created")
+    return 0
+
+
+def run_create_api_key(settings: Settings, name: str, role: str) -> int:
+    from crm_core.auth.users import create_api_key
+
+    with ExitStack() as stack:
+        endpoints = start_endpoints(settings, stack, broker=False)
+        pool = open_pool(endpoints.database_url, min_size=1, max_size=1)
+        stack.callback(pool.close)
+        with pool.connection() as conn:
+            key = create_api_key(conn, name, role)
+    typer.echo(f"API key for {name} ({role}), shown once:\n{key}")
+    return 0
+

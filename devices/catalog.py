@@ -1,0 +1,160 @@
+"""The metric catalog: what each device type measures, kept as data (``catalog.toml``).
+
+Decoder, validation, detectors, simulators and reports read the same :class:`Catalog`, so a
+new device type or metric is a data change, not a code change.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+MetricKind = Literal["number", "boolean"]
+
+
+class CatalogError(ValueError):
+    """The catalog file is malformed; the message names the entry."""
+
+
+@dataclass(frozen=True, slots=True)
+class DetectorSpec:
+    kind: str
+    window_s: float
+    threshold: float
+    warmup: int
+    open_after: int
+    clear_after: int
+    adapt: float
+
+
+@dataclass(frozen=True, slots=True)
+class Typical:
+    mean: float
+    daily_amplitude: float
+    noise: float
+
+
+@dataclass(frozen=True, slots=True)
+class MetricSpec:
+    key: str
+    label: str
+    unit: str
+    kind: MetricKind
+    low: float
+    high: float
+    typical: Typical
+    detector: DetectorSpec | None
+
+    def in_range(self, value: float) -> bool:
+        return self.low <= value <= self.high
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceType:
+    key: str
+    label: str
+    report_interval_s: float
+    offline_after_s: float
+    metrics: dict[str, MetricSpec]
+
+
+@dataclass(frozen=True, slots=True)
+class Catalog:
+    device_types: dict[str, DeviceType]
+
+    def device_type(self, key: str) -> DeviceType:
+        try:
+            return self.device_types[key]
+        except KeyError:
+            raise CatalogError(f"unknown device type {key!r}") from None
+
+    def metric_keys(self) -> list[str]:
+        """Every metric key of every device type, sorted, without repeats."""
+        return sorted({m for t in self.device_types.values() for m in t.metrics})
+
+    def units(self) -> dict[str, str]:
+        """metric key -> unit; a key means one quantity across device types."""
+        return {m.key: m.unit for t in self.device_types.values() for m in t.metrics.values()}
+
+
+def _detector(raw: dict[str, Any], where: str) -> DetectorSpec:
+    try:
+        spec = DetectorSpec(
+            kind=str(raw["kind"]),
+            window_s=float(raw["window_s"]),
+            threshold=float(raw["threshold"]),
+            warmup=int(raw["warmup"]),
+            open_after=int(raw["open_after"]),
+            clear_after=int(raw["clear_after"]),
+            adapt=float(raw["adapt"]),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise CatalogError(f"{where}.detector: {exc!r}") from exc
+    if spec.window_s <= 0 or spec.open_after < 1 or spec.clear_after < 1 or spec.warmup < 2:
+        raise CatalogError(f"{where}.detector: window, warmup and counts must be positive")
+    return spec
+
+
+def _metric(raw: dict[str, Any], where: str) -> MetricSpec:
+    try:
+        low, high = (float(v) for v in raw["range"])
+        typical = raw["typical"]
+        kind = raw.get("kind", "number")
+        if kind not in ("number", "boolean"):
+            raise CatalogError(f"{where}: kind must be number or boolean")
+        spec = MetricSpec(
+            key=str(raw["key"]),
+            label=str(raw.get("label", raw["key"])),
+            unit=str(raw["unit"]),
+            kind=kind,
+            low=low,
+            high=high,
+            typical=Typical(
+                mean=float(typical["mean"]),
+                daily_amplitude=float(typical["daily_amplitude"]),
+                noise=float(typical["noise"]),
+            ),
+            detector=_detector(raw["detector"], where) if "detector" in raw else None,
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise CatalogError(f"{where}: {exc!r}") from exc
+    if low >= high:
+        raise CatalogError(f"{where}: range must be [low, high] with low < high")
+    return spec
+
+
+def parse_catalog(data: dict[str, Any]) -> Catalog:
+    types: dict[str, DeviceType] = {}
+    units: dict[str, str] = {}
+    for key, raw in data.get("device_types", {}).items():
+        metrics: dict[str, MetricSpec] = {}
+        for index, raw_metric in enumerate(raw.get("metrics", [])):
+            metric = _metric(raw_metric, f"device_types.{key}.metrics[{index}]")
+            if units.setdefault(metric.key, metric.unit) != metric.unit:
+                raise CatalogError(f"metric {metric.key!r} has two units")
+            metrics[metric.key] = metric
+        types[key] = DeviceType(
+            key=key,
+            label=str(raw.get("label", key)),
+            report_interval_s=float(raw.get("report_interval_s", 60)),
+            offline_after_s=float(raw.get("offline_after_s", 600)),
+            metrics=metrics,
+        )
+    if not types:
+        raise CatalogError("the catalog defines no device types")
+    return Catalog(device_types=types)
+
+
+def load_catalog(path: Path | None = None) -> Catalog:
+    """Read the catalog from ``path``, or the one shipped with the package."""
+    if path is None:
+        text = resources.files("devices").joinpath("catalog.toml").read_text("utf-8")
+    else:
+        text = path.read_text("utf-8")
+    try:
+        return parse_catalog(tomllib.loads(text))
+    except tomllib.TOMLDecodeError as exc:
+        raise CatalogError(f"catalog is not valid TOML: {exc}") from exc

@@ -1,0 +1,99 @@
+"""The device registry as ingest sees it: serial -> (id, type), with a cache in front.
+
+Ingest looks a device up for every message, so answers are cached; an unknown serial is
+remembered for a short while too, so that a flood from an unregistered device costs one
+query per ``negative_ttl_s``, not one per message.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Protocol
+
+import psycopg
+from psycopg.rows import TupleRow
+from psycopg_pool import ConnectionPool
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceRef:
+    id: int
+    serial: str
+    device_type: str
+
+
+class DeviceSource(Protocol):
+    """Where the registry's answers come from (PostgreSQL, or a fake in unit tests)."""
+
+    def fetch(self, serials: Iterable[str]) -> list[DeviceRef]: ...
+
+    def fetch_all(self) -> list[DeviceRef]: ...
+
+
+class DeviceDirectory:
+    """Cached lookups of devices by serial."""
+
+    def __init__(
+        self,
+        source: DeviceSource,
+        *,
+        negative_ttl_s: float = 30.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._source = source
+        self._known: dict[str, DeviceRef] = {}
+        self._unknown_until: dict[str, float] = {}
+        self._negative_ttl_s = negative_ttl_s
+        self._clock = clock
+
+    def preload(self) -> int:
+        for ref in self._source.fetch_all():
+            self._known[ref.serial] = ref
+        return len(self._known)
+
+    def resolve(self, serials: Iterable[str]) -> dict[str, DeviceRef]:
+        """The known devices among ``serials``; one query for all the cache misses."""
+        now = self._clock()
+        found: dict[str, DeviceRef] = {}
+        missing: list[str] = []
+        for serial in serials:
+            ref = self._known.get(serial)
+            if ref is not None:
+                found[serial] = ref
+            elif self._unknown_until.get(serial, 0.0) <= now:
+                missing.append(serial)
+        if missing:
+            for ref in self._source.fetch(missing):
+                self._known[ref.serial] = ref
+                found[ref.serial] = ref
+            for serial in missing:
+                if serial not in found:
+                    self._unknown_until[serial] = now + self._negative_ttl_s
+                else:
+                    self._unknown_until.pop(serial, None)
+        return found
+
+    def forget(self, serial: str) -> None:
+        """Drop a cached answer (a device was registered or changed)."""
+        self._known.pop(serial, None)
+        self._unknown_until.pop(serial, None)
+
+
+class PostgresDeviceSource:
+    def __init__(self, pool: ConnectionPool[psycopg.Connection[TupleRow]]) -> None:
+        self._pool = pool
+
+    def fetch(self, serials: Iterable[str]) -> list[DeviceRef]:
+        with self._pool.connection() as conn:
+            rows = conn.execute(
+                "SELECT id, serial, device_type FROM devices WHERE serial = ANY(%s)",
+                (list(serials),),
+            ).fetchall()
+        return [DeviceRef(int(r[0]), str(r[1]), str(r[2])) for r in rows]
+
+    def fetch_all(self) -> list[DeviceRef]:
+        with self._pool.connection() as conn:
+            rows = conn.execute("SELECT id, serial, device_type FROM devices").fetchall()
+        return [DeviceRef(int(r[0]), str(r[1]), str(r[2])) for r in rows]

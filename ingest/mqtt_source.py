@@ -1,0 +1,184 @@
+"""The MQTT side of ingest: a persistent QoS 1 subscription whose messages we ack ourselves.
+
+paho-mqtt 2.x with the VERSION2 callbacks. MQTT 5 when the broker speaks it (Clean Start
+off, a Session Expiry and a Receive Maximum, so the broker queues for us while we are away
+and lets many messages be in flight while a batch commits), else MQTT 3.1.1 with
+clean_session=False. ``manual_ack=True``: nothing is acknowledged until :meth:`ack` is
+called, which the worker does only after the batch holding the message is committed.
+
+The callback only converts to a :class:`RawMessage` and hands it on; subscribing happens in
+``on_connect`` so that every reconnect subscribes again.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
+
+from careline.settings import MqttSettings
+from ingest.messages import IngestError, RawMessage
+
+log = logging.getLogger(__name__)
+
+
+class BrokerUnavailable(IngestError):
+    """The broker could not be reached or refused us."""
+
+
+def _connect_properties(settings: MqttSettings) -> Properties:
+    props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+    props.SessionExpiryInterval = settings.session_expiry
+    props.ReceiveMaximum = settings.receive_maximum
+    return props
+
+
+class MqttSource:
+    """Subscribes to ``topic_filter`` and hands every message to ``deliver``."""
+
+    def __init__(
+        self,
+        settings: MqttSettings,
+        topic_filter: str,
+        deliver: Callable[[RawMessage], None],
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._settings = settings
+        self._filter = topic_filter
+        self._deliver = deliver
+        self._clock = clock
+        self._client: mqtt.Client | None = None
+        self.protocol: str | None = None
+        self.connected = threading.Event()
+        self._outage_logged = False
+        self.reconnects = 0
+
+    # -- paho callbacks: convert, hand on, log changes of state -------------------------
+
+    def _on_connect(
+        self,
+        client: mqtt.Client,
+        userdata: Any,
+        flags: mqtt.ConnectFlags,
+        reason_code: ReasonCode,
+        properties: Properties | None,
+    ) -> None:
+        if reason_code.is_failure:
+            log.warning("broker refused the connection: %s", reason_code)
+            return
+        client.subscribe(self._filter, qos=1)
+        if self._outage_logged:
+            log.info("broker connection restored (session present: %s)", flags.session_present)
+            self._outage_logged = False
+            self.reconnects += 1
+        else:
+            log.info(
+                "connected to %s:%s with MQTT %s (session present: %s), subscribed to %s",
+                self._settings.host,
+                self._settings.port,
+                self.protocol,
+                flags.session_present,
+                self._filter,
+            )
+        self.connected.set()
+
+    def _on_disconnect(
+        self,
+        client: mqtt.Client,
+        userdata: Any,
+        flags: mqtt.DisconnectFlags,
+        reason_code: ReasonCode,
+        properties: Properties | None,
+    ) -> None:
+        was_connected = self.connected.is_set()
+        self.connected.clear()
+        if was_connected and not self._outage_logged:
+            log.warning("lost the broker (%s); reconnecting", reason_code)
+            self._outage_logged = True
+
+    def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
+        self._deliver(
+            RawMessage(message.topic, message.payload, self._clock(), message.mid, message.qos)
+        )
+
+    # -- lifecycle ----------------------------------------------------------------------
+
+    def _make_client(self, protocol: int) -> mqtt.Client:
+        kwargs: dict[str, Any] = {}
+        if protocol == mqtt.MQTTv311:
+            kwargs["clean_session"] = False
+        client = mqtt.Client(
+            mqtt.CallbackAPIVersion.VERSION2,
+            client_id=self._settings.client_id,
+            protocol=protocol,
+            manual_ack=True,
+            reconnect_on_failure=True,
+            **kwargs,
+        )
+        client.reconnect_delay_set(min_delay=1, max_delay=10)
+        client.max_queued_messages_set(0)
+        if self._settings.username:
+            client.username_pw_set(self._settings.username, self._settings.password)
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_message = self._on_message
+        return client
+
+    def _try_connect(self, protocol: int, timeout: float) -> mqtt.Client | None:
+        client = self._make_client(protocol)
+        self.protocol = "5" if protocol == mqtt.MQTTv5 else "3.1.1"
+        host = self._settings.host or "127.0.0.1"
+        try:
+            if protocol == mqtt.MQTTv5:
+                client.connect(
+                    host,
+                    self._settings.port,
+                    self._settings.keepalive,
+                    clean_start=False,
+                    properties=_connect_properties(self._settings),
+                )
+            else:
+                client.connect(host, self._settings.port, self._settings.keepalive)
+        except OSError as exc:
+            raise BrokerUnavailable(f"cannot reach the broker at {host}: {exc}") from exc
+        client.loop_start()
+        if self.connected.wait(timeout):
+            return client
+        client.loop_stop()
+        client.disconnect()
+        return None
+
+    def start(self, timeout: float = 10.0) -> None:
+        """Connect (negotiating the MQTT version) and start paho's network thread."""
+        wanted = self._settings.protocol
+        if wanted in ("auto", "5"):
+            self._client = self._try_connect(mqtt.MQTTv5, timeout if wanted == "5" else 3.0)
+            if self._client is None and wanted == "auto":
+                log.info("the broker did not accept MQTT 5; using MQTT 3.1.1")
+        if self._client is None and wanted in ("auto", "3.1.1"):
+            self._client = self._try_connect(mqtt.MQTTv311, timeout)
+        if self._client is None:
+            raise BrokerUnavailable(
+                f"no CONNACK from {self._settings.host}:{self._settings.port} "
+                f"within {timeout:.0f} s (MQTT {wanted})"
+            )
+
+    def ack(self, message: RawMessage) -> None:
+        """Acknowledge a message: PUBACK for QoS 1. Safe from any thread."""
+        if self._client is not None and message.qos > 0:
+            self._client.ack(message.mid, message.qos)
+
+    def stop(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            client.disconnect()
+            client.loop_stop()
+        self.connected.clear()

@@ -1,0 +1,95 @@
+"""Replaying dead letters after a fix (a device registered, a catalog entry added).
+
+A dead letter goes through the same decoding and validation as a live message, with its
+original receive time (SenML relative times resolve as they did then). What passes is
+written like any batch: idempotently, so readings stored before (the good part of a
+partly refused message) are not doubled. The dead letter keeps its row and records when
+it was replayed and with what outcome; a still-bad message is not counted again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import psycopg
+from psycopg.rows import TupleRow
+from psycopg_pool import ConnectionPool
+
+from careline.settings import Settings
+from devices.catalog import Catalog
+from devices.metric_ids import sync_metric_ids
+from devices.registry import DeviceDirectory, PostgresDeviceSource
+from ingest.batch import BatchBuilder
+from ingest.messages import RawMessage
+from ingest.store import BatchStore
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayReport:
+    replayed: int
+    stored: int
+    still_rejected: int
+
+
+def replay_dead_letters(
+    pool: ConnectionPool[psycopg.Connection[TupleRow]],
+    catalog: Catalog,
+    settings: Settings,
+    ids: list[int] | None = None,
+) -> ReplayReport:
+    """Replay the dead letters ``ids`` (None: every one not yet stored by a replay)."""
+    with pool.connection() as conn:
+        if ids is None:
+            rows = conn.execute(
+                "SELECT id, topic, payload, received_at FROM dead_letters "
+                "WHERE replay_outcome IS DISTINCT FROM 'stored' ORDER BY id"
+            ).fetchall()
+        else:
+            rows = conn.execute(
+                "SELECT id, topic, payload, received_at FROM dead_letters "
+                "WHERE id = ANY(%s) ORDER BY id",
+                (ids,),
+            ).fetchall()
+        metric_ids = sync_metric_ids(conn, catalog)
+    if not rows:
+        return ReplayReport(0, 0, 0)
+
+    builder = BatchBuilder(
+        catalog,
+        DeviceDirectory(PostgresDeviceSource(pool)),
+        metric_ids,
+        None,  # replayed readings are history: detectors only judge live data
+        topic_root=settings.mqtt.topic_root,
+        future_tolerance_s=settings.ingest.future_tolerance_s,
+    )
+    messages = [
+        RawMessage(str(topic), bytes(payload), received_at.timestamp())
+        for _, topic, payload, received_at in rows
+    ]
+    batch = builder.build(messages)
+    refused = {id(r.message): r for r in batch.rejections}
+    batch.rejections = []  # already dead letters: record the outcome instead of a new row
+
+    store = BatchStore(pool, catalog)
+    try:
+        store.write(batch)
+    finally:
+        store.close()
+
+    now = datetime.now(UTC)
+    outcomes = []
+    for (letter_id, *_), message in zip(rows, messages, strict=True):
+        rejection = refused.get(id(message))
+        if rejection is None:
+            outcome = "stored"
+        else:
+            outcome = f"still rejected: {rejection.reason.value}: {rejection.detail}"
+        outcomes.append((now, outcome, letter_id))
+    with pool.connection() as conn, conn.transaction():
+        conn.cursor().executemany(
+            "UPDATE dead_letters SET replayed_at = %s, replay_outcome = %s WHERE id = %s",
+            outcomes,
+        )
+    stored = sum(1 for _, outcome, _ in outcomes if outcome == "stored")
+    return ReplayReport(len(rows), stored, len(rows) - stored)

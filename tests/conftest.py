@@ -1,0 +1,63 @@
+"""Fixtures shared by every tier: a migrated database, cleaned between tests."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+from psycopg.rows import TupleRow
+from psycopg_pool import ConnectionPool
+
+from crm_core.db import migrate
+from crm_core.db.capabilities import Capabilities, probe
+from crm_core.db.pool import open_pool
+from devices.catalog import Catalog, load_catalog
+from tests import services
+
+# Tables emptied between tests (metrics keep their ids: they mirror the catalog).
+TABLES = (
+    "ticket_faults, tickets, faults, detector_state, dead_letters, readings, device_status, "
+    "devices, sites, customers, staff_users, api_keys"
+)
+
+
+@pytest.fixture(scope="session")
+def catalog() -> Catalog:
+    return load_catalog()
+
+
+@pytest.fixture(scope="session")
+def database_url() -> Iterator[str]:
+    """A fresh database for the session, migrated to the latest schema."""
+    # PostgreSQL is always available: the configured server, or the embedded one.
+    url, name = services.create_database()
+    migrate.upgrade(url)
+    yield url
+    services.drop_database(name)
+
+
+@pytest.fixture(scope="session")
+def capabilities(database_url: str) -> Capabilities:
+    with psycopg.connect(database_url) as conn:
+        caps = probe(conn)
+    if caps.timescaledb is None and services.required("timescaledb"):
+        pytest.fail("TimescaleDB is required here (CARELINE_TEST_REQUIRE) but not loaded")
+    return caps
+
+
+@pytest.fixture(scope="session")
+def pool(database_url: str) -> Iterator[ConnectionPool[psycopg.Connection[TupleRow]]]:
+    pool = open_pool(database_url, min_size=1, max_size=6)
+    yield pool
+    pool.close()
+
+
+@pytest.fixture
+def db(
+    pool: ConnectionPool[psycopg.Connection[TupleRow]], capabilities: Capabilities
+) -> ConnectionPool[psycopg.Connection[TupleRow]]:
+    """The pool, with every table emptied first."""
+    with pool.connection() as conn:
+        conn.execute(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE")
+    return pool
