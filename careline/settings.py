@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ENV_PREFIX = "CARELINE_"
@@ -22,7 +22,13 @@ class SettingsError(ValueError):
     """A setting is missing or has a value we refuse; the message names the key."""
 
 
-class DatabaseSettings(BaseModel):
+class Group(BaseModel):
+    """A group of settings: unknown keys are refused, so typos are loud."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DatabaseSettings(Group):
     url: Annotated[
         str | None,
         Field(
@@ -43,13 +49,16 @@ class DatabaseSettings(BaseModel):
         from psycopg.conninfo import conninfo_to_dict
 
         try:
-            conninfo_to_dict(value)
+            parts = conninfo_to_dict(value)
         except Exception as exc:
             raise ValueError(f"not a PostgreSQL connection string ({exc})") from exc
+        ports = str(parts.get("port", "5432")).split(",")
+        if not all(port.isdigit() for port in ports):
+            raise ValueError("the port must be a number")
         return value
 
 
-class MqttSettings(BaseModel):
+class MqttSettings(Group):
     host: Annotated[
         str | None,
         Field(description="Broker host. Empty: start an embedded broker (iotcore/rumqttd)."),
@@ -90,12 +99,17 @@ class MqttSettings(BaseModel):
             "($share/<group>/...). Empty: a plain subscription."
         ),
     ] = None
+    @field_validator("share_group", "host", "username", "password")
+    @classmethod
+    def _empty_is_none(cls, value: str | None) -> str | None:
+        return value or None
+
     topic_root: Annotated[
         str, Field(pattern=r"^[a-z0-9-]+$", description="First level of every topic.")
     ] = "dt"
 
 
-class IngestSettings(BaseModel):
+class IngestSettings(Group):
     batch_max_messages: Annotated[
         int, Field(ge=1, le=100000, description="Most messages in one committed batch.")
     ] = 2000
@@ -112,7 +126,7 @@ class IngestSettings(BaseModel):
     ] = 10.0
 
 
-class ApiSettings(BaseModel):
+class ApiSettings(Group):
     host: Annotated[str, Field(description="Address the API and console listen on.")] = (
         "127.0.0.1"
     )

@@ -46,7 +46,7 @@ class RawMessage:
     qos: int = 0
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: built once per reading, and frozen costs a third more
 class Sample:
     """One decoded measurement, its time resolved to absolute UTC epoch seconds.
 

@@ -1,0 +1,53 @@
+"""The settings object: typed, validated at start-up, every key documented."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from careline.settings import SettingsError, load_settings, settings_table
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def test_defaults_start_the_embedded_services(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, _, _ in settings_table():
+        monkeypatch.delenv(name, raising=False)
+    settings = load_settings()
+    assert settings.database.url is None
+    assert settings.mqtt.host is None
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("CARELINE_MQTT__PORT", "seventy"),
+        ("CARELINE_MQTT__PORT", "70000"),
+        ("CARELINE_INGEST__BATCH_MAX_MESSAGES", "0"),
+        ("CARELINE_MQTT__PROTOCOL", "4"),
+        ("CARELINE_API__SESSION_SECRET", "changeme"),
+        ("CARELINE_DATABASE__URL", "postgresql://user@host:notaport/db"),
+        ("CARELINE_LOG_LEVEL", "LOUD"),
+    ],
+)
+def test_a_bad_value_fails_naming_the_key(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str
+) -> None:
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(SettingsError) as excinfo:
+        load_settings()
+    assert variable in str(excinfo.value)
+    assert value in str(excinfo.value)
+
+
+def test_unknown_keys_in_a_group_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CARELINE_MQTT__HOSTNAME", "broker")
+    with pytest.raises(SettingsError, match="CARELINE_MQTT__HOSTNAME"):
+        load_settings()
+
+
+def test_every_setting_is_in_the_readme_table() -> None:
+    text = README.read_text("utf-8")
+    missing = [name for name, _, _ in settings_table() if f"`{name}`" not in text]
+    assert missing == []
