@@ -1,0 +1,24 @@
+"""Online anomaly detection: per-(device, metric) monitors over windowed telemetry.
+
+``base`` is the detector port and factory, ``standard_score`` the first detector, ``monitor``
+the windowing, warm-up and fault hysteresis of one metric, ``fleet`` every monitor of one
+ingest worker. The events they emit live in :mod:`devices.faults`. Importing this package
+does not import river; creating the first detector does.
+"""
+
+from __future__ import annotations
+
+from devices.detection.base import Detector, detector_factories, make_detector
+from devices.detection.fleet import FleetDetectors
+from devices.detection.monitor import EVIDENCE_WINDOWS, MetricMonitor
+from devices.detection.standard_score import StandardScoreDetector
+
+__all__ = [
+    "EVIDENCE_WINDOWS",
+    "Detector",
+    "FleetDetectors",
+    "MetricMonitor",
+    "StandardScoreDetector",
+    "detector_factories",
+    "make_detector",
+]

@@ -1,0 +1,66 @@
+"""The detector port: what a monitor needs from an anomaly detector, and the factory.
+
+A detector scores one value (a window mean) and learns it; a higher score is more anomalous
+and a score is compared with the catalog's ``threshold``. The caller scores **then** learns,
+and does not learn values it flags: :class:`~devices.detection.monitor.MetricMonitor` does
+both. Scoring never changes a detector's state; learning does. Detectors are picklable, so
+their state can be checkpointed per device.
+
+``at`` is the start of the window the value summarises (UTC epoch seconds), for detectors
+that model time of day; detectors that do not may ignore it.
+
+Detector kinds are data (``detector.kind`` in ``catalog.toml``); :func:`make_detector` maps a
+kind to its implementation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Protocol
+
+from devices.catalog import DetectorSpec
+from devices.errors import UnknownDetectorKindError
+
+
+class Detector(Protocol):
+    @property
+    def name(self) -> str:
+        """The detector kind, as written in the catalog and recorded on faults."""
+        ...
+
+    @property
+    def learned(self) -> int:
+        """How many values the detector has learned."""
+        ...
+
+    def score(self, value: float, at: float) -> float:
+        """A finite score >= 0 for ``value`` seen at ``at``; does not change state."""
+        ...
+
+    def learn(self, value: float, at: float) -> None:
+        """Fold ``value`` seen at ``at`` into the model."""
+        ...
+
+
+DetectorFactory = Callable[[DetectorSpec, float], Detector]
+"""(spec, min_std) -> a new detector; ``min_std`` floors the scale (0: no floor)."""
+
+
+def detector_factories() -> Mapping[str, DetectorFactory]:
+    """kind -> factory, for every kind :func:`make_detector` knows."""
+    # Imported here: implementations import this module, and river is slow to import.
+    from devices.detection.standard_score import StandardScoreDetector
+
+    return {StandardScoreDetector.kind: StandardScoreDetector.from_spec}
+
+
+def make_detector(spec: DetectorSpec, *, min_std: float = 0.0) -> Detector:
+    """A fresh detector for ``spec``; an unknown ``spec.kind`` raises UnknownDetectorKindError."""
+    factories = detector_factories()
+    try:
+        factory = factories[spec.kind]
+    except KeyError:
+        raise UnknownDetectorKindError(
+            f"unknown detector kind {spec.kind!r}; known kinds: {', '.join(sorted(factories))}"
+        ) from None
+    return factory(spec, min_std)

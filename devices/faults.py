@@ -1,0 +1,160 @@
+"""The fault domain: what a detector reports and the fault it becomes. Pure, no I/O.
+
+Two kinds of time, on purpose:
+
+* **Events** (:class:`FaultOpened`, :class:`FaultCleared`) and the :class:`WindowSummary`
+  values in their evidence carry **float UTC epoch seconds**. Monitors emit them on the
+  ingest hot path, where device times already are epoch floats, and they serialise to JSON
+  as they are.
+* The :class:`Fault` **entity** keeps **timezone-aware UTC datetimes**, like the database
+  (``timestamptz``) and the rest of the domain. :func:`utc_from_epoch` and
+  :func:`epoch_from_utc` convert at that boundary; :meth:`Fault.from_opened` uses them. Its
+  ``evidence`` stays a tuple of window summaries with epoch starts: it is a chart, stored as
+  JSON.
+
+A device has at most one open fault per metric: monitors never open twice without clearing in
+between (the database enforces the same with a partial unique index).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import TypeAlias
+
+from devices.errors import FaultAlreadyCleared, FaultClearedBeforeOpened, InvalidTimeError
+
+
+class FaultStatus(StrEnum):
+    OPEN = "open"
+    CLEARED = "cleared"
+
+
+@dataclass(frozen=True, slots=True)
+class WindowSummary:
+    """One closed averaging window: its start (UTC epoch s), mean, reading count and score."""
+
+    start: float
+    mean: float
+    count: int
+    score: float
+
+
+@dataclass(frozen=True, slots=True)
+class FaultOpened:
+    """A detector saw ``open_after`` anomalous windows in a row.
+
+    ``opened_at`` is the start of the first anomalous window of that run (UTC epoch s);
+    ``score`` is the highest score in the run; ``evidence`` holds the latest closed windows,
+    oldest first, ending with the window that opened the fault.
+    """
+
+    device_id: int
+    metric: str
+    detector: str
+    score: float
+    threshold: float
+    opened_at: float
+    evidence: tuple[WindowSummary, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class FaultCleared:
+    """The fault on (device, metric) cleared; ``cleared_at`` is UTC epoch seconds."""
+
+    device_id: int
+    metric: str
+    cleared_at: float
+
+
+FaultEvent: TypeAlias = FaultOpened | FaultCleared
+
+
+def utc_from_epoch(seconds: float) -> datetime:
+    """UTC epoch seconds -> aware UTC datetime."""
+    if not math.isfinite(seconds):
+        raise InvalidTimeError(f"epoch seconds must be finite, got {seconds!r}")
+    return datetime.fromtimestamp(seconds, tz=UTC)
+
+
+def epoch_from_utc(at: datetime) -> float:
+    """Aware datetime -> UTC epoch seconds; a naive datetime is refused."""
+    return _aware(at, "time").timestamp()
+
+
+def _aware(at: datetime, what: str) -> datetime:
+    if at.tzinfo is None or at.utcoffset() is None:
+        raise InvalidTimeError(f"{what} must be timezone-aware, got naive {at.isoformat()}")
+    return at.astimezone(UTC)
+
+
+@dataclass(eq=False, slots=True, kw_only=True)
+class Fault:
+    """A fault on one metric of one device, from onset to clearing.
+
+    Times are aware UTC datetimes (other timezones are converted, naive ones refused). ``id``
+    is None until the fault is stored. Entities compare by identity, not by value.
+    """
+
+    id: int | None = None
+    device_id: int
+    metric: str
+    detector: str
+    score: float
+    threshold: float
+    opened_at: datetime
+    status: FaultStatus = FaultStatus.OPEN
+    cleared_at: datetime | None = None
+    evidence: tuple[WindowSummary, ...] = ()
+
+    def __post_init__(self) -> None:
+        self.opened_at = _aware(self.opened_at, "opened_at")
+        if self.cleared_at is not None:
+            self.cleared_at = _aware(self.cleared_at, "cleared_at")
+        if (self.status is FaultStatus.CLEARED) != (self.cleared_at is not None):
+            raise ValueError("a fault has cleared_at exactly when its status is cleared")
+        if self.cleared_at is not None and self.cleared_at < self.opened_at:
+            raise FaultClearedBeforeOpened(
+                f"cleared_at {self.cleared_at.isoformat()} is before opened_at "
+                f"{self.opened_at.isoformat()}"
+            )
+
+    @classmethod
+    def from_opened(cls, event: FaultOpened) -> Fault:
+        """The new, unsaved fault a :class:`FaultOpened` event describes."""
+        return cls(
+            device_id=event.device_id,
+            metric=event.metric,
+            detector=event.detector,
+            score=event.score,
+            threshold=event.threshold,
+            opened_at=utc_from_epoch(event.opened_at),
+            evidence=event.evidence,
+        )
+
+    @property
+    def is_open(self) -> bool:
+        return self.status is FaultStatus.OPEN
+
+    def clear(self, at: datetime) -> FaultCleared:
+        """Clear the fault at ``at``; returns the event to publish.
+
+        Raises :class:`FaultAlreadyCleared` the second time and
+        :class:`FaultClearedBeforeOpened` if ``at`` lies before the onset.
+        """
+        at = _aware(at, "at")
+        if self.status is FaultStatus.CLEARED:
+            raise FaultAlreadyCleared(
+                f"fault {self.id} on device {self.device_id} {self.metric} was cleared at "
+                f"{self.cleared_at.isoformat() if self.cleared_at else '?'}"
+            )
+        if at < self.opened_at:
+            raise FaultClearedBeforeOpened(
+                f"cannot clear fault {self.id} at {at.isoformat()}: it opened at "
+                f"{self.opened_at.isoformat()}"
+            )
+        self.status = FaultStatus.CLEARED
+        self.cleared_at = at
+        return FaultCleared(device_id=self.device_id, metric=self.metric, cleared_at=at.timestamp())
