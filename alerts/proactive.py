@@ -31,10 +31,7 @@ class FaultOutcome:
 
 
 def evidence_json(event: FaultOpened) -> bytes:
-    windows = [
-        dataclasses.asdict(w) if dataclasses.is_dataclass(w) else w  # type: ignore[arg-type]
-        for w in event.evidence
-    ]
+    windows = [dataclasses.asdict(w) for w in event.evidence]
     return orjson.dumps({"windows": windows, "threshold": event.threshold})
 
 
@@ -113,6 +110,7 @@ def record_opened(
         """,
         (draft.priority, draft.subject, draft.description, customer_id, event.device_id, now, now),
     ).fetchone()
+    new_ticket: int | None
     if created is not None:
         ticket_id, new_ticket = int(created[0]), int(created[0])
     else:
@@ -125,7 +123,7 @@ def record_opened(
         ).fetchone()
         if live is None:
             return fault_id, None
-        ticket_id, new_ticket = int(live[0]), None  # type: ignore[assignment]
+        ticket_id, new_ticket = int(live[0]), None
     conn.execute(
         "INSERT INTO ticket_faults (ticket_id, fault_id) VALUES (%s, %s) ON CONFLICT DO NOTHING",
         (ticket_id, fault_id),

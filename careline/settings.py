@@ -99,6 +99,7 @@ class MqttSettings(Group):
             "($share/<group>/...). Empty: a plain subscription."
         ),
     ] = None
+
     @field_validator("share_group", "host", "username", "password")
     @classmethod
     def _empty_is_none(cls, value: str | None) -> str | None:
@@ -121,15 +122,21 @@ class IngestSettings(Group):
         Field(ge=0, description="Device clocks may run this far ahead of ours; more is rejected."),
     ] = 300.0
     detection: Annotated[bool, Field(description="Run the anomaly detectors.")] = True
+    checkpoint_every_s: Annotated[
+        float,
+        Field(
+            gt=0,
+            description="How often detector state is saved, so a restart does not "
+            "start the detectors' warm-up again.",
+        ),
+    ] = 60.0
     retry_max_delay_s: Annotated[
         float, Field(gt=0, description="Longest wait between database retries.")
     ] = 10.0
 
 
 class ApiSettings(Group):
-    host: Annotated[str, Field(description="Address the API and console listen on.")] = (
-        "127.0.0.1"
-    )
+    host: Annotated[str, Field(description="Address the API and console listen on.")] = "127.0.0.1"
     port: Annotated[int, Field(ge=1, le=65535, description="Port of the API and console.")] = 8000
     session_secret: Annotated[
         str | None,

@@ -37,9 +37,7 @@ def admin_password(settings: Settings) -> str:
     """The configured administrator password, or the one kept in the data folder."""
     if settings.api.admin_password:
         return settings.api.admin_password
-    return _kept_secret(
-        settings.data_dir / "admin-password", lambda: secrets.token_urlsafe(12)
-    )
+    return _kept_secret(settings.data_dir / "admin-password", lambda: secrets.token_urlsafe(12))
 
 
 def with_secrets(settings: Settings) -> Settings:

@@ -7,15 +7,21 @@ and dead letters (what did not, with the raw bytes and the reason). Nothing is d
 
 from __future__ import annotations
 
+import logging
+import time
 from dataclasses import dataclass, field
 
 from devices.catalog import Catalog
 from devices.detection.fleet import FleetDetectors
+from devices.detector_state import StateSource
+from devices.errors import DetectorStateError
 from devices.faults import FaultEvent
-from devices.registry import DeviceDirectory
+from devices.registry import DeviceDirectory, DeviceRef
 from ingest.decoding import decode_message
 from ingest.messages import DecodeError, RawMessage, Rejection, RejectReason, Sample
 from ingest.validation import summarize, validate
+
+log = logging.getLogger(__name__)
 
 # device_id, metric_id, device time, value, receive time (times as UTC epoch seconds)
 ReadingRow = tuple[int, int, float, float, float]
@@ -31,6 +37,8 @@ class Batch:
     fault_events: list[FaultEvent] = field(default_factory=list)
     # device_id -> (latest device time, latest receive time) seen in this batch
     seen: dict[int, tuple[float, float]] = field(default_factory=dict)
+    # detector state of devices that changed since the last checkpoint: (device_id, bytes)
+    checkpoints: list[tuple[int, bytes]] = field(default_factory=list)
 
 
 class BatchBuilder:
@@ -45,6 +53,8 @@ class BatchBuilder:
         *,
         topic_root: str = "dt",
         future_tolerance_s: float = 300.0,
+        states: StateSource | None = None,
+        checkpoint_every_s: float = 60.0,
     ) -> None:
         self._catalog = catalog
         self._directory = directory
@@ -52,9 +62,62 @@ class BatchBuilder:
         self._detectors = detectors
         self._root = topic_root
         self._future_tolerance_s = future_tolerance_s
+        self._states = states
+        self._loaded: set[int] = set()  # devices whose saved state was looked up
+        self._dirty: set[int] = set()  # devices observed since the last checkpoint
+        self._checkpoint_every_s = checkpoint_every_s
+        self._last_checkpoint = time.monotonic()
 
-    def build(self, messages: list[RawMessage]) -> Batch:
+    def _load_states(self, device_ids: list[int]) -> None:
+        """Restore saved detector state of devices this worker has not seen yet."""
+        assert self._detectors is not None
+        assert self._states is not None
+        for device_id, data in self._states.load(device_ids).items():
+            try:
+                self._detectors.restore(device_id, data)
+            except DetectorStateError as exc:
+                log.warning(
+                    "device %d: saved detector state unusable (%s); warming up", device_id, exc
+                )
+        self._loaded.update(device_ids)
+
+    def _checkpoint(self, batch: Batch, force: bool) -> None:
+        if self._detectors is None or not self._dirty:
+            return
+        now = time.monotonic()
+        if not force and now - self._last_checkpoint < self._checkpoint_every_s:
+            return
+        state_bytes = self._detectors.state_bytes
+        batch.checkpoints = [(device_id, state_bytes(device_id)) for device_id in self._dirty]
+        self._dirty.clear()
+        self._last_checkpoint = now
+
+    def build(self, messages: list[RawMessage], *, final: bool = False) -> Batch:
+        """One batch; ``final`` also checkpoints every changed detector (worker stopping)."""
+        batch = self._build(messages)
+        self._checkpoint(batch, force=final)
+        return batch
+
+    def _build(self, messages: list[RawMessage]) -> Batch:
         batch = Batch(messages)
+        decoded = self._decode(messages, batch)
+        if not decoded:
+            return batch
+        devices = self._directory.resolve({serial for _, serial, _ in decoded})
+        if self._states is not None and self._detectors is not None:
+            unseen = [ref.id for ref in devices.values() if ref.id not in self._loaded]
+            if unseen:
+                self._load_states(unseen)
+        for message, serial, samples in decoded:
+            ref = devices.get(serial)
+            readings = self._accept(message, serial, ref, samples, batch)
+            if readings and ref is not None:
+                self._add(batch, ref, message.received_at, readings)
+        return batch
+
+    def _decode(
+        self, messages: list[RawMessage], batch: Batch
+    ) -> list[tuple[RawMessage, str, list[Sample]]]:
         decoded: list[tuple[RawMessage, str, list[Sample]]] = []
         for message in messages:
             try:
@@ -63,50 +126,56 @@ class BatchBuilder:
                 batch.rejections.append(Rejection(message, exc.reason, exc.detail))
                 continue
             decoded.append((message, topic.device_id, samples))
-        if not decoded:
-            return batch
+        return decoded
 
-        devices = self._directory.resolve({serial for _, serial, _ in decoded})
-        observe = self._detectors.observe if self._detectors is not None else None
+    def _accept(
+        self,
+        message: RawMessage,
+        serial: str,
+        ref: DeviceRef | None,
+        samples: list[Sample],
+        batch: Batch,
+    ) -> list[tuple[str, float, float]]:
+        """The readings of a message that pass; what does not becomes a rejection."""
+        if ref is None:
+            batch.rejections.append(
+                Rejection(message, RejectReason.UNKNOWN_DEVICE, f"no device {serial!r}")
+            )
+            return []
+        device_type = self._catalog.device_types.get(ref.device_type)
+        if device_type is None:
+            detail = f"device {serial!r} has type {ref.device_type!r}, not in the catalog"
+            batch.rejections.append(Rejection(message, RejectReason.INVALID, detail))
+            return []
+        checked = validate(samples, device_type, message.received_at, self._future_tolerance_s)
+        if checked.problems:
+            reason, detail = summarize(checked.problems)
+            if checked.readings:
+                detail = f"{len(checked.readings)} readings stored, refused: {detail}"
+            batch.rejections.append(Rejection(message, reason, detail))
+        return checked.readings
+
+    def _add(
+        self,
+        batch: Batch,
+        ref: DeviceRef,
+        received: float,
+        readings: list[tuple[str, float, float]],
+    ) -> None:
+        """Rows for the readings, detector events, and the device's last-seen time."""
+        device_id = ref.id
         metric_ids = self._metric_ids
         rows = batch.rows
-        seen = batch.seen
-        for message, serial, samples in decoded:
-            ref = devices.get(serial)
-            if ref is None:
-                batch.rejections.append(
-                    Rejection(message, RejectReason.UNKNOWN_DEVICE, f"no device {serial!r}")
-                )
-                continue
-            device_type = self._catalog.device_types.get(ref.device_type)
-            if device_type is None:
-                batch.rejections.append(
-                    Rejection(
-                        message,
-                        RejectReason.INVALID,
-                        f"device {serial!r} has type {ref.device_type!r}, not in the catalog",
-                    )
-                )
-                continue
-            received = message.received_at
-            checked = validate(samples, device_type, received, self._future_tolerance_s)
-            if checked.problems:
-                reason, detail = summarize(checked.problems)
-                if checked.readings:
-                    detail = f"{len(checked.readings)} readings stored, refused: {detail}"
-                batch.rejections.append(Rejection(message, reason, detail))
-            if not checked.readings:
-                continue
-            device_id = ref.id
-            latest = 0.0
-            for metric, when, value in checked.readings:
-                rows.append((device_id, metric_ids[metric], when, value, received))
-                latest = max(latest, when)
-                if observe is not None:
-                    events = observe(device_id, ref.device_type, metric, when, value)
-                    if events:
-                        batch.fault_events.extend(events)
-            previous = seen.get(device_id)
-            if previous is None or previous[0] < latest:
-                seen[device_id] = (latest, received)
-        return batch
+        observe = self._detectors.observe if self._detectors is not None else None
+        latest = 0.0
+        for metric, when, value in readings:
+            rows.append((device_id, metric_ids[metric], when, value, received))
+            latest = max(latest, when)
+            if observe is not None:
+                events = observe(device_id, ref.device_type, metric, when, value)
+                if events:
+                    batch.fault_events.extend(events)
+        self._dirty.add(device_id)
+        previous = batch.seen.get(device_id)
+        if previous is None or previous[0] < latest:
+            batch.seen[device_id] = (latest, received)

@@ -46,13 +46,15 @@ class RawMessage:
     qos: int = 0
 
 
-@dataclass(slots=True)  # not frozen: built once per reading, and frozen costs a third more
+# Not frozen: one is built per reading, and a frozen dataclass costs a third more to build.
+@dataclass(slots=True)
 class Sample:
     """One decoded measurement, its time resolved to absolute UTC epoch seconds.
 
     ``device`` is the device the payload itself names (None when it names none), so that it
-    can be checked against the topic. ``unit`` is None when the payload gives no unit. String values (SenML ``vs``/``vd``)
-    decode as ``str``; validation decides whether the metric takes them.
+    can be checked against the topic. ``unit`` is None when the payload gives no unit.
+    String values (SenML ``vs``/``vd``) decode as ``str``; validation decides whether the
+    metric takes them.
     """
 
     device: str | None

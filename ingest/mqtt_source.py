@@ -19,6 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
@@ -106,17 +107,19 @@ class MqttSource:
 
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
         self._deliver(
-            RawMessage(message.topic, message.payload, self._clock(), message.mid, message.qos)
+            RawMessage(
+                message.topic, bytes(message.payload), self._clock(), message.mid, message.qos
+            )
         )
 
     # -- lifecycle ----------------------------------------------------------------------
 
-    def _make_client(self, protocol: int) -> mqtt.Client:
+    def _make_client(self, protocol: MQTTProtocolVersion) -> mqtt.Client:
         kwargs: dict[str, Any] = {}
-        if protocol == mqtt.MQTTv311:
+        if protocol == MQTTProtocolVersion.MQTTv311:
             kwargs["clean_session"] = False
         client = mqtt.Client(
-            mqtt.CallbackAPIVersion.VERSION2,
+            CallbackAPIVersion.VERSION2,
             client_id=self._settings.client_id,
             protocol=protocol,
             manual_ack=True,
@@ -132,12 +135,12 @@ class MqttSource:
         client.on_message = self._on_message
         return client
 
-    def _try_connect(self, protocol: int, timeout: float) -> mqtt.Client | None:
+    def _try_connect(self, protocol: MQTTProtocolVersion, timeout: float) -> mqtt.Client | None:
         client = self._make_client(protocol)
-        self.protocol = "5" if protocol == mqtt.MQTTv5 else "3.1.1"
+        self.protocol = "5" if protocol == MQTTProtocolVersion.MQTTv5 else "3.1.1"
         host = self._settings.host or "127.0.0.1"
         try:
-            if protocol == mqtt.MQTTv5:
+            if protocol == MQTTProtocolVersion.MQTTv5:
                 client.connect(
                     host,
                     self._settings.port,
@@ -160,11 +163,13 @@ class MqttSource:
         """Connect (negotiating the MQTT version) and start paho's network thread."""
         wanted = self._settings.protocol
         if wanted in ("auto", "5"):
-            self._client = self._try_connect(mqtt.MQTTv5, timeout if wanted == "5" else 3.0)
+            self._client = self._try_connect(
+                MQTTProtocolVersion.MQTTv5, timeout if wanted == "5" else 3.0
+            )
             if self._client is None and wanted == "auto":
                 log.info("the broker did not accept MQTT 5; using MQTT 3.1.1")
         if self._client is None and wanted in ("auto", "3.1.1"):
-            self._client = self._try_connect(mqtt.MQTTv311, timeout)
+            self._client = self._try_connect(MQTTProtocolVersion.MQTTv311, timeout)
         if self._client is None:
             raise BrokerUnavailable(
                 f"no CONNACK from {self._settings.host}:{self._settings.port} "

@@ -21,6 +21,7 @@ from psycopg_pool import ConnectionPool
 from alerts.proactive import FaultOutcome, record_fault_events
 from crm_core.db.errors import DatabaseUnavailable
 from devices.catalog import Catalog
+from devices.detector_state import UPSERT_STATE
 from ingest.batch import Batch
 from ingest.messages import Rejection
 
@@ -146,6 +147,11 @@ class BatchStore:
             if batch.rejections:
                 conn.cursor().executemany(
                     UPSERT_DEAD_LETTER, [self._dead_letter(r) for r in batch.rejections]
+                )
+            if batch.checkpoints:
+                conn.cursor().executemany(
+                    UPSERT_STATE,
+                    [{"device_id": d, "state": state} for d, state in batch.checkpoints],
                 )
             outcome = (
                 record_fault_events(conn, batch.fault_events, self._catalog, self._clock())

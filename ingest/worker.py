@@ -35,13 +35,6 @@ CommitObserver = Callable[[Batch, WriteResult, float], None]
 _STOP = object()
 
 
-class Acknowledger:
-    """What the worker needs from the MQTT side: acknowledging a message."""
-
-    def ack(self, message: RawMessage) -> None:  # pragma: no cover - interface
-        raise NotImplementedError
-
-
 @dataclass(slots=True)
 class IngestStats:
     messages: int = 0
@@ -143,8 +136,8 @@ class IngestWorker:
         try:
             while True:
                 messages, stop = self._collect()
-                if messages:
-                    self._outbox.put(self._builder.build(messages))
+                if messages or stop:
+                    self._outbox.put(self._builder.build(messages, final=stop))
                 if stop:
                     break
         except Exception:

@@ -9,9 +9,9 @@ from psycopg_pool import ConnectionPool
 from crm_core.db.errors import DatabaseUnavailable
 
 
-def open_pool(url: str, *, min_size: int = 1, max_size: int = 8, timeout: float = 10.0) -> (
-    ConnectionPool[psycopg.Connection[TupleRow]]
-):
+def open_pool(
+    url: str, *, min_size: int = 1, max_size: int = 8, timeout: float = 10.0
+) -> ConnectionPool[psycopg.Connection[TupleRow]]:
     """Open a pool and wait until its first connection works."""
     pool: ConnectionPool[psycopg.Connection[TupleRow]] = ConnectionPool(
         url,

@@ -32,8 +32,13 @@ Pool = ConnectionPool[psycopg.Connection[TupleRow]]
 def senml(serial: str, t: float, temp: float = 4.2, power: float = 95.0) -> bytes:
     return orjson.dumps(
         [
-            {"bn": f"urn:dev:serial:{serial}:", "bt": t, "n": "cabinet_temp", "u": "Cel",
-             "v": temp},
+            {
+                "bn": f"urn:dev:serial:{serial}:",
+                "bt": t,
+                "n": "cabinet_temp",
+                "u": "Cel",
+                "v": temp,
+            },
             {"n": "compressor_power", "u": "W", "v": power},
         ]
     )
@@ -197,8 +202,11 @@ def test_ingest_reconnects_after_the_broker_restarts(
     publisher.close()
     wait_for(lambda: readings(database_url) == 2)
     broker.restart()
-    wait_for(lambda: running.ingest is not None and running.ingest.source.reconnects >= 1,
-             timeout=30, what="ingest reconnected")
+    wait_for(
+        lambda: running.ingest is not None and running.ingest.source.reconnects >= 1,
+        timeout=30,
+        what="ingest reconnected",
+    )
     publisher = TestPublisher(broker.port)
     for i in range(50):
         publisher.publish("dt/FR-000001/senml", senml("FR-000001", time.time() - 50 + i * 0.1))
@@ -230,8 +238,10 @@ def test_nothing_is_acknowledged_while_the_database_is_unreachable(
             publisher.publish("dt/FR-000001/senml", senml("FR-000001", base + i))
         publisher.flush()  # the broker has them; ingest must not acknowledge them yet
         assert run.ingest is not None
-        wait_for(lambda: run.ingest is not None and run.ingest.worker.stats.db_retries >= 2,
-                 what="writer retrying")
+        wait_for(
+            lambda: run.ingest is not None and run.ingest.worker.stats.db_retries >= 2,
+            what="writer retrying",
+        )
         time.sleep(1.0)
         assert len(run.acked) == 20
         assert readings(database_url) == 40
@@ -244,3 +254,39 @@ def test_nothing_is_acknowledged_while_the_database_is_unreachable(
         publisher.close()
         run.stop()
         proxy.close()
+
+
+def test_detector_state_survives_a_restart(
+    db: Pool, database_url: str, broker: MosquittoProcess, catalog: Catalog
+) -> None:
+    ids = register_devices(db, ["FR-000001"])
+    settings = settings_for(database_url, broker.port, new_client_id())
+    first = RunningIngest(settings, catalog).start()
+    publisher = TestPublisher(broker.port)
+    base = time.time() - 6 * 3600  # six hours of one reading a minute: 72 closed windows
+    for i in range(360):
+        publisher.publish("dt/FR-000001/senml", senml("FR-000001", base + 60 * i))
+    publisher.flush()
+    wait_for(lambda: readings(database_url) == 720, timeout=30, what="history stored")
+    assert first.ingest is not None
+    assert first.ingest.detectors is not None
+    monitor = first.ingest.detectors.monitor(ids["FR-000001"], "cabinet_temp")
+    assert monitor is not None
+    learned = monitor.detector.learned
+    assert learned >= 70
+    first.stop()  # the final batch checkpoints every changed detector
+    assert count(database_url, "SELECT count(*) FROM detector_state") == 1
+
+    second = RunningIngest(settings, catalog).start()
+    try:
+        publisher.publish("dt/FR-000001/senml", senml("FR-000001", base + 60 * 360))
+        publisher.flush()
+        wait_for(lambda: readings(database_url) == 722, what="the next reading")
+        assert second.ingest is not None
+        assert second.ingest.detectors is not None
+        restored = second.ingest.detectors.monitor(ids["FR-000001"], "cabinet_temp")
+        assert restored is not None
+        assert restored.detector.learned >= learned  # carried on, not warming up again
+    finally:
+        publisher.close()
+        second.stop()

@@ -11,13 +11,16 @@ import psycopg
 from alembic import context
 from sqlalchemy import create_engine, pool
 
-url = context.config.get_main_option("careline.database_url")
-if not url:
-    raise RuntimeError("crm_core.db.migrate sets careline.database_url; run `careline migrate`")
+
+def _url() -> str:
+    url = context.config.get_main_option("careline.database_url")
+    if not url:
+        raise RuntimeError("crm_core.db.migrate sets careline.database_url; run `careline migrate`")
+    return url
 
 
 def _connect() -> psycopg.Connection[tuple[object, ...]]:
-    return psycopg.connect(url)
+    return psycopg.connect(_url())
 
 
 engine = create_engine("postgresql+psycopg://", creator=_connect, poolclass=pool.NullPool)

@@ -180,7 +180,7 @@ def _timescaledb_loaded() -> bool:
     savepoint = bind.begin_nested()
     try:
         bind.execute(text("CREATE EXTENSION IF NOT EXISTS timescaledb"))
-    except Exception:  # noqa: BLE001 - not preloaded: fall back to plain PostgreSQL
+    except Exception:
         savepoint.rollback()
         return False
     savepoint.commit()
@@ -190,9 +190,7 @@ def _timescaledb_loaded() -> bool:
 def upgrade() -> None:
     op.execute(SCHEMA)
     if _timescaledb_loaded():
-        op.execute(
-            "SELECT create_hypertable('readings', by_range('ts', INTERVAL '1 day'))"
-        )
+        op.execute("SELECT create_hypertable('readings', by_range('ts', INTERVAL '1 day'))")
 
 
 def downgrade() -> None:

@@ -1,0 +1,199 @@
+"""``careline demo``: the whole product in one process, and a running commentary.
+
+Embedded PostgreSQL and broker (unless the settings name real ones), migrations, a seeded
+CRM, the ingest worker with detection, the API and console, and a simulated fleet that
+replays recent history at speed (with injected faults) and then goes on live.
+"""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+
+import typer
+
+from careline.bootstrap import build_ingest, open_database, start_endpoints, start_ingest
+from careline.fleet_run import FleetRun
+from careline.runners import stop_event
+from careline.settings import Settings
+from careline.web import ServerThread, build_app, with_secrets
+from devices.catalog import load_catalog
+
+# What a data folder of ours holds; --fresh deletes nothing else.
+OUR_FILES = frozenset({"pgdata", "run", "session-secret", "admin-password", "bench"})
+
+
+@dataclass(frozen=True, slots=True)
+class DemoOptions:
+    fresh: bool
+    devices: int
+    faults: int
+    history_hours: float
+    speed: float
+    seed: int
+
+
+def wipe(data_dir: Path) -> None:
+    """Delete the data folder, if it holds only what the demo puts there."""
+    if not data_dir.exists():
+        return
+    foreign = {p.name for p in data_dir.iterdir()} - OUR_FILES
+    if foreign:
+        raise typer.BadParameter(
+            f"{data_dir} holds files the demo did not make ({', '.join(sorted(foreign))}); "
+            "not deleting it. Remove it yourself or set CARELINE_DATA_DIR."
+        )
+    shutil.rmtree(data_dir)
+
+
+class Commentary:
+    """Tells the user what happened, once per change: new faults, new tickets, catch-up."""
+
+    def __init__(self, console_url: str) -> None:
+        self._console_url = console_url
+        self._tickets_seen: set[int] = set()
+        self._faults_seen: set[int] = set()
+        self._caught_up_told = False
+
+    def faults(self, rows: list[tuple[int, str, str, float, float]]) -> None:
+        for fault_id, serial, metric, score, threshold in rows:
+            if fault_id not in self._faults_seen:
+                self._faults_seen.add(fault_id)
+                typer.echo(
+                    f"  fault #{fault_id} on {serial}: {metric} "
+                    f"(score {score:.1f} >= threshold {threshold:.1f})"
+                )
+
+    def tickets(self, rows: list[tuple[int, str, str]]) -> None:
+        for ticket_id, subject, customer in rows:
+            if ticket_id not in self._tickets_seen:
+                self._tickets_seen.add(ticket_id)
+                typer.secho(
+                    f"  proactive ticket #{ticket_id} for {customer}: {subject}\n"
+                    f"    {self._console_url}/console/tickets/{ticket_id}",
+                    fg=typer.colors.GREEN,
+                )
+
+    def caught_up(self, messages: int) -> None:
+        if self._caught_up_told:
+            return
+        self._caught_up_told = True
+        typer.secho(
+            f"\nHistory replayed: {messages:,} messages stored; "
+            f"{len(self._faults_seen)} faults detected, "
+            f"{len(self._tickets_seen)} proactive tickets opened. "
+            "The fleet now reports live, once a minute per device.\n"
+            f"Open {self._console_url} to see them. Ctrl-C stops.",
+            bold=True,
+        )
+
+
+def run_demo(settings: Settings, options: DemoOptions) -> int:
+    stop = stop_event()
+    if options.fresh:
+        wipe(settings.data_dir)
+    settings = with_secrets(settings)
+    catalog = load_catalog()
+    with ExitStack() as stack:
+        typer.echo("starting the database and the MQTT broker ...")
+        endpoints = start_endpoints(settings, stack)
+        typer.echo("migrating the schema ...")
+        database = open_database(
+            settings, endpoints.database_url, catalog, stack, migrate_first=True
+        )
+        typer.echo(f"  {database.capabilities.describe()}")
+
+        run = FleetRun.plan(
+            devices=options.devices,
+            faults=options.faults,
+            history_hours=options.history_hours,
+            speed=options.speed,
+            seed=options.seed,
+        )
+        with database.pool.connection() as conn:
+            added = run.register(conn)
+        typer.echo(f"CRM seeded: {len(run.fleet)} devices ({added} new) owned by 12 customers")
+
+        ingest = build_ingest(settings, endpoints, database, catalog)
+        start_ingest(ingest, stack)
+        broker = "embedded broker" if endpoints.embedded_broker else "broker"
+        typer.echo(
+            f"ingest subscribed to the {broker} at {endpoints.mqtt_host}:{endpoints.mqtt_port} "
+            f"(MQTT {ingest.source.protocol})"
+        )
+
+        def ingest_status() -> dict[str, object]:
+            stats = ingest.worker.stats
+            return {
+                "mqtt_connected": ingest.source.connected.is_set(),
+                "database_ok": ingest.worker.database_ok.is_set(),
+                "messages": stats.messages,
+                "backlog": ingest.worker.backlog,
+            }
+
+        app = build_app(settings, database, catalog, stack, ingest_status)
+        server = ServerThread(app, settings.api.host, settings.api.port)
+        server.start()
+        stack.callback(server.stop)
+        console_url = f"http://{settings.api.host}:{settings.api.port}"
+        typer.secho(
+            f"\nconsole:  {console_url}   sign in as {settings.api.admin_email} / "
+            f"{settings.api.admin_password}\napi docs: {console_url}/docs\n",
+            bold=True,
+        )
+
+        for fault in run.faults:
+            typer.echo(f"injecting {fault.label}")
+        typer.echo(
+            f"replaying the last {options.history_hours:g} h of telemetry at "
+            f"{options.speed:g}x, then live ..."
+        )
+        run.start(endpoints.mqtt_host, endpoints.mqtt_port, stack)
+        commentary = Commentary(console_url)
+        watch(run, ingest.worker.stats, database.pool, commentary, stop)
+        typer.echo("stopping: committing what was received, closing services ...")
+    typer.echo(f"stopped. Data kept in {settings.data_dir}; `careline demo` resumes.")
+    return 0
+
+
+def watch(
+    run: FleetRun,
+    stats: object,
+    pool: object,
+    commentary: Commentary,
+    stop: threading.Event,
+) -> None:
+    """Report progress every few seconds until Ctrl-C."""
+    from psycopg_pool import ConnectionPool
+
+    assert isinstance(pool, ConnectionPool)
+    ticks = 0
+    while not stop.wait(2.0):
+        ticks += 1
+        with pool.connection() as conn:
+            faults = conn.execute(
+                "SELECT f.id, d.serial, f.metric, f.score, f.threshold FROM faults f "
+                "JOIN devices d ON d.id = f.device_id ORDER BY f.id"
+            ).fetchall()
+            tickets = conn.execute(
+                "SELECT t.id, t.subject, c.name FROM tickets t "
+                "JOIN customers c ON c.id = t.customer_id "
+                "WHERE t.kind = 'proactive' ORDER BY t.id"
+            ).fetchall()
+            stored = conn.execute("SELECT count(*) FROM readings").fetchone()
+        commentary.faults(
+            [(int(a), str(b), str(c), float(d), float(e)) for a, b, c, d, e in faults]
+        )
+        commentary.tickets([(int(a), str(b), str(c)) for a, b, c in tickets])
+        progress = run.progress
+        if progress is None:
+            continue
+        if progress.caught_up:
+            commentary.caught_up(progress.published)
+        elif ticks % 3 == 0:
+            typer.echo(
+                f"  {run.describe(progress)}; {int(stored[0]) if stored else 0:,} readings stored"
+            )

@@ -1,0 +1,39 @@
+"""Detector state in PostgreSQL: checkpointed with the batches, loaded when a device shows up.
+
+A restarted worker (or one that a device moved to) picks up where the detectors were,
+instead of warming up for a day again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+import psycopg
+from psycopg.rows import TupleRow
+from psycopg_pool import ConnectionPool
+
+# Written in the batch's transaction; a device deleted meanwhile is skipped, not an error.
+UPSERT_STATE = """
+INSERT INTO detector_state (device_id, state, updated_at)
+SELECT %(device_id)s, %(state)s, now()
+ WHERE EXISTS (SELECT 1 FROM devices WHERE id = %(device_id)s)
+ON CONFLICT (device_id) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at
+"""
+
+
+class StateSource(Protocol):
+    def load(self, device_ids: Sequence[int]) -> dict[int, bytes]: ...
+
+
+class PostgresStateSource:
+    def __init__(self, pool: ConnectionPool[psycopg.Connection[TupleRow]]) -> None:
+        self._pool = pool
+
+    def load(self, device_ids: Sequence[int]) -> dict[int, bytes]:
+        with self._pool.connection() as conn:
+            rows = conn.execute(
+                "SELECT device_id, state FROM detector_state WHERE device_id = ANY(%s)",
+                (list(device_ids),),
+            ).fetchall()
+        return {int(device_id): bytes(state) for device_id, state in rows}
