@@ -56,6 +56,10 @@ class MosquittoProcess:
         self.binary = find_mosquitto(binary)
         self.port = port or _free_port()
         self._folder = Path(tempfile.mkdtemp(prefix="careline-mosquitto-"))
+        if persistence:
+            # Started as root, mosquitto drops to its own user: it must be able to write here,
+            # or persistence silently does nothing.
+            self._folder.chmod(0o777)
         location = f"persistence_location {self._folder}/" if persistence else ""
         self._config = self._folder / "mosquitto.conf"
         self._config.write_text(

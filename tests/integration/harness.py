@@ -9,6 +9,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 
 import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
 import psycopg
 
 from careline.bootstrap import Endpoints, Ingest, build_ingest, open_database, start_ingest
@@ -87,7 +88,7 @@ class TestPublisher:
     __test__ = False  # not a pytest test class
 
     def __init__(self, port: int) -> None:
-        self._client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=new_client_id())
+        self._client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=new_client_id())
         self._client.connect("127.0.0.1", port)
         self._client.loop_start()
         self._pending: list[mqtt.MQTTMessageInfo] = []

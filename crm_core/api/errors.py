@@ -1,0 +1,100 @@
+"""Errors as HTTP answers: one body shape, one mapping, drawn in one place.
+
+Our exceptions (storage, auth, ticket rules) and the few third-party ones that can reach
+the edge (psycopg's connection errors, the pool's timeout) become an :class:`ErrorBody`
+with a stable ``error`` code. Route modules list the answers they may give with
+:func:`responses`, so the OpenAPI document shows them.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import psycopg
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from psycopg_pool import PoolTimeout
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from crm_core.auth.errors import NotAuthenticatedError, PermissionDeniedError
+from crm_core.db.errors import DatabaseUnavailable, NotFound, StorageError
+from crm_core.read_models.ticket_updates import TicketConflictError
+
+log = logging.getLogger(__name__)
+
+
+class ErrorBody(BaseModel):
+    """Every error answer: a stable machine code and a sentence for people."""
+
+    error: str
+    detail: str
+
+
+DESCRIPTIONS = {
+    401: "No valid credentials (API key or console session).",
+    403: "The caller's role does not allow this.",
+    404: "No such resource.",
+    409: "The change conflicts with the resource's state.",
+    503: "The database cannot be reached now; retry later.",
+}
+
+
+def responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` entries for ``codes``, all with the ErrorBody model."""
+    return {code: {"model": ErrorBody, "description": DESCRIPTIONS[code]} for code in codes}
+
+
+def error_response(
+    status: int, error: str, detail: str, headers: Mapping[str, str] | None = None
+) -> JSONResponse:
+    body = ErrorBody(error=error, detail=detail)
+    return JSONResponse(body.model_dump(), status_code=status, headers=headers)
+
+
+async def _not_authenticated(request: Request, exc: Exception) -> JSONResponse:
+    return error_response(401, "not_authenticated", str(exc), {"WWW-Authenticate": "Bearer"})
+
+
+async def _permission_denied(request: Request, exc: Exception) -> JSONResponse:
+    return error_response(403, "forbidden", str(exc))
+
+
+async def _not_found(request: Request, exc: Exception) -> JSONResponse:
+    return error_response(404, "not_found", str(exc))
+
+
+async def _conflict(request: Request, exc: Exception) -> JSONResponse:
+    return error_response(409, "conflict", str(exc))
+
+
+async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
+    log.warning("database unavailable during %s %s: %s", request.method, request.url.path, exc)
+    return error_response(503, "database_unavailable", "the database cannot be reached now")
+
+
+async def _storage(request: Request, exc: Exception) -> JSONResponse:
+    log.error("storage error during %s %s: %s", request.method, request.url.path, exc)
+    return error_response(503, "storage_error", "the database refused the operation")
+
+
+async def _http(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+    return error_response(exc.status_code, code, str(exc.detail), exc.headers)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Map our exceptions (and psycopg's connection errors) to ErrorBody answers."""
+    app.add_exception_handler(NotAuthenticatedError, _not_authenticated)
+    app.add_exception_handler(PermissionDeniedError, _permission_denied)
+    app.add_exception_handler(NotFound, _not_found)
+    app.add_exception_handler(TicketConflictError, _conflict)
+    app.add_exception_handler(DatabaseUnavailable, _unavailable)
+    app.add_exception_handler(StorageError, _storage)
+    # Third-party errors that reach the edge: the server went away or the pool is exhausted.
+    app.add_exception_handler(psycopg.OperationalError, _unavailable)
+    app.add_exception_handler(PoolTimeout, _unavailable)
+    app.add_exception_handler(StarletteHTTPException, _http)

@@ -1,0 +1,21 @@
+"""The API's routers: health (open) and the ``/api/v1`` resources (authenticated)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends
+
+from crm_core.api.deps import require_viewer
+from crm_core.api.errors import responses
+from crm_core.api.routes import customers, dead_letters, devices, faults, tickets
+
+
+def api_v1_router() -> APIRouter:
+    """Every ``/api/v1`` route; each one needs at least the viewer role."""
+    router = APIRouter(
+        prefix="/api/v1",
+        dependencies=[Depends(require_viewer)],
+        responses=responses(401, 403, 503),
+    )
+    for module in (customers, devices, faults, tickets, dead_letters):
+        router.include_router(module.router)
+    return router

@@ -1,0 +1,36 @@
+"""``/api/v1/customers``: people and businesses, with their sites and devices."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from crm_core.api.deps import Conn, Context, Now, Paging
+from crm_core.api.errors import responses
+from crm_core.read_models.base import Listing
+from crm_core.read_models.customers import (
+    CustomerDetail,
+    CustomerKind,
+    CustomerSummary,
+    get_customer,
+    list_customers,
+)
+
+router = APIRouter(prefix="/customers", tags=["customers"])
+
+
+@router.get("", summary="List customers by name")
+def customers_list(
+    conn: Conn,
+    page: Paging,
+    kind: Annotated[CustomerKind | None, Query(description="person or business")] = None,
+) -> Listing[CustomerSummary]:
+    return Listing.of(list_customers(conn, kind=kind, page=page), page)
+
+
+@router.get(
+    "/{customer_id}", summary="One customer with sites and devices", responses=responses(404)
+)
+def customer_detail(customer_id: int, conn: Conn, context: Context, now: Now) -> CustomerDetail:
+    return get_customer(conn, context.catalog, customer_id, now)

@@ -1,0 +1,72 @@
+"""``/api/v1/dead-letters``: messages ingest refused, and replaying them after a fix."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from crm_core.api.deps import Conn, Context, Paging, RequireAdmin
+from crm_core.api.errors import responses
+from crm_core.read_models.base import Listing
+from crm_core.read_models.dead_letters import (
+    DeadLetterDetail,
+    DeadLetterSummary,
+    get_dead_letter,
+    list_dead_letters,
+)
+
+router = APIRouter(prefix="/dead-letters", tags=["dead letters"])
+
+MAX_REPLAY_IDS = 10_000
+
+
+class ReplayRequest(BaseModel):
+    """Either ``ids`` or ``all: true``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    ids: Annotated[list[int] | None, Field(min_length=1, max_length=MAX_REPLAY_IDS)] = None
+    all: bool = False
+
+    @model_validator(mode="after")
+    def _one_of(self) -> ReplayRequest:
+        if (self.ids is None) == (not self.all):
+            raise ValueError('give either "ids" or "all": true, not both')
+        return self
+
+
+class ReplayResult(BaseModel):
+    replayed: int
+    stored: int
+    still_rejected: int
+
+
+@router.get("", summary="List dead letters, newest first")
+def dead_letters_list(
+    conn: Conn,
+    page: Paging,
+    reason: Annotated[str | None, Query(description="Only this reason.")] = None,
+) -> Listing[DeadLetterSummary]:
+    return Listing.of(list_dead_letters(conn, reason=reason, page=page), page)
+
+
+@router.get("/{letter_id}", summary="One dead letter with its payload", responses=responses(404))
+def dead_letter_detail(letter_id: int, conn: Conn) -> DeadLetterDetail:
+    return get_dead_letter(conn, letter_id)
+
+
+@router.post("/replay", summary="Run dead letters through ingest again (admin)")
+def dead_letters_replay(
+    request: ReplayRequest, context: Context, principal: RequireAdmin
+) -> ReplayResult:
+    # Imported here: ingest is a heavier package than the read-only API needs at start-up.
+    from ingest.replay import replay_dead_letters
+
+    report = replay_dead_letters(
+        context.pool, context.catalog, context.settings, ids=None if request.all else request.ids
+    )
+    return ReplayResult(
+        replayed=report.replayed, stored=report.stored, still_rejected=report.still_rejected
+    )

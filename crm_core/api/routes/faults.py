@@ -1,0 +1,39 @@
+"""``/api/v1/faults``: what the detectors found, with the evidence behind each."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from crm_core.api.deps import Conn, Context, Paging
+from crm_core.api.errors import responses
+from crm_core.read_models.base import Listing
+from crm_core.read_models.faults import (
+    FaultDetail,
+    FaultStatus,
+    FaultSummary,
+    get_fault,
+    list_faults,
+)
+
+router = APIRouter(prefix="/faults", tags=["faults"])
+
+
+@router.get("", summary="List faults, newest onset first")
+def faults_list(
+    conn: Conn,
+    page: Paging,
+    status: Annotated[FaultStatus | None, Query(description="open or cleared")] = None,
+    device: Annotated[str | None, Query(description="A device serial.")] = None,
+) -> Listing[FaultSummary]:
+    return Listing.of(list_faults(conn, status=status, device_serial=device, page=page), page)
+
+
+@router.get(
+    "/{fault_id}",
+    summary="One fault with evidence and the readings 2 h either side of its onset",
+    responses=responses(404),
+)
+def fault_detail(fault_id: int, conn: Conn, context: Context) -> FaultDetail:
+    return get_fault(conn, context.catalog, fault_id)

@@ -1,0 +1,57 @@
+"""``/api/v1/tickets``: service tickets, the faults behind them, and status changes."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, ConfigDict
+
+from crm_core.api.deps import Conn, Now, Paging, RequireAgent
+from crm_core.api.errors import responses
+from crm_core.read_models.base import Listing
+from crm_core.read_models.ticket_updates import change_ticket_status
+from crm_core.read_models.tickets import (
+    TicketDetail,
+    TicketKind,
+    TicketStatus,
+    TicketSummary,
+    get_ticket,
+    list_tickets,
+)
+
+router = APIRouter(prefix="/tickets", tags=["tickets"])
+
+
+class TicketPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    status: TicketStatus
+
+
+@router.get("", summary="List tickets, newest first")
+def tickets_list(
+    conn: Conn,
+    page: Paging,
+    status: Annotated[TicketStatus | None, Query()] = None,
+    kind: Annotated[TicketKind | None, Query()] = None,
+    customer_id: Annotated[int | None, Query()] = None,
+) -> Listing[TicketSummary]:
+    items = list_tickets(conn, status=status, kind=kind, customer_id=customer_id, page=page)
+    return Listing.of(items, page)
+
+
+@router.get("/{ticket_id}", summary="One ticket with its linked faults", responses=responses(404))
+def ticket_detail(ticket_id: int, conn: Conn) -> TicketDetail:
+    return get_ticket(conn, ticket_id)
+
+
+@router.patch(
+    "/{ticket_id}",
+    summary="Change a ticket's status (agent or admin)",
+    responses=responses(404, 409),
+)
+def ticket_update(
+    ticket_id: int, patch: TicketPatch, conn: Conn, now: Now, principal: RequireAgent
+) -> TicketDetail:
+    return change_ticket_status(conn, ticket_id, patch.status, now)

@@ -1,0 +1,14 @@
+"""The staff console: server-rendered pages (Jinja2) on the same app as the API."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from crm_core.console.assets import install_assets
+from crm_core.console.pages import install_pages
+
+
+def install_console(app: FastAPI) -> None:
+    """Add the console's pages, its static files and plotly.js to ``app``."""
+    install_pages(app)
+    install_assets(app)

@@ -1,0 +1,197 @@
+"""The console's pages: sign-in, tickets, a ticket, a device with charts, dead letters.
+
+Pages read through the same read models as the API. Who is signed in is kept in the
+signed session cookie (only the e-mail; the role is read from the database on every
+request, so a changed role or a removed user takes effect at once).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import Depends, FastAPI, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.routing import APIRouter
+from fastapi.templating import Jinja2Templates
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from crm_core.api.deps import SESSION_USER, Conn, Context, Now, session_principal
+from crm_core.auth.principals import Principal
+from crm_core.auth.users import authenticate
+from crm_core.console.assets import plotly_version
+from crm_core.console.charts import fault_label, metric_figure
+from crm_core.db.errors import NotFound
+from crm_core.read_models.base import Page
+from crm_core.read_models.dead_letters import list_dead_letters
+from crm_core.read_models.devices import get_device
+from crm_core.read_models.tickets import TICKET_STATUSES, TicketStatus, get_ticket, list_tickets
+
+PREFIX = "/console"
+SIGN_IN = f"{PREFIX}/sign-in"
+HOME = f"{PREFIX}/tickets"
+PAGE_SIZE = 50
+
+
+class SignInRequiredError(Exception):
+    """The page needs a signed-in user; answered with a redirect to the sign-in page."""
+
+
+def _templates() -> Jinja2Templates:
+    env = Environment(
+        loader=PackageLoader("crm_core.console", "templates"),
+        autoescape=select_autoescape(["html"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["fault_label"] = fault_label
+    env.globals["plotly_version"] = plotly_version()
+    return Jinja2Templates(env=env)
+
+
+def console_user(request: Request, context: Context) -> Principal:
+    principal = session_principal(request, context)
+    if principal is None or not principal.allows("viewer"):
+        raise SignInRequiredError
+    return principal
+
+
+ConsoleUser = Annotated[Principal, Depends(console_user)]
+
+
+def _safe_next(target: str | None) -> str:
+    """Only paths inside the console: never an open redirect."""
+    if target and target.startswith(f"{PREFIX}/") and not target.startswith("//"):
+        return target
+    return HOME
+
+
+def install_pages(app: FastAPI) -> None:
+    templates = _templates()
+    router = APIRouter(prefix=PREFIX, include_in_schema=False)
+
+    def render(
+        request: Request,
+        name: str,
+        user: Principal | None,
+        status_code: int = 200,
+        **values: object,
+    ) -> HTMLResponse:
+        context = {"user": user, **values}
+        return templates.TemplateResponse(request, name, context, status_code=status_code)
+
+    def not_found(request: Request, user: Principal, message: str) -> HTMLResponse:
+        return render(request, "not_found.html", user, status_code=404, message=message)
+
+    @router.get("/sign-in")
+    def sign_in_form(request: Request, next: str | None = None) -> HTMLResponse:
+        return render(request, "sign_in.html", None, next=_safe_next(next), error=None)
+
+    @router.post("/sign-in")
+    def sign_in(
+        request: Request,
+        context: Context,
+        email: Annotated[str, Form()],
+        password: Annotated[str, Form()],
+        next: Annotated[str, Form()] = HOME,
+    ) -> Response:
+        with context.pool.connection() as conn:
+            principal = authenticate(conn, email, password)
+        if principal is None:
+            return render(
+                request,
+                "sign_in.html",
+                None,
+                status_code=401,
+                next=_safe_next(next),
+                error="Wrong e-mail or password.",
+                email=email,
+            )
+        request.session.clear()
+        request.session[SESSION_USER] = principal.name
+        return RedirectResponse(_safe_next(next), status_code=303)
+
+    @router.post("/sign-out")
+    def sign_out(request: Request) -> RedirectResponse:
+        request.session.clear()
+        return RedirectResponse(SIGN_IN, status_code=303)
+
+    @router.get("/tickets")
+    def tickets_page(
+        request: Request,
+        user: ConsoleUser,
+        conn: Conn,
+        status: TicketStatus | None = None,
+        offset: int = 0,
+    ) -> HTMLResponse:
+        page = Page(limit=PAGE_SIZE, offset=max(offset, 0))
+        tickets = list_tickets(conn, status=status, page=page)
+        return render(
+            request,
+            "tickets.html",
+            user,
+            tickets=tickets,
+            status=status,
+            statuses=TICKET_STATUSES,
+            page=page,
+            has_more=len(tickets) == PAGE_SIZE,
+        )
+
+    @router.get("/tickets/{ticket_id}")
+    def ticket_page(
+        request: Request, ticket_id: int, user: ConsoleUser, conn: Conn
+    ) -> HTMLResponse:
+        try:
+            ticket = get_ticket(conn, ticket_id)
+        except NotFound as exc:
+            return not_found(request, user, str(exc))
+        return render(request, "ticket.html", user, ticket=ticket)
+
+    @router.get("/devices/{serial}")
+    def device_page(
+        request: Request, serial: str, *, user: ConsoleUser, conn: Conn, context: Context, now: Now
+    ) -> HTMLResponse:
+        try:
+            device = get_device(conn, context.catalog, serial, now)
+        except NotFound as exc:
+            return not_found(request, user, str(exc))
+        charts = [
+            (series, metric_figure(series, device.faults))
+            for series in device.series
+            if series.points
+        ]
+        open_faults = [f for f in device.faults if f.status == "open"]
+        return render(
+            request, "device.html", user, device=device, charts=charts, open_faults=open_faults
+        )
+
+    @router.get("/dead-letters")
+    def dead_letters_page(
+        request: Request, user: ConsoleUser, conn: Conn, offset: int = 0
+    ) -> HTMLResponse:
+        if not user.allows("admin"):
+            return render(request, "forbidden.html", user, status_code=403)
+        page = Page(limit=PAGE_SIZE, offset=max(offset, 0))
+        letters = list_dead_letters(conn, page=page)
+        return render(
+            request,
+            "dead_letters.html",
+            user,
+            letters=letters,
+            page=page,
+            has_more=len(letters) == PAGE_SIZE,
+        )
+
+    async def sign_in_required(request: Request, exc: Exception) -> RedirectResponse:
+        target = request.url.path
+        if request.url.query:
+            target += "?" + request.url.query
+        return RedirectResponse(f"{SIGN_IN}?next={quote(target, safe='/')}", status_code=303)
+
+    async def home(request: Request) -> RedirectResponse:
+        return RedirectResponse(HOME, status_code=303)
+
+    app.include_router(router)
+    app.add_api_route("/", home, methods=["GET"], include_in_schema=False)
+    app.add_api_route(PREFIX, home, methods=["GET"], include_in_schema=False)
+    app.add_exception_handler(SignInRequiredError, sign_in_required)

@@ -1,0 +1,113 @@
+"""Faults as the API and console show them: list, and detail with the readings around it."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Literal, LiteralString
+
+import psycopg
+from psycopg.rows import TupleRow
+from pydantic import JsonValue
+
+from crm_core.db.errors import NotFound
+from crm_core.read_models.base import (
+    FIRST_PAGE,
+    Page,
+    ReadModel,
+    UtcDateTime,
+    fetch_model,
+    fetch_models,
+)
+from crm_core.read_models.readings import MAX_POINTS, MetricSeries, metric_series
+from devices.catalog import Catalog
+
+FaultStatus = Literal["open", "cleared"]
+CHART_MARGIN = timedelta(hours=2)
+
+
+class FaultSummary(ReadModel):
+    id: int
+    device_id: int
+    device_serial: str
+    metric: str
+    detector: str
+    score: float
+    threshold: float
+    status: FaultStatus
+    opened_at: UtcDateTime
+    cleared_at: UtcDateTime | None
+    ticket_id: int | None
+
+
+class FaultDetail(FaultSummary):
+    device_type: str
+    created_at: UtcDateTime
+    evidence: JsonValue
+    readings: MetricSeries
+    """The fault's metric from 2 h before its onset to 2 h after."""
+
+
+SELECT_FAULTS: LiteralString = """
+    SELECT f.id, f.device_id, d.serial AS device_serial, f.metric, f.detector, f.score,
+           f.threshold, f.status, f.opened_at, f.cleared_at, tf.ticket_id
+    FROM faults f
+    JOIN devices d ON d.id = f.device_id
+    LEFT JOIN ticket_faults tf ON tf.fault_id = f.id
+"""
+
+
+def list_faults(
+    conn: psycopg.Connection[TupleRow],
+    *,
+    status: FaultStatus | None = None,
+    device_serial: str | None = None,
+    page: Page = FIRST_PAGE,
+) -> list[FaultSummary]:
+    """Faults, newest onset first."""
+    query = SELECT_FAULTS + " WHERE (%(status)s::text IS NULL OR f.status = %(status)s)"
+    query += " AND (%(serial)s::text IS NULL OR d.serial = %(serial)s)"
+    query += " ORDER BY f.opened_at DESC, f.id DESC LIMIT %(limit)s OFFSET %(offset)s"
+    params = {
+        "status": status,
+        "serial": device_serial,
+        "limit": page.limit,
+        "offset": page.offset,
+    }
+    return fetch_models(conn, FaultSummary, query, params)
+
+
+def device_faults(
+    conn: psycopg.Connection[TupleRow], device_id: int, *, limit: int = 50
+) -> list[FaultSummary]:
+    """A device's faults, open ones first, then newest onset first."""
+    query = SELECT_FAULTS + (
+        " WHERE f.device_id = %s ORDER BY f.status = 'open' DESC, f.opened_at DESC LIMIT %s"
+    )
+    return fetch_models(conn, FaultSummary, query, (device_id, limit))
+
+
+class _FaultRow(FaultSummary):
+    device_type: str
+    created_at: UtcDateTime
+    evidence: JsonValue
+
+
+def get_fault(conn: psycopg.Connection[TupleRow], catalog: Catalog, fault_id: int) -> FaultDetail:
+    """One fault with its evidence and the readings of its metric around the onset."""
+    query = SELECT_FAULTS.replace(
+        "tf.ticket_id", "tf.ticket_id, d.device_type, f.created_at, f.evidence"
+    )
+    row = fetch_model(conn, _FaultRow, query + " WHERE f.id = %s", (fault_id,))
+    if row is None:
+        raise NotFound(f"fault {fault_id} does not exist")
+    (series,) = metric_series(
+        conn,
+        catalog,
+        row.device_id,
+        row.device_type,
+        metrics=[row.metric],
+        since=row.opened_at - CHART_MARGIN,
+        until=row.opened_at + CHART_MARGIN,
+        limit=MAX_POINTS,
+    )
+    return FaultDetail(**row.model_dump(), readings=series)

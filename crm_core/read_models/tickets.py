@@ -1,0 +1,101 @@
+"""Tickets as the API and console show them: list, and detail with the faults behind them."""
+
+from __future__ import annotations
+
+from typing import Literal, LiteralString
+
+import psycopg
+from psycopg.rows import TupleRow
+
+from crm_core.db.errors import NotFound
+from crm_core.read_models.base import (
+    FIRST_PAGE,
+    Page,
+    ReadModel,
+    UtcDateTime,
+    fetch_model,
+    fetch_models,
+)
+from crm_core.read_models.faults import SELECT_FAULTS, FaultSummary
+
+TicketStatus = Literal["new", "open", "pending", "on_hold", "solved", "closed"]
+TicketKind = Literal["proactive", "reactive"]
+TICKET_STATUSES: tuple[TicketStatus, ...] = (
+    "new",
+    "open",
+    "pending",
+    "on_hold",
+    "solved",
+    "closed",
+)
+
+
+class TicketSummary(ReadModel):
+    id: int
+    kind: TicketKind
+    status: TicketStatus
+    priority: int
+    subject: str
+    customer_id: int
+    customer_name: str
+    device_id: int | None
+    device_serial: str | None
+    created_at: UtcDateTime
+    updated_at: UtcDateTime
+
+
+class TicketDetail(TicketSummary):
+    description: str
+    faults: list[FaultSummary]
+
+
+class _TicketRow(TicketSummary):
+    description: str
+
+
+_SELECT: LiteralString = """
+    SELECT t.id, t.kind, t.status, t.priority, t.subject, t.customer_id,
+           c.name AS customer_name, t.device_id, d.serial AS device_serial,
+           t.created_at, t.updated_at
+    FROM tickets t
+    JOIN customers c ON c.id = t.customer_id
+    LEFT JOIN devices d ON d.id = t.device_id
+"""
+
+
+def list_tickets(
+    conn: psycopg.Connection[TupleRow],
+    *,
+    status: TicketStatus | None = None,
+    kind: TicketKind | None = None,
+    customer_id: int | None = None,
+    page: Page = FIRST_PAGE,
+) -> list[TicketSummary]:
+    """Tickets, newest first."""
+    query = _SELECT + " WHERE (%(status)s::text IS NULL OR t.status = %(status)s)"
+    query += " AND (%(kind)s::text IS NULL OR t.kind = %(kind)s)"
+    query += " AND (%(customer)s::bigint IS NULL OR t.customer_id = %(customer)s)"
+    query += " ORDER BY t.created_at DESC, t.id DESC LIMIT %(limit)s OFFSET %(offset)s"
+    params = {
+        "status": status,
+        "kind": kind,
+        "customer": customer_id,
+        "limit": page.limit,
+        "offset": page.offset,
+    }
+    return fetch_models(conn, TicketSummary, query, params)
+
+
+def get_ticket(conn: psycopg.Connection[TupleRow], ticket_id: int) -> TicketDetail:
+    """One ticket with its linked faults (through ticket_faults), oldest onset first."""
+    query = _SELECT.replace("t.updated_at", "t.updated_at, t.description")
+    row = fetch_model(conn, _TicketRow, query + " WHERE t.id = %s", (ticket_id,))
+    if row is None:
+        raise NotFound(f"ticket {ticket_id} does not exist")
+    faults = fetch_models(
+        conn,
+        FaultSummary,
+        SELECT_FAULTS + " WHERE tf.ticket_id = %s ORDER BY f.opened_at, f.id",
+        (ticket_id,),
+    )
+    return TicketDetail(**row.model_dump(), faults=faults)

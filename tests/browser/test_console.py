@@ -1,0 +1,159 @@
+"""The console in a real headless Chromium: sign in, tickets, a ticket, a device's charts.
+
+Playwright's Python API drives Debian's system Chromium (``CARELINE_TEST_CHROMIUM`` or
+``/usr/bin/chromium``); no browser is downloaded. The app runs under uvicorn in a thread.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg.rows import TupleRow
+from psycopg_pool import ConnectionPool
+
+from careline.settings import ApiSettings, Settings
+from crm_core.api.app import create_app
+from crm_core.api.context import AppContext
+from crm_core.auth.users import ensure_admin
+from crm_core.db.capabilities import Capabilities
+from devices.catalog import Catalog
+from tests import services
+from tests.api import factories as make
+from tests.api.server import serve
+
+pytestmark = pytest.mark.browser
+
+Pool = ConnectionPool[psycopg.Connection[TupleRow]]
+
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ADMIN_EMAIL = "admin@example.com"
+ADMIN_PASSWORD = "a long test password"
+NOW = datetime.now(UTC).replace(microsecond=0)
+
+
+def chromium_path() -> str:
+    path = os.environ.get("CARELINE_TEST_CHROMIUM", "/usr/bin/chromium")
+    if not Path(path).is_file():
+        services.unavailable("chromium", f"no Chromium at {path}")
+    return path
+
+
+@pytest.fixture
+def seeded(db: Pool, catalog: Catalog) -> dict[str, int]:
+    """An admin; a customer whose fridge warmed up two hours ago; the fault and its ticket."""
+    with db.connection() as conn:
+        ensure_admin(conn, ADMIN_EMAIL, ADMIN_PASSWORD)
+        customer = make.customer(conn)
+        site = make.site(conn, customer)
+        fridge = make.device(conn, "RF-000042", customer_id=customer, site_id=site)
+        start = NOW - timedelta(hours=6)
+        opened = NOW - timedelta(hours=2)
+        points = []
+        for i in range(6 * 60):
+            ts = start + timedelta(minutes=i)
+            warm = max(0.0, (ts - opened).total_seconds() / 3600) * 3.0
+            points.append((ts, 4.0 + 0.25 * math.sin(i / 9) + 0.08 * math.sin(i * 1.7) + warm))
+        make.readings(conn, catalog, fridge, "cabinet_temp", points)
+        make.readings(
+            conn,
+            catalog,
+            fridge,
+            "compressor_power",
+            [(start + timedelta(minutes=i), 95.0 + 6 * math.sin(i / 23)) for i in range(6 * 60)],
+        )
+        make.device_status(conn, fridge, points[-1][0], points[-1][0])
+        fault = make.fault(conn, fridge, opened, score=7.8, threshold=4.0)
+        ticket = make.ticket(
+            conn,
+            customer,
+            opened + timedelta(minutes=1),
+            device_id=fridge,
+            subject="Fridge RF-000042: cabinet temperature rising",
+            priority=1,
+        )
+        make.ticket_fault(conn, ticket, fault)
+    return {"fault": fault, "ticket": ticket}
+
+
+@pytest.fixture
+def base_url(db: Pool, catalog: Catalog, capabilities: Capabilities) -> Iterator[str]:
+    context = AppContext(
+        settings=Settings(api=ApiSettings(session_secret="browser-test-secret-0123456789abcdef")),
+        pool=db,
+        catalog=catalog,
+        capabilities=capabilities,
+    )
+    with serve(create_app(context)) as url:
+        yield url
+
+
+def test_sign_in_ticket_and_device_chart(
+    base_url: str, seeded: dict[str, int], tmp_path: Path
+) -> None:
+    executable = chromium_path()
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 1100})
+            errors: list[str] = []
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+
+            page.goto(f"{base_url}/console/tickets")
+            expect(page).to_have_url(re.compile(r"/console/sign-in\?next="))
+            page.fill("input[name=email]", ADMIN_EMAIL)
+            page.fill("input[name=password]", ADMIN_PASSWORD)
+            page.click("button[type=submit]")
+
+            expect(page).to_have_url(f"{base_url}/console/tickets")
+            row = page.locator("#tickets tbody tr").first
+            expect(row).to_contain_text("Fridge RF-000042: cabinet temperature rising")
+            expect(row).to_contain_text("Amélie Laurent")
+
+            page.click(f"a[href='/console/tickets/{seeded['ticket']}'] >> nth=0")
+            expect(page.locator("h1")).to_have_text("Fridge RF-000042: cabinet temperature rising")
+            fault_row = page.locator("#faults tbody tr").first
+            expect(fault_row).to_contain_text("7.80")
+            expect(fault_row).to_contain_text("cabinet_temp")
+
+            page.click("#device-link")
+            expect(page).to_have_url(f"{base_url}/console/devices/RF-000042")
+            expect(page.locator("#device-status")).to_have_text("online")
+            expect(page.locator("#open-faults")).to_contain_text(
+                f"fault #{seeded['fault']} score 7.80 ≥ 4"
+            )
+            chart = page.locator("#chart-cabinet_temp")
+            expect(chart).to_have_attribute("data-rendered", "true", timeout=15_000)
+            expect(chart.locator("svg.main-svg").first).to_be_visible()
+            # the fault: a shaded region and its annotation
+            expect(chart.locator(".shapelayer path")).to_have_count(1)
+            expect(chart.locator(".annotation-text")).to_have_text(
+                f"fault #{seeded['fault']} score 7.80 ≥ 4"
+            )
+            expect(page.locator("#chart-compressor_power svg.main-svg").first).to_be_visible()
+            # the power chart has no fault, so no marking
+            expect(page.locator("#chart-compressor_power .annotation-text")).to_have_count(0)
+
+            shot = tmp_path / "device.png"
+            page.screenshot(path=str(shot), full_page=True)
+            assert shot.stat().st_size > 10_000
+            assert errors == []
+        finally:
+            browser.close()
