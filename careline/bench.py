@@ -20,7 +20,8 @@ import threading
 import time
 import uuid
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from multiprocessing.process import BaseProcess
 from multiprocessing.synchronize import Event as MpEvent
 from pathlib import Path
 
@@ -174,142 +175,230 @@ def _scratch_database(settings: Settings, stack: ExitStack) -> str:
 
 
 def _register(url: str, serials: list[str]) -> None:
-    with psycopg.connect(url) as conn, conn.cursor() as cur:
-        with cur.copy("COPY devices (serial, device_type, model) FROM STDIN") as copy:
-            for serial in serials:
-                copy.write_row((serial, "refrigerator", "CoolFrost CF-300"))
+    with (
+        psycopg.connect(url) as conn,
+        conn.cursor() as cur,
+        cur.copy("COPY devices (serial, device_type, model) FROM STDIN") as copy,
+    ):
+        for serial in serials:
+            copy.write_row((serial, "refrigerator", "CoolFrost CF-300"))
 
 
-def run_bench(settings: Settings, options: BenchOptions) -> int:
-    cores = os.cpu_count() or 0
+@dataclass(frozen=True, slots=True)
+class BenchResult:
+    published: int
+    messages: int
+    readings: int
+    elapsed_s: float
+    p50_ms: float
+    p99_ms: float
+    rss_mb: float
+    state_kb_mean: float
+    state_kb_max: float
+    dead_letters: int
+
+    @property
+    def readings_per_s(self) -> float:
+        return self.readings / self.elapsed_s if self.elapsed_s > 0 else 0.0
+
+    @property
+    def messages_per_s(self) -> float:
+        return self.messages / self.elapsed_s if self.elapsed_s > 0 else 0.0
+
+
+def _broker(settings: Settings, options: BenchOptions, stack: ExitStack) -> tuple[str, int]:
+    if settings.mqtt.host is not None and not options.mosquitto:
+        return settings.mqtt.host, settings.mqtt.port
+    broker = MosquittoProcess(options.mosquitto).start()
+    stack.callback(broker.close)
+    return "127.0.0.1", broker.port
+
+
+def _start_publishers(
+    host: str, port: int, serials: list[str], options: BenchOptions, start_at: float
+) -> tuple[list[BaseProcess], list[MpEvent], mp.Queue[tuple[int, int, int]]]:
+    ctx = mp.get_context("spawn")
+    results: mp.Queue[tuple[int, int, int]] = ctx.Queue()
+    processes: list[BaseProcess] = []
+    dones: list[MpEvent] = []
+    rate = options.messages_per_second / options.publishers
+    for index in range(options.publishers):
+        done = ctx.Event()
+        process = ctx.Process(
+            target=_publisher_main,
+            args=(
+                index,
+                host,
+                port,
+                serials[index :: options.publishers],
+                rate,
+                options.seconds,
+                options.readings_per_message,
+                start_at,
+                done,
+                results,
+            ),
+            daemon=True,
+        )
+        process.start()
+        processes.append(process)
+        dones.append(done)
+    return processes, dones, results
+
+
+def measure(settings: Settings, options: BenchOptions) -> BenchResult:
+    """One run: private broker, scratch database, one ingest worker, N publishers."""
     catalog = load_catalog()
     with ExitStack() as stack:
-        if settings.mqtt.host is None or options.mosquitto:
-            broker = MosquittoProcess(options.mosquitto).start()
-            stack.callback(broker.close)
-            host, port = "127.0.0.1", broker.port
-            typer.echo(f"private mosquitto on 127.0.0.1:{port}")
-        else:
-            host, port = settings.mqtt.host, settings.mqtt.port
+        host, port = _broker(settings, options, stack)
         url = _scratch_database(settings, stack)
-        typer.echo("scratch database: migrating and registering devices ...")
-        run_settings = settings.model_copy(
-            update={
-                "mqtt": settings.mqtt.model_copy(
-                    update={"client_id": f"careline-bench-{uuid.uuid4().hex[:8]}"}
-                )
-            }
+        mqtt = settings.mqtt.model_copy(
+            update={"client_id": f"careline-bench-{uuid.uuid4().hex[:8]}"}
         )
+        run_settings = settings.model_copy(update={"mqtt": mqtt})
         database = open_database(run_settings, url, catalog, stack, migrate_first=True)
         serials = [f"BENCH-{i:06d}" for i in range(options.devices)]
         _register(url, serials)
-        endpoints = Endpoints(url, host, port, False, False)
-        ingest = build_ingest(run_settings, endpoints, database, catalog)
+        ingest = build_ingest(
+            run_settings, Endpoints(url, host, port, False, False), database, catalog
+        )
         recorder = Recorder()
         ingest.worker.add_observer(recorder)
         start_ingest(ingest, stack)
+        offered = (
+            f"{options.messages_per_second:,} messages/s offered"
+            if options.messages_per_second
+            else "as fast as the publishers go"
+        )
         typer.echo(
             f"{database.capabilities.describe()}\n"
             f"ingest: MQTT {ingest.source.protocol}, QoS 1, ack after commit, detection "
             f"{'on' if settings.ingest.detection else 'off'}; {options.devices:,} devices; "
             f"{options.publishers} publisher process(es); "
-            f"{options.readings_per_message} readings/message; "
-            + (
-                f"{options.messages_per_second:,} messages/s offered"
-                if options.messages_per_second
-                else "as fast as the publishers go"
-            )
+            f"{options.readings_per_message} readings/message; {offered}"
         )
-
-        ctx = mp.get_context("spawn")
-        results: mp.Queue[tuple[int, int, int]] = ctx.Queue()
-        dones = []
-        processes = []
         start_at = time.time() + 2.0
-        rate = options.messages_per_second / options.publishers
-        for index in range(options.publishers):
-            done = ctx.Event()
-            process = ctx.Process(
-                target=_publisher_main,
-                args=(
-                    index,
-                    host,
-                    port,
-                    serials[index :: options.publishers],
-                    rate,
-                    options.seconds,
-                    options.readings_per_message,
-                    start_at,
-                    done,
-                    results,
-                ),
-                daemon=True,
-            )
-            process.start()
-            processes.append(process)
-            dones.append(done)
-
-        profiler = None
-        if options.profile is not None:
-            profiler = _start_py_spy(options.profile, options.seconds)
-
+        processes, dones, results = _start_publishers(host, port, serials, options, start_at)
+        profiler = _PySpy(options.profile, options.seconds) if options.profile else None
         while time.time() < start_at:
             time.sleep(0.05)
         last_time, last_readings = time.time(), 0
         while not all(done.is_set() for done in dones):
             time.sleep(5)
-            now = time.time()
-            readings = recorder.readings
+            now, readings = time.time(), recorder.readings
             typer.echo(
-                f"  t={now - start_at:5.0f} s  committed {recorder.messages:>10,} messages "
-                f"{readings:>11,} readings  ({(readings - last_readings) / (now - last_time):,.0f}"
+                f"  t={now - start_at:4.0f} s  committed {recorder.messages:>10,} messages "
+                f"{readings:>11,} readings ({(readings - last_readings) / (now - last_time):>9,.0f}"
                 f" readings/s)  backlog {ingest.worker.backlog:,}"
             )
             last_time, last_readings = now, readings
-        published = sum(results.get(timeout=30)[1] for _ in processes)
+        published = sum(results.get(timeout=60)[1] for _ in processes)
         for process in processes:
             process.join(10)
         deadline = time.time() + 120
         while recorder.messages < published and time.time() < deadline:
             time.sleep(0.1)
         if profiler is not None:
-            profiler.wait(30)
+            profiler.wait(60)
+        sizes = [0]
+        if ingest.detectors is not None:
+            sizes = [
+                len(ingest.detectors.state_bytes(i + 1)) for i in range(min(200, len(serials)))
+            ]
+        return BenchResult(
+            published=published,
+            messages=recorder.messages,
+            readings=recorder.readings,
+            elapsed_s=recorder.last_commit - start_at,
+            p50_ms=_percentile(recorder.latencies, 0.5) * 1000,
+            p99_ms=_percentile(recorder.latencies, 0.99) * 1000,
+            rss_mb=_rss_mb(),
+            state_kb_mean=statistics.mean(sizes) / 1024,
+            state_kb_max=max(sizes) / 1024,
+            dead_letters=ingest.worker.stats.dead_letters,
+        )
 
-        elapsed = recorder.last_commit - start_at
-        steady = [lat for lat in recorder.latencies]
-        state_sizes = (
-            [len(ingest.detectors.state_bytes(i)) for i in range(1, min(options.devices, 200) + 1)]
-            if ingest.detectors is not None
-            else []
-        )
-        typer.echo("")
-        typer.echo(f"machine: {cores} cores; Python ingest worker pid {os.getpid()}")
-        typer.echo(f"published messages       {published:,}")
-        typer.echo(f"committed messages       {recorder.messages:,}")
-        typer.echo(f"committed readings       {recorder.readings:,}")
-        typer.echo(f"dead letters             {ingest.worker.stats.dead_letters:,}")
-        typer.echo(f"first publish->last commit {elapsed:.1f} s")
-        typer.echo(f"readings/s (publish->commit) {recorder.readings / elapsed:,.0f}")
-        typer.echo(f"messages/s (publish->commit) {recorder.messages / elapsed:,.0f}")
-        typer.echo(
-            f"latency publish->commit  p50 {_percentile(steady, 0.5) * 1000:,.1f} ms  "
-            f"p99 {_percentile(steady, 0.99) * 1000:,.1f} ms"
-        )
-        if state_sizes:
-            typer.echo(
-                f"detector state per device  mean {statistics.mean(state_sizes) / 1024:.1f} KB"
-                f"  max {max(state_sizes) / 1024:.1f} KB"
-            )
-        typer.echo(f"ingest process resident memory {_rss_mb():,.0f} MB")
-        lost = published - recorder.messages
-        if lost:
-            typer.echo(f"WARNING: {lost:,} published messages were not committed", err=True)
-            return 1
+
+def report(result: BenchResult) -> None:
+    typer.echo(
+        f"\nmachine: {os.cpu_count()} cores\n"
+        f"published / committed messages   {result.published:,} / {result.messages:,}\n"
+        f"committed readings               {result.readings:,}\n"
+        f"dead letters                     {result.dead_letters:,}\n"
+        f"first publish -> last commit     {result.elapsed_s:.1f} s\n"
+        f"readings/s (publish -> commit)   {result.readings_per_s:,.0f}\n"
+        f"messages/s (publish -> commit)   {result.messages_per_s:,.0f}\n"
+        f"latency publish -> commit        p50 {result.p50_ms:,.1f} ms   "
+        f"p99 {result.p99_ms:,.1f} ms\n"
+        f"detector state per device        mean {result.state_kb_mean:.1f} KB   "
+        f"max {result.state_kb_max:.1f} KB\n"
+        f"ingest process resident memory   {result.rss_mb:,.0f} MB"
+    )
+
+
+def run_bench(settings: Settings, options: BenchOptions) -> int:
+    result = measure(settings, options)
+    report(result)
+    lost = result.published - result.messages
+    if lost:
+        typer.echo(f"ERROR: {lost:,} published messages were not committed", err=True)
+        return 1
     return 0
 
 
-def _start_py_spy(path: Path, seconds: float) -> _PySpy:
-    return _PySpy(path, seconds)
+def run_suite(settings: Settings, options: BenchOptions) -> int:
+    """The issue's targets, one run each, then a table of figures against targets."""
+    base = replace(options, messages_per_second=0)
+    packs = measure(settings, replace(base, readings_per_message=10))
+    report(packs)
+    singles = measure(settings, replace(base, readings_per_message=1))
+    report(singles)
+    half = int(packs.messages_per_s / 2)
+    paced = measure(settings, replace(base, readings_per_message=10, messages_per_second=half))
+    report(paced)
+    rows = [
+        (
+            "readings/s, 10 readings/message",
+            f"{packs.readings_per_s:,.0f}",
+            ">= 100,000",
+            packs.readings_per_s >= 100_000,
+        ),
+        (
+            "messages/s, 1 reading/message",
+            f"{singles.messages_per_s:,.0f}",
+            ">= 15,000",
+            singles.messages_per_s >= 15_000,
+        ),
+        (
+            f"latency p50 at {half:,} msg/s (half)",
+            f"{paced.p50_ms:,.1f} ms",
+            "<= 50 ms",
+            paced.p50_ms <= 50,
+        ),
+        (
+            f"latency p99 at {half:,} msg/s (half)",
+            f"{paced.p99_ms:,.1f} ms",
+            "<= 250 ms",
+            paced.p99_ms <= 250,
+        ),
+        (
+            "detector state per device (max)",
+            f"{packs.state_kb_max:.1f} KB",
+            "<= 20 KB",
+            packs.state_kb_max <= 20,
+        ),
+        (
+            f"ingest RSS, {options.devices:,} devices",
+            f"{max(packs.rss_mb, singles.rss_mb):,.0f} MB",
+            "<= 400 MB",
+            max(packs.rss_mb, singles.rss_mb) <= 400,
+        ),
+    ]
+    typer.echo(f"\n{'figure':<44}{'measured':>14}  {'target':<12} met   ({os.cpu_count()} cores)")
+    for name, value, target, met in rows:
+        typer.echo(f"{name:<44}{value:>14}  {target:<12} {'yes' if met else 'NO'}")
+    lost = sum(r.published - r.messages for r in (packs, singles, paced))
+    return 1 if lost else 0
 
 
 class _PySpy:

@@ -20,11 +20,11 @@ class FaultError(DeviceError):
     """A fault transition the domain refuses."""
 
 
-class FaultAlreadyCleared(FaultError):  # noqa: N818 - reads as the domain rule it breaks
+class FaultAlreadyCleared(FaultError):
     """The fault was cleared before; a fault is cleared once."""
 
 
-class FaultClearedBeforeOpened(FaultError):  # noqa: N818 - pairs with FaultAlreadyCleared
+class FaultClearedBeforeOpened(FaultError):
     """The clearing time lies before the fault's onset."""
 
 

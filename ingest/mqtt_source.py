@@ -60,6 +60,7 @@ class MqttSource:
         self.protocol: str | None = None
         self.connected = threading.Event()
         self._outage_logged = False
+        self._stopping = False
         self.reconnects = 0
 
     # -- paho callbacks: convert, hand on, log changes of state -------------------------
@@ -101,7 +102,7 @@ class MqttSource:
     ) -> None:
         was_connected = self.connected.is_set()
         self.connected.clear()
-        if was_connected and not self._outage_logged:
+        if was_connected and not self._outage_logged and not self._stopping:
             log.warning("lost the broker (%s); reconnecting", reason_code)
             self._outage_logged = True
 
@@ -182,6 +183,7 @@ class MqttSource:
             self._client.ack(message.mid, message.qos)
 
     def stop(self) -> None:
+        self._stopping = True
         client, self._client = self._client, None
         if client is not None:
             client.disconnect()

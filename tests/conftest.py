@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import psycopg
@@ -9,6 +10,7 @@ import pytest
 from psycopg.rows import TupleRow
 from psycopg_pool import ConnectionPool
 
+from careline.mosquitto import MosquittoError, MosquittoProcess
 from crm_core.db import migrate
 from crm_core.db.capabilities import Capabilities, probe
 from crm_core.db.pool import open_pool
@@ -61,3 +63,15 @@ def db(
     with pool.connection() as conn:
         conn.execute(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE")
     return pool
+
+
+@pytest.fixture
+def broker() -> Iterator[MosquittoProcess]:
+    """A mosquitto of our own on a free loopback port (so a test may restart it)."""
+    try:
+        process = MosquittoProcess(os.environ.get("CARELINE_TEST_MOSQUITTO")).start()
+    except MosquittoError as exc:
+        services.unavailable("mosquitto", str(exc))
+        raise AssertionError("unreachable") from exc
+    yield process
+    process.close()

@@ -1,29 +1,10 @@
-"""Integration fixtures: a private Mosquitto per test, and registered devices."""
+"""Integration helpers: registering devices."""
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
-
 import psycopg
-import pytest
 from psycopg.rows import TupleRow
 from psycopg_pool import ConnectionPool
-
-from careline.mosquitto import MosquittoError, MosquittoProcess
-from tests import services
-
-
-@pytest.fixture
-def broker() -> Iterator[MosquittoProcess]:
-    """A mosquitto of our own on a free loopback port (so a test may restart it)."""
-    try:
-        process = MosquittoProcess(os.environ.get("CARELINE_TEST_MOSQUITTO")).start()
-    except MosquittoError as exc:
-        services.unavailable("mosquitto", str(exc))
-        raise AssertionError("unreachable") from exc
-    yield process
-    process.close()
 
 
 def register_devices(

@@ -9,8 +9,8 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
 import psycopg
+from paho.mqtt.enums import CallbackAPIVersion
 
 from careline.bootstrap import Endpoints, Ingest, build_ingest, open_database, start_ingest
 from careline.settings import Settings, load_settings

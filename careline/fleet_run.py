@@ -1,0 +1,117 @@
+"""A simulated fleet run for ``demo`` and ``simulate``: plan, register, publish in a thread.
+
+Faults are planned on devices that have an owner (so they become tickets) and after the
+detectors' warm-up (so they can be detected): the warm-up is read from the catalog.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import psycopg
+from psycopg.rows import TupleRow
+
+from crm_core.seed import is_owned, seed_crm
+from devices.catalog import Catalog, load_catalog
+from simulators.clock import SimClock
+from simulators.faults import InjectedFault, plan_faults
+from simulators.fleet import SimDevice, make_fleet
+from simulators.publisher import Publisher
+from simulators.run import Progress, run_fleet
+
+log = logging.getLogger(__name__)
+
+HOUR = 3600.0
+
+
+def warmup_seconds(catalog: Catalog) -> float:
+    """Device time the slowest detector needs before it may open a fault."""
+    return max(
+        (
+            m.detector.warmup * m.detector.window_s
+            for t in catalog.device_types.values()
+            for m in t.metrics.values()
+            if m.detector is not None
+        ),
+        default=0.0,
+    )
+
+
+@dataclass
+class FleetRun:
+    fleet: list[SimDevice]
+    faults: list[InjectedFault]
+    clock: SimClock
+    seed: int
+    catalog: Catalog
+    progress: Progress | None = None
+    error: BaseException | None = None
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _thread: threading.Thread | None = None
+
+    @classmethod
+    def plan(
+        cls, *, devices: int, faults: int, history_hours: float, speed: float, seed: int
+    ) -> FleetRun:
+        catalog = load_catalog()
+        refrigerators = max(1, round(devices * 0.6))
+        fleet = make_fleet(seed, refrigerators, devices - refrigerators)
+        clock = SimClock.replaying(history_hours * HOUR, speed)
+        owned = [device for index, device in enumerate(fleet) if is_owned(index)]
+        warm = clock.start + warmup_seconds(catalog) + HOUR
+        latest = clock.real_now() - 6 * HOUR  # leave time for a slow fault to show
+        planned: list[InjectedFault] = []
+        if faults and latest > warm:
+            planned = plan_faults(owned, faults, seed, (warm, min(latest, warm + 3 * HOUR)))
+        elif faults:
+            log.warning(
+                "%.0f h of history is too short for faults to be detected (warm-up %.0f h)",
+                history_hours,
+                warmup_seconds(catalog) / HOUR,
+            )
+        return cls(fleet, planned, clock, seed, catalog)
+
+    def register(self, conn: psycopg.Connection[TupleRow]) -> int:
+        """The demo CRM and every device of the fleet (already registered ones stay)."""
+        return seed_crm(conn, self.fleet, seed=self.seed, today=datetime.now(UTC).date())
+
+    def start(self, host: str, port: int, stack: ExitStack) -> None:
+        self._thread = threading.Thread(
+            target=self._run, args=(host, port), name="simulator", daemon=True
+        )
+        self._thread.start()
+        stack.callback(self.stop)
+
+    def _run(self, host: str, port: int) -> None:
+        try:
+            with Publisher(host, port, client_id=f"careline-simulator-{self.seed}") as publisher:
+                run_fleet(
+                    self.fleet,
+                    self.faults,
+                    publisher,
+                    self.clock,
+                    stop=self._stop,
+                    on_progress=self._on_progress,
+                    seed=self.seed,
+                    catalog=self.catalog,
+                )
+        except Exception as exc:
+            log.exception("the simulator stopped")
+            self.error = exc
+
+    def _on_progress(self, progress: Progress) -> None:
+        self.progress = progress
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(30)
+
+    def describe(self, progress: Progress) -> str:
+        when = datetime.fromtimestamp(progress.sim_time, UTC).strftime("%Y-%m-%d %H:%M UTC")
+        mode = "live" if progress.caught_up else f"replaying at {self.clock.speed:g}x"
+        return f"simulated time {when} ({mode}); {progress.published:,} messages published"

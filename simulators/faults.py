@@ -1,0 +1,269 @@
+"""Injectable, labelled faults: what a failing appliance looks like in its telemetry.
+
+Pure. A fault is planned as data (:class:`InjectedFault`) and applied to each healthy
+reading by :func:`apply`; its :attr:`~InjectedFault.label` is the ground truth to compare
+the detectors' findings with. The signatures (see shared conventions §6.1) are data too,
+in :data:`PROFILES`:
+
+``compressor_degradation`` (refrigerator)
+    From the onset, ``cabinet_temp`` creeps up linearly to +4 °C and ``compressor_power``
+    to +45 % over ``ramp_s``, then stays there: a compressor that is failing.
+``bearing_wear`` (washing machine)
+    ``vibration_rms`` grows exponentially to ×4 at ``ramp_s`` (×2 halfway) and
+    ``motor_power`` linearly to +10 %; then both stay.
+``door_left_open`` (refrigerator)
+    For ``duration_s``: ``door_open`` is true, the compressor runs flat out (+30 %) and
+    ``cabinet_temp`` rises by 8 °C over ``ramp_s`` (the default, 80 min, is 1 °C per 10
+    minutes). When the door closes the cabinet cools back over 30 minutes.
+
+A fault with ``duration_s`` None lasts until the end of the run; one with a duration ends
+then (a repair, or the door closed) and its effects fade over the profile's ``recover_s``.
+
+>>> fault = InjectedFault("FR-000003", FaultKind.COMPRESSOR_DEGRADATION, 1_795_485_600, 3600)
+>>> fault.label
+'FR-000003 compressor_degradation from 2026-11-24T02:00Z'
+>>> apply(fault, "cabinet_temp", 1_795_485_600 + 1800, 4.0)
+6.0
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Final, Literal
+
+from simulators.fleet import REFRIGERATOR, WASHING_MACHINE, SimDevice
+from simulators.signals import Value
+
+Growth = Literal["linear", "exponential", "step"]
+
+
+class FaultKind(StrEnum):
+    COMPRESSOR_DEGRADATION = "compressor_degradation"
+    BEARING_WEAR = "bearing_wear"
+    DOOR_LEFT_OPEN = "door_left_open"
+
+
+@dataclass(frozen=True, slots=True)
+class Effect:
+    """What a fault does to one metric at full strength.
+
+    ``op`` "add" adds ``full``, "mul" multiplies by ``full``, "set" replaces the value by
+    it. ``growth`` says how the strength goes from nothing at the onset to full at
+    ``ramp_s``: "linear", "exponential" (a factor ``full ** progress``, for "mul") or "step"
+    (full at once).
+    """
+
+    metric: str
+    op: Literal["add", "mul", "set"]
+    full: float
+    growth: Growth
+
+
+@dataclass(frozen=True, slots=True)
+class FaultProfile:
+    """The signature of a fault kind and its defaults."""
+
+    device_type: str
+    effects: tuple[Effect, ...]
+    ramp_s: float  # default time from onset to full strength
+    duration_s: float | None  # default duration; None = until the end of the run
+    recover_s: float  # once over, how long the effects take to fade
+
+
+PROFILES: Final[dict[FaultKind, FaultProfile]] = {
+    FaultKind.COMPRESSOR_DEGRADATION: FaultProfile(
+        device_type=REFRIGERATOR,
+        effects=(
+            Effect("cabinet_temp", "add", 4.0, "linear"),
+            Effect("compressor_power", "mul", 1.45, "linear"),
+        ),
+        ramp_s=6 * 3600.0,
+        duration_s=None,
+        recover_s=0.0,
+    ),
+    FaultKind.BEARING_WEAR: FaultProfile(
+        device_type=WASHING_MACHINE,
+        effects=(
+            Effect("vibration_rms", "mul", 4.0, "exponential"),
+            Effect("motor_power", "mul", 1.10, "linear"),
+        ),
+        ramp_s=12 * 3600.0,
+        duration_s=None,
+        recover_s=0.0,
+    ),
+    FaultKind.DOOR_LEFT_OPEN: FaultProfile(
+        device_type=REFRIGERATOR,
+        effects=(
+            Effect("door_open", "set", 1.0, "step"),
+            Effect("cabinet_temp", "add", 8.0, "linear"),
+            Effect("compressor_power", "mul", 1.30, "step"),
+        ),
+        ramp_s=80 * 60.0,  # +8 °C in 80 min: 1 °C per 10 min
+        duration_s=90 * 60.0,
+        recover_s=30 * 60.0,
+    ),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class InjectedFault:
+    """A fault on one device from ``onset`` (UTC epoch s), full strength after ``ramp_s``."""
+
+    serial: str
+    kind: FaultKind
+    onset: float
+    ramp_s: float
+    duration_s: float | None = None
+
+    def __post_init__(self) -> None:
+        # Accept the plain string too ("bearing_wear"); an unknown kind is a ValueError.
+        object.__setattr__(self, "kind", FaultKind(self.kind))
+        if not self.ramp_s > 0:
+            raise ValueError(f"ramp_s must be positive, got {self.ramp_s!r}")
+        if self.duration_s is not None and not self.duration_s > 0:
+            raise ValueError(f"duration_s must be positive or None, got {self.duration_s!r}")
+
+    @property
+    def profile(self) -> FaultProfile:
+        return PROFILES[self.kind]
+
+    @property
+    def end(self) -> float | None:
+        """When the fault stops (UTC epoch s), or None if it lasts."""
+        return None if self.duration_s is None else self.onset + self.duration_s
+
+    @property
+    def label(self) -> str:
+        """``FR-000003 compressor_degradation from 2026-11-24T02:00Z``."""
+        start = datetime.fromtimestamp(self.onset, tz=UTC)
+        return f"{self.serial} {self.kind.value} from {start:%Y-%m-%dT%H:%MZ}"
+
+
+def strength(fault: InjectedFault, t: float, growth: Growth = "linear") -> float:
+    """How strong the fault is at ``t``: 0 before the onset, 1 at full strength.
+
+    It grows over ``ramp_s`` ("linear"/"exponential" growth; "step" is full at once) and,
+    after the end of a fault with a duration, fades linearly to 0 over ``recover_s``.
+    """
+    if t < fault.onset:
+        return 0.0
+    end = fault.end
+    fade = 1.0
+    if end is not None and t >= end:
+        recover_s = fault.profile.recover_s
+        if recover_s <= 0:
+            return 0.0
+        fade = max(1.0 - (t - end) / recover_s, 0.0)
+        t = end
+    if growth == "step":
+        return fade
+    return min((t - fault.onset) / fault.ramp_s, 1.0) * fade
+
+
+def is_active(fault: InjectedFault, t: float) -> bool:
+    """Whether the fault is going on at ``t`` (between the onset and its end)."""
+    end = fault.end
+    return fault.onset <= t and (end is None or t < end)
+
+
+def _effect(effect: Effect, fault: InjectedFault, t: float, value: Value) -> Value:
+    if effect.op == "set":
+        if not is_active(fault, t):
+            return value
+        return bool(effect.full) if isinstance(value, bool) else effect.full
+    progress = strength(fault, t, effect.growth)
+    if isinstance(value, bool) or progress <= 0.0:
+        return value
+    if effect.op == "add":
+        return value + effect.full * progress
+    if effect.growth == "exponential":
+        return value * math.pow(effect.full, progress)
+    return value * (1.0 + (effect.full - 1.0) * progress)
+
+
+def apply(fault: InjectedFault, metric: str, t: float, value: Value) -> Value:
+    """``value`` of ``metric`` at ``t`` as the fault makes it (unchanged if unaffected).
+
+    Does not check the serial: pass only the faults of the device the value belongs to.
+    """
+    for effect in fault.profile.effects:
+        if effect.metric == metric:
+            value = _effect(effect, fault, t, value)
+    return value
+
+
+def apply_all(faults: Sequence[InjectedFault], metric: str, t: float, value: Value) -> Value:
+    """``value`` after every fault in ``faults`` (all of one device), in order."""
+    for fault in faults:
+        value = apply(fault, metric, t, value)
+    return value
+
+
+def plan_faults(
+    fleet: Sequence[SimDevice],
+    count: int,
+    seed: int,
+    window: tuple[float, float],
+    *,
+    kinds: Sequence[FaultKind] | None = None,
+    ramp_s: Mapping[FaultKind, float] | None = None,
+) -> list[InjectedFault]:
+    """``count`` faults on distinct devices of the right type, onsets inside ``window``.
+
+    Kinds take turns in the order of ``kinds`` (default: every :class:`FaultKind`), skipping
+    kinds whose device type has no device left; each fault goes to a device picked at
+    random among those of its type without a fault yet. Onsets are whole minutes in
+    ``[start, end)`` when the window allows. ``ramp_s`` overrides the profiles' default
+    ramps. Deterministic for ``seed``; sorted by onset. ``ValueError`` when the fleet has
+    too few devices of the needed types.
+    """
+    start, end = window
+    if not end > start:
+        raise ValueError(f"the window must end after it starts, got {window!r}")
+    if count < 0:
+        raise ValueError(f"count must not be negative, got {count}")
+    rng = random.Random(f"careline-faults:{seed}")
+    order = list(kinds) if kinds is not None else list(FaultKind)
+    free: dict[str, list[SimDevice]] = {}
+    for device in fleet:
+        free.setdefault(device.device_type, []).append(device)
+    ramps = dict(ramp_s or {})
+
+    planned: list[InjectedFault] = []
+    turn = 0
+    while len(planned) < count:
+        candidates = [k for k in order if free.get(PROFILES[k].device_type)]
+        if not candidates:
+            raise ValueError(
+                f"cannot plan {count} faults of kinds {[str(k) for k in order]}: only "
+                f"{len(planned)} devices of the needed types"
+            )
+        kind = candidates[turn % len(candidates)]
+        turn += 1
+        profile = PROFILES[kind]
+        pool = free[profile.device_type]
+        device = pool.pop(rng.randrange(len(pool)))
+        planned.append(
+            InjectedFault(
+                serial=device.serial,
+                kind=kind,
+                onset=_onset(rng, start, end),
+                ramp_s=ramps.get(kind, profile.ramp_s),
+                duration_s=profile.duration_s,
+            )
+        )
+    return sorted(planned, key=lambda f: (f.onset, f.serial))
+
+
+def _onset(rng: random.Random, start: float, end: float) -> float:
+    """A random instant in ``[start, end)``, on a whole minute when one is inside."""
+    first = math.ceil(start / 60.0) * 60.0
+    if first >= end:
+        return start + rng.random() * (end - start)
+    minutes = math.ceil((end - first) / 60.0)
+    return first + 60.0 * rng.randrange(minutes)

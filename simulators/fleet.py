@@ -1,0 +1,117 @@
+"""The simulated fleet: which appliances exist, their models, firmware and personal quirks.
+
+:func:`make_fleet` is a **stable contract**: the CRM seed data (:mod:`crm_core.seed`) registers
+exactly the devices it returns, and the simulator publishes telemetry for the same serials.
+For a given ``seed`` it always returns the same devices, and each device depends only on
+``(seed, serial)``: asking for more refrigerators or washing machines appends devices and
+never changes the ones already there.
+
+>>> fleet = make_fleet(7, refrigerators=2, washing_machines=1)
+>>> [device.serial for device in fleet]
+['FR-000001', 'FR-000002', 'WM-000001']
+>>> make_fleet(7, 3, 1)[:2] == fleet[:2]
+True
+
+Changing the tables below (models, firmware, weights) or the order of the draws in
+:func:`make_device` changes every simulated device, and so the seeded demo: treat them as a
+data format.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from typing import Final
+
+REFRIGERATOR: Final = "refrigerator"
+WASHING_MACHINE: Final = "washing_machine"
+
+
+@dataclass(frozen=True, slots=True)
+class ModelSpec:
+    """A product line: its name, the firmware versions in the field and its power level."""
+
+    name: str
+    firmware: tuple[str, ...]
+    weight: float  # how common the model is in the fleet (relative)
+    level: float  # multiplies the catalog's typical means (a bigger model draws more)
+
+
+# Serial prefix and product lines per catalog device type.
+SERIAL_PREFIX: Final[dict[str, str]] = {REFRIGERATOR: "FR", WASHING_MACHINE: "WM"}
+MODELS: Final[dict[str, tuple[ModelSpec, ...]]] = {
+    REFRIGERATOR: (
+        ModelSpec("CoolFrost CF-300", ("2.4.1", "2.5.0"), 5.0, 1.00),
+        ModelSpec("CoolFrost CF-520 NoFrost", ("3.1.2", "3.2.0", "3.2.1"), 3.0, 1.06),
+        ModelSpec("CoolFrost CF-610 Side-by-Side", ("3.2.1",), 2.0, 1.12),
+    ),
+    WASHING_MACHINE: (
+        ModelSpec("AquaSpin AS-714", ("1.8.3", "1.9.0"), 5.0, 1.00),
+        ModelSpec("AquaSpin AS-912 Eco", ("2.0.4", "2.1.1"), 3.0, 0.92),
+        ModelSpec("AquaSpin AS-1014 Pro", ("2.1.1",), 2.0, 1.08),
+    ),
+}
+
+DAY_S: Final = 86_400.0
+MAX_PHASE_S: Final = 2 * 3600.0  # households differ by up to two hours in their daily rhythm
+
+
+@dataclass(frozen=True, slots=True)
+class SimDevice:
+    """One simulated appliance.
+
+    ``phase`` shifts the device's daily cycle, in seconds (within ±2 h). The scale factors
+    make devices of one model differ a little: ``level_scale`` multiplies every typical mean
+    (model level times a personal factor), ``cycle_scale`` the daily amplitude and
+    ``noise_scale`` the noise, all relative to the metric catalog's ``typical`` values.
+    """
+
+    serial: str
+    device_type: str
+    model: str
+    firmware: str
+    phase: float
+    level_scale: float
+    cycle_scale: float
+    noise_scale: float
+
+
+def serial_for(device_type: str, number: int) -> str:
+    """The serial of the ``number``-th device (from 1) of a type: ``FR-000001``."""
+    try:
+        prefix = SERIAL_PREFIX[device_type]
+    except KeyError:
+        raise ValueError(f"no simulated devices of type {device_type!r}") from None
+    if not 1 <= number <= 999_999:
+        raise ValueError(f"device number {number} must be within 1..999999")
+    return f"{prefix}-{number:06d}"
+
+
+def make_device(seed: int, device_type: str, number: int) -> SimDevice:
+    """The ``number``-th simulated device of ``device_type``; depends on nothing else."""
+    serial = serial_for(device_type, number)
+    # A string seed is hashed with SHA-512, so this does not depend on PYTHONHASHSEED.
+    rng = random.Random(f"careline-fleet:{seed}:{serial}")
+    models = MODELS[device_type]
+    model = rng.choices(models, weights=[m.weight for m in models])[0]
+    return SimDevice(
+        serial=serial,
+        device_type=device_type,
+        model=model.name,
+        firmware=rng.choice(model.firmware),
+        phase=round(rng.uniform(-MAX_PHASE_S, MAX_PHASE_S), 1),
+        level_scale=round(model.level * rng.uniform(0.97, 1.03), 4),
+        cycle_scale=round(rng.uniform(0.7, 1.3), 4),
+        noise_scale=round(rng.uniform(0.8, 1.2), 4),
+    )
+
+
+def make_fleet(seed: int, refrigerators: int, washing_machines: int) -> list[SimDevice]:
+    """``refrigerators`` fridges (``FR-000001``...) then ``washing_machines`` washers
+    (``WM-000001``...), deterministic for ``seed``.
+    """
+    if refrigerators < 0 or washing_machines < 0:
+        raise ValueError("device counts must not be negative")
+    return [make_device(seed, REFRIGERATOR, n) for n in range(1, refrigerators + 1)] + [
+        make_device(seed, WASHING_MACHINE, n) for n in range(1, washing_machines + 1)
+    ]

@@ -1,0 +1,101 @@
+"""Normal behaviour of a simulated device: catalog baseline, daily cycle and seeded noise.
+
+Pure functions. Every number comes from the metric catalog's ``typical`` values
+(:class:`devices.catalog.Typical`), scaled by the device's personal factors
+(:class:`~simulators.fleet.SimDevice`):
+
+- numbers: ``mean * level_scale + daily_amplitude * cycle_scale * cycle(t) + noise``, where
+  the noise is Gaussian with standard deviation ``noise * noise_scale``, and the result is
+  clipped to the metric's catalog range and rounded to 3 decimals;
+- booleans (``door_open``): a rare event, true with probability ``mean`` (plus
+  ``daily_amplitude * cycle(t)``), drawn independently at each reading.
+
+``cycle(t)`` is a cosine in [-1, 1] over the UTC day, shifted by the device's ``phase``;
+its shape per device type is data (:data:`CYCLES`): refrigerators are warmest (and work
+hardest) in the afternoon, washing machines run in the morning and in the evening.
+
+Noise comes from one ``random.Random`` per device, seeded from ``(seed, serial)``
+(:func:`device_rng`), so a device's stream does not depend on the rest of the fleet. Each
+reading draws the same number of random values whatever its value, so faults (applied
+afterwards, see :mod:`simulators.faults`) do not shift the stream either.
+
+>>> from devices.catalog import load_catalog
+>>> from simulators.fleet import make_device
+>>> fridge = make_device(1, "refrigerator", 1)
+>>> spec = load_catalog().device_type("refrigerator")
+>>> values = readings(fridge, spec, 1_763_971_200.0, device_rng(1, fridge.serial))
+>>> sorted(values)
+['cabinet_temp', 'compressor_power', 'door_open', 'freezer_temp']
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass
+from typing import Final, TypeAlias
+
+from devices.catalog import DeviceType, MetricSpec
+from simulators.fleet import DAY_S, REFRIGERATOR, WASHING_MACHINE, SimDevice
+
+Value: TypeAlias = float | bool
+
+DECIMALS: Final = 3  # the resolution the simulated sensors report
+
+
+@dataclass(frozen=True, slots=True)
+class DailyCycle:
+    """A cosine over the UTC day with ``peaks_per_day`` maxima, the first at ``first_peak_h``."""
+
+    peaks_per_day: int
+    first_peak_h: float
+
+    def at(self, t: float) -> float:
+        """The cycle's value in [-1, 1] at UTC epoch second ``t``."""
+        day_fraction = (t % DAY_S) / DAY_S - self.first_peak_h / 24.0
+        return math.cos(2.0 * math.pi * self.peaks_per_day * day_fraction)
+
+
+CYCLES: Final[dict[str, DailyCycle]] = {
+    REFRIGERATOR: DailyCycle(peaks_per_day=1, first_peak_h=15.0),  # warm kitchen afternoons
+    WASHING_MACHINE: DailyCycle(peaks_per_day=2, first_peak_h=8.0),  # 08:00 and 20:00 loads
+}
+DEFAULT_CYCLE: Final = DailyCycle(peaks_per_day=1, first_peak_h=15.0)
+
+
+def device_rng(seed: int, serial: str) -> random.Random:
+    """The noise source of one device, seeded from ``(seed, serial)`` only."""
+    # A string seed is hashed with SHA-512, so this does not depend on PYTHONHASHSEED.
+    return random.Random(f"careline-signals:{seed}:{serial}")
+
+
+def cycle(device: SimDevice, t: float) -> float:
+    """The device's daily cycle at ``t``, in [-1, 1]."""
+    return CYCLES.get(device.device_type, DEFAULT_CYCLE).at(t + device.phase)
+
+
+def finish(metric: MetricSpec, value: Value) -> Value:
+    """A number clipped to the metric's catalog range and rounded; a boolean unchanged."""
+    if isinstance(value, bool):
+        return value
+    return round(min(max(value, metric.low), metric.high), DECIMALS)
+
+
+def sample(device: SimDevice, metric: MetricSpec, t: float, rng: random.Random) -> Value:
+    """The healthy reading of ``metric`` on ``device`` at UTC epoch second ``t``.
+
+    Draws exactly one value from ``rng``.
+    """
+    typical = metric.typical
+    daily = typical.daily_amplitude * device.cycle_scale * cycle(device, t)
+    if metric.kind == "boolean":
+        return rng.random() < min(max(typical.mean + daily, 0.0), 1.0)
+    noise = rng.gauss(0.0, typical.noise * device.noise_scale)
+    return finish(metric, typical.mean * device.level_scale + daily + noise)
+
+
+def readings(
+    device: SimDevice, device_type: DeviceType, t: float, rng: random.Random
+) -> dict[str, Value]:
+    """Every metric of ``device_type`` at ``t``, in catalog order."""
+    return {key: sample(device, spec, t, rng) for key, spec in device_type.metrics.items()}
