@@ -6,6 +6,7 @@ same everywhere; nothing connects at import time.
 
 from __future__ import annotations
 
+import gc
 import logging
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -126,12 +127,24 @@ def build_ingest(
     return Ingest(worker, source, directory, detectors)
 
 
+# Ingest allocates a few objects per reading and keeps tens of thousands of long-lived ones
+# (a monitor per device and metric, the registry): with CPython's default threshold of 700
+# the cyclic collector ran so often that it took about 40 % of the batch builder's time
+# (measured: 48 -> 30 us per 10-reading message). Young collections every 50,000
+# allocations instead; the older generations keep their default ratios, so that cyclic
+# garbage which does reach them is still collected (with (50_000, 20, 100) a full collection
+# never ran and the ingest process grew past 500 MB).
+GC_THRESHOLDS = (50_000, 10, 10)
+
+
 def start_ingest(ingest: Ingest, stack: ExitStack) -> None:
     """Start the worker, then the subscription.
 
     On the way out the worker drains first, so that what it commits is acknowledged while
     the connection is still up; then the connection closes.
     """
+    gc.set_threshold(*GC_THRESHOLDS)
+    gc.freeze()  # what start-up built (catalog, registry, pool) is never garbage
     ingest.worker.start()
     try:
         ingest.source.start()

@@ -72,9 +72,10 @@ def demo(
 ) -> None:
     """Run everything in one process on embedded services: the quickest way to see careline.
 
-    Starts an embedded PostgreSQL and MQTT broker (unless the settings name real ones),
-    migrates, seeds a small CRM, replays HISTORY_HOURS of simulated telemetry with injected
-    faults, and serves the API and console. Ctrl-C stops; data stays in the data folder.
+    Starts an embedded PostgreSQL and MQTT broker (unless the settings name real ones), \
+migrates, seeds a small CRM, replays recent history of a simulated fleet with injected \
+faults, then goes on live, and serves the API and console. Ctrl-C stops; data stays in \
+the data folder, and the next run resumes.
     """
     from careline.demo import DemoOptions, run_demo
 

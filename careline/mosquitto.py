@@ -14,6 +14,7 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
+from typing import Self
 
 CONFIG = """\
 listener {port} 127.0.0.1
@@ -71,7 +72,7 @@ class MosquittoProcess:
         )
         self._process: subprocess.Popen[bytes] | None = None
 
-    def start(self, timeout: float = 10.0) -> MosquittoProcess:
+    def start(self, timeout: float = 10.0) -> Self:
         self._process = subprocess.Popen(  # noqa: S603 - our own binary and config
             [self.binary, "-c", str(self._config)],
             stdout=subprocess.DEVNULL,

@@ -116,7 +116,7 @@ class IngestSettings(Group):
     ] = 2000
     batch_max_wait_ms: Annotated[
         int, Field(ge=1, le=10000, description="Longest a message waits for its batch.")
-    ] = 50
+    ] = 15
     future_tolerance_s: Annotated[
         float,
         Field(ge=0, description="Device clocks may run this far ahead of ours; more is rejected."),

@@ -34,6 +34,47 @@ class BrokerUnavailable(IngestError):
     """The broker could not be reached or refused us."""
 
 
+class ReadAheadSocket:
+    """A TCP socket whose ``recv`` is served from a 64 KiB read-ahead buffer.
+
+    paho reads each packet in three or four ``recv`` calls (command byte, length bytes one
+    at a time, body) with a ``select`` before each packet: several system calls per message.
+    Reading ahead makes that one call per 64 KiB; ``pending`` tells paho's loop (as it does
+    for TLS sockets) not to wait in ``select`` while buffered bytes remain. Everything else
+    is the socket's own.
+    """
+
+    __slots__ = ("_buffer", "_position", "_socket")
+
+    def __init__(self, sock: Any) -> None:
+        self._socket = sock
+        self._buffer = b""
+        self._position = 0
+
+    def recv(self, size: int) -> bytes:
+        if self._position >= len(self._buffer):
+            data: bytes = self._socket.recv(65536)
+            if not data:
+                return data  # closed by the peer
+            self._buffer, self._position = data, 0
+        start = self._position
+        self._position = min(start + size, len(self._buffer))
+        return self._buffer[start : self._position]
+
+    def pending(self) -> int:
+        return len(self._buffer) - self._position
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._socket, name)
+
+
+class _ReadAheadClient(mqtt.Client):
+    """paho's client, reading through :class:`ReadAheadSocket` (plain TCP only)."""
+
+    def _create_socket(self) -> Any:
+        return ReadAheadSocket(super()._create_socket())
+
+
 def _connect_properties(settings: MqttSettings) -> Properties:
     props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
     props.SessionExpiryInterval = settings.session_expiry
@@ -119,7 +160,7 @@ class MqttSource:
         kwargs: dict[str, Any] = {}
         if protocol == MQTTProtocolVersion.MQTTv311:
             kwargs["clean_session"] = False
-        client = mqtt.Client(
+        client = _ReadAheadClient(
             CallbackAPIVersion.VERSION2,
             client_id=self._settings.client_id,
             protocol=protocol,

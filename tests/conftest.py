@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 
 import psycopg
@@ -10,12 +9,12 @@ import pytest
 from psycopg.rows import TupleRow
 from psycopg_pool import ConnectionPool
 
-from careline.mosquitto import MosquittoError, MosquittoProcess
 from crm_core.db import migrate
 from crm_core.db.capabilities import Capabilities, probe
 from crm_core.db.pool import open_pool
 from devices.catalog import Catalog, load_catalog
 from tests import services
+from tests.integration.brokers import TestBroker, running_mosquitto
 
 # Tables emptied between tests (metrics keep their ids: they mirror the catalog).
 TABLES = (
@@ -66,12 +65,7 @@ def db(
 
 
 @pytest.fixture
-def broker() -> Iterator[MosquittoProcess]:
+def broker() -> Iterator[TestBroker]:
     """A mosquitto of our own on a free loopback port (so a test may restart it)."""
-    try:
-        process = MosquittoProcess(os.environ.get("CARELINE_TEST_MOSQUITTO")).start()
-    except MosquittoError as exc:
-        services.unavailable("mosquitto", str(exc))
-        raise AssertionError("unreachable") from exc
-    yield process
-    process.close()
+    with running_mosquitto() as process:
+        yield process
