@@ -23,6 +23,9 @@ from ingest.validation import summarize, validate
 
 log = logging.getLogger(__name__)
 
+CHECKPOINT_SLICE = 250
+"""Most devices whose detector state one batch saves (about 1.3 MB at 5 KB a device)."""
+
 # device_id, metric_id, device time, value, receive time (times as UTC epoch seconds)
 ReadingRow = tuple[int, int, float, float, float]
 
@@ -64,9 +67,11 @@ class BatchBuilder:
         self._future_tolerance_s = future_tolerance_s
         self._states = states
         self._loaded: set[int] = set()  # devices whose saved state was looked up
-        self._dirty: set[int] = set()  # devices observed since the last checkpoint
+        # Devices observed since their state was last saved -> when they first were, in
+        # that order (a dict keeps insertion order; setdefault does not move a key).
+        self._dirty: dict[int, float] = {}
         self._checkpoint_every_s = checkpoint_every_s
-        self._last_checkpoint = time.monotonic()
+        self._now = time.monotonic()
 
     def _load_states(self, device_ids: list[int]) -> None:
         """Restore saved detector state of devices this worker has not seen yet."""
@@ -82,18 +87,34 @@ class BatchBuilder:
         self._loaded.update(device_ids)
 
     def _checkpoint(self, batch: Batch, force: bool) -> None:
+        """Attach the state of devices whose changes are ``checkpoint_every_s`` old.
+
+        At most :data:`CHECKPOINT_SLICE` devices a batch, oldest change first, so that
+        saving 10,000 devices' state is spread over many small writes instead of stalling
+        one batch (and every message queued behind it) for seconds.
+        """
         if self._detectors is None or not self._dirty:
             return
-        now = time.monotonic()
-        if not force and now - self._last_checkpoint < self._checkpoint_every_s:
-            return
+        dirty = self._dirty
+        due_before = self._now - self._checkpoint_every_s
+        chosen: list[int] = []
+        for device_id, since in dirty.items():
+            if not force and (since > due_before or len(chosen) >= CHECKPOINT_SLICE):
+                break
+            chosen.append(device_id)
         state_bytes = self._detectors.state_bytes
-        batch.checkpoints = [(device_id, state_bytes(device_id)) for device_id in self._dirty]
-        self._dirty.clear()
-        self._last_checkpoint = now
+        batch.checkpoints = [(device_id, state_bytes(device_id)) for device_id in chosen]
+        for device_id in chosen:
+            del dirty[device_id]
+
+    @property
+    def monitored_devices(self) -> int:
+        """Devices with detector state in this worker."""
+        return self._detectors.devices() if self._detectors is not None else 0
 
     def build(self, messages: list[RawMessage], *, final: bool = False) -> Batch:
         """One batch; ``final`` also checkpoints every changed detector (worker stopping)."""
+        self._now = time.monotonic()
         batch = self._build(messages)
         self._checkpoint(batch, force=final)
         return batch
@@ -175,7 +196,7 @@ class BatchBuilder:
                 events = observe(device_id, ref.device_type, metric, when, value)
                 if events:
                     batch.fault_events.extend(events)
-        self._dirty.add(device_id)
+        self._dirty.setdefault(device_id, self._now)
         previous = batch.seen.get(device_id)
         if previous is None or previous[0] < latest:
             batch.seen[device_id] = (latest, received)

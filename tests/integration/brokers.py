@@ -34,6 +34,8 @@ class TestBroker(MosquittoProcess):
         if process is not None and process.poll() is None:
             process.kill()
             process.wait()
+        if process is not None and process.stderr is not None:
+            process.stderr.close()
 
 
 def start_mosquitto(*, persistence: bool = False, port: int | None = None) -> TestBroker:
