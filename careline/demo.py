@@ -23,7 +23,9 @@ from careline.web import ServerThread, build_app, with_secrets
 from devices.catalog import load_catalog
 
 # What a data folder of ours holds; --fresh deletes nothing else.
-OUR_FILES = frozenset({"pgdata", "run", "session-secret", "admin-password", "bench"})
+OUR_FILES = frozenset(
+    {"pgdata", "run", "session-secret", "admin-password", "bench", "simulation.json"}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +84,7 @@ class Commentary:
             return
         self._caught_up_told = True
         typer.secho(
-            f"\nHistory replayed: {messages:,} messages stored; "
+            f"\nCaught up with the present ({messages:,} messages published this run): "
             f"{len(self._faults_seen)} faults detected, "
             f"{len(self._tickets_seen)} proactive tickets opened. "
             "The fleet now reports live, once a minute per device.\n"
@@ -106,12 +108,16 @@ def run_demo(settings: Settings, options: DemoOptions) -> int:
         )
         typer.echo(f"  {database.capabilities.describe()}")
 
+        with database.pool.connection() as conn:
+            latest = conn.execute("SELECT extract(epoch FROM max(ts)) FROM readings").fetchone()
         run = FleetRun.plan(
             devices=options.devices,
             faults=options.faults,
             history_hours=options.history_hours,
             speed=options.speed,
             seed=options.seed,
+            saved=settings.data_dir / "simulation.json",
+            resume_from=float(latest[0]) if latest and latest[0] is not None else None,
         )
         with database.pool.connection() as conn:
             added = run.register(conn)
@@ -146,11 +152,14 @@ def run_demo(settings: Settings, options: DemoOptions) -> int:
         )
 
         for fault in run.faults:
-            typer.echo(f"injecting {fault.label}")
-        typer.echo(
-            f"replaying the last {options.history_hours:g} h of telemetry at "
-            f"{options.speed:g}x, then live ..."
-        )
+            typer.echo(f"{'still injecting' if run.resumed else 'injecting'} {fault.label}")
+        if run.resumed:
+            typer.echo("resuming the fleet where the stored data stops, then live ...")
+        else:
+            typer.echo(
+                f"replaying the last {options.history_hours:g} h of telemetry at "
+                f"{options.speed:g}x, then live ..."
+            )
         run.start(endpoints.mqtt_host, endpoints.mqtt_port, stack)
         commentary = Commentary(console_url)
         watch(run, ingest.worker.stats, database.pool, commentary, stop)

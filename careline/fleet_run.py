@@ -6,11 +6,14 @@ detectors' warm-up (so they can be detected): the warm-up is read from the catal
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import logging
 import threading
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 
 import psycopg
 from psycopg.rows import TupleRow
@@ -48,6 +51,7 @@ class FleetRun:
     clock: SimClock
     seed: int
     catalog: Catalog
+    resumed: bool = False  # going on from an earlier run's data and faults
     progress: Progress | None = None
     error: BaseException | None = None
     _stop: threading.Event = field(default_factory=threading.Event)
@@ -55,11 +59,28 @@ class FleetRun:
 
     @classmethod
     def plan(
-        cls, *, devices: int, faults: int, history_hours: float, speed: float, seed: int
+        cls,
+        *,
+        devices: int,
+        faults: int,
+        history_hours: float,
+        speed: float,
+        seed: int,
+        saved: Path | None = None,
+        resume_from: float | None = None,
     ) -> FleetRun:
+        """A new run; or, with a plan ``saved`` by an earlier run and the time of the latest
+        stored reading, the same fleet and faults going on from where the data stops (a
+        restart neither stores history twice nor heals a failing compressor)."""
         catalog = load_catalog()
         refrigerators = max(1, round(devices * 0.6))
         fleet = make_fleet(seed, refrigerators, devices - refrigerators)
+        if saved is not None and saved.exists() and resume_from is not None:
+            plan = json.loads(saved.read_text("utf-8"))
+            if plan.get("seed") == seed and plan.get("devices") == devices:
+                resumed = [InjectedFault(**fault) for fault in plan["faults"]]
+                clock = SimClock(resume_from + 60, speed)
+                return cls(fleet, resumed, clock, seed, catalog, resumed=True)
         clock = SimClock.replaying(history_hours * HOUR, speed)
         owned = [device for index, device in enumerate(fleet) if is_owned(index)]
         warm = clock.start + warmup_seconds(catalog) + HOUR
@@ -73,7 +94,20 @@ class FleetRun:
                 history_hours,
                 warmup_seconds(catalog) / HOUR,
             )
-        return cls(fleet, planned, clock, seed, catalog)
+        run = cls(fleet, planned, clock, seed, catalog)
+        if saved is not None:
+            saved.parent.mkdir(parents=True, exist_ok=True)
+            saved.write_text(
+                json.dumps(
+                    {
+                        "seed": seed,
+                        "devices": devices,
+                        "faults": [dataclasses.asdict(fault) for fault in planned],
+                    }
+                ),
+                "utf-8",
+            )
+        return run
 
     def register(self, conn: psycopg.Connection[TupleRow]) -> int:
         """The demo CRM and every device of the fleet (already registered ones stay)."""
