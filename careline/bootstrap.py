@@ -20,7 +20,7 @@ from careline.settings import Settings
 from crm_core.db import migrate
 from crm_core.db.capabilities import Capabilities, probe
 from crm_core.db.pool import open_pool
-from devices.catalog import Catalog, load_catalog
+from devices.catalog import Catalog
 from devices.detection.fleet import FleetDetectors
 from devices.detector_state import PostgresStateSource
 from devices.metric_ids import sync_metric_ids
@@ -153,7 +153,3 @@ def start_ingest(ingest: Ingest, stack: ExitStack) -> None:
         raise
     stack.callback(ingest.source.stop)
     stack.callback(ingest.worker.stop)
-
-
-def catalog_from(settings: Settings) -> Catalog:
-    return load_catalog()

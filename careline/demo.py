@@ -15,7 +15,13 @@ from pathlib import Path
 
 import typer
 
-from careline.bootstrap import build_ingest, open_database, start_endpoints, start_ingest
+from careline.bootstrap import (
+    Pool,
+    build_ingest,
+    open_database,
+    start_endpoints,
+    start_ingest,
+)
 from careline.fleet_run import FleetRun
 from careline.runners import stop_event
 from careline.settings import Settings
@@ -162,23 +168,14 @@ def run_demo(settings: Settings, options: DemoOptions) -> int:
             )
         run.start(endpoints.mqtt_host, endpoints.mqtt_port, stack)
         commentary = Commentary(console_url)
-        watch(run, ingest.worker.stats, database.pool, commentary, stop)
+        watch(run, database.pool, commentary, stop)
         typer.echo("stopping: committing what was received, closing services ...")
     typer.echo(f"stopped. Data kept in {settings.data_dir}; `careline demo` resumes.")
     return 0
 
 
-def watch(
-    run: FleetRun,
-    stats: object,
-    pool: object,
-    commentary: Commentary,
-    stop: threading.Event,
-) -> None:
+def watch(run: FleetRun, pool: Pool, commentary: Commentary, stop: threading.Event) -> None:
     """Report progress every few seconds until Ctrl-C."""
-    from psycopg_pool import ConnectionPool
-
-    assert isinstance(pool, ConnectionPool)
     ticks = 0
     while not stop.wait(2.0):
         ticks += 1

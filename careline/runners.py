@@ -13,7 +13,13 @@ from datetime import UTC
 
 import typer
 
-from careline.bootstrap import build_ingest, open_database, start_endpoints, start_ingest
+from careline.bootstrap import (
+    Pool,
+    build_ingest,
+    open_database,
+    start_endpoints,
+    start_ingest,
+)
 from careline.settings import Settings
 from crm_core.db import migrate
 from crm_core.db.capabilities import probe
@@ -34,6 +40,14 @@ def stop_event() -> threading.Event:
     signal.signal(signal.SIGINT, handler)
     signal.signal(signal.SIGTERM, handler)
     return stop
+
+
+def _pool(settings: Settings, stack: ExitStack, size: int = 1) -> Pool:
+    """A small pool on the configured (or embedded) database, closed with ``stack``."""
+    endpoints = start_endpoints(settings, stack, broker=False)
+    pool = open_pool(endpoints.database_url, min_size=1, max_size=size)
+    stack.callback(pool.close)
+    return pool
 
 
 def run_migrate(settings: Settings) -> int:
@@ -130,9 +144,7 @@ def run_simulate(
 
 def run_dead_letters_list(settings: Settings, limit: int) -> int:
     with ExitStack() as stack:
-        endpoints = start_endpoints(settings, stack, broker=False)
-        pool = open_pool(endpoints.database_url, min_size=1, max_size=1)
-        stack.callback(pool.close)
+        pool = _pool(settings, stack)
         with pool.connection() as conn:
             rows = conn.execute(
                 "SELECT id, received_at, topic, reason, detail, occurrences, replay_outcome "
@@ -153,9 +165,7 @@ def run_dead_letters_replay(settings: Settings, ids: list[int] | None) -> int:
     from ingest.replay import replay_dead_letters
 
     with ExitStack() as stack:
-        endpoints = start_endpoints(settings, stack, broker=False)
-        pool = open_pool(endpoints.database_url, min_size=1, max_size=2)
-        stack.callback(pool.close)
+        pool = _pool(settings, stack, size=2)
         try:
             report = replay_dead_letters(pool, load_catalog(), settings, ids)
         except StorageError as exc:
@@ -172,9 +182,7 @@ def run_create_admin(settings: Settings, email: str, password: str) -> int:
     from crm_core.auth.users import create_user
 
     with ExitStack() as stack:
-        endpoints = start_endpoints(settings, stack, broker=False)
-        pool = open_pool(endpoints.database_url, min_size=1, max_size=1)
-        stack.callback(pool.close)
+        pool = _pool(settings, stack)
         with pool.connection() as conn:
             create_user(conn, email=email, name=email, role="admin", password=password)
     typer.echo(f"administrator {email} created")
@@ -185,9 +193,7 @@ def run_create_api_key(settings: Settings, name: str, role: str) -> int:
     from crm_core.auth.users import create_api_key
 
     with ExitStack() as stack:
-        endpoints = start_endpoints(settings, stack, broker=False)
-        pool = open_pool(endpoints.database_url, min_size=1, max_size=1)
-        stack.callback(pool.close)
+        pool = _pool(settings, stack)
         with pool.connection() as conn:
             key = create_api_key(conn, name, role)
     typer.echo(f"API key for {name} ({role}), shown once:\n{key}")
