@@ -297,15 +297,22 @@ def measure(settings: Settings, options: BenchOptions) -> BenchResult:
             typer.echo(
                 f"  t={now - start_at:4.0f} s  committed {recorder.messages:>10,} messages "
                 f"{readings:>11,} readings ({(readings - last_readings) / (now - last_time):>9,.0f}"
-                f" readings/s)  backlog {ingest.worker.backlog:,}"
+                f" readings/s)  backlog {ingest.worker.backlog:,}  rss {_rss_mb():,.0f} MB"
             )
             last_time, last_readings = now, readings
         published = sum(results.get(timeout=60)[1] for _ in processes)
         for process in processes:
             process.join(10)
         deadline = time.time() + 120
+        next_report = time.time() + 5
         while recorder.messages < published and time.time() < deadline:
             time.sleep(0.1)
+            if time.time() >= next_report:
+                next_report += 5
+                typer.echo(
+                    f"  draining: {published - recorder.messages:,} messages to go, "
+                    f"backlog {ingest.worker.backlog:,}, rss {_rss_mb():,.0f} MB"
+                )
         if profiler is not None:
             profiler.wait(60)
         sizes = [0]

@@ -16,6 +16,8 @@ import psycopg
 from psycopg.rows import TupleRow
 from psycopg_pool import ConnectionPool
 
+from crm_core.db.errors import DatabaseUnavailable
+
 
 @dataclass(frozen=True, slots=True)
 class DeviceRef:
@@ -86,11 +88,14 @@ class PostgresDeviceSource:
         self._pool = pool
 
     def fetch(self, serials: Iterable[str]) -> list[DeviceRef]:
-        with self._pool.connection() as conn:
-            rows = conn.execute(
-                "SELECT id, serial, device_type FROM devices WHERE serial = ANY(%s)",
-                (list(serials),),
-            ).fetchall()
+        try:
+            with self._pool.connection(timeout=5.0) as conn:
+                rows = conn.execute(
+                    "SELECT id, serial, device_type FROM devices WHERE serial = ANY(%s)",
+                    (list(serials),),
+                ).fetchall()
+        except psycopg.OperationalError as exc:
+            raise DatabaseUnavailable(str(exc).strip() or type(exc).__name__) from exc
         return [DeviceRef(int(r[0]), str(r[1]), str(r[2])) for r in rows]
 
     def fetch_all(self) -> list[DeviceRef]:

@@ -2,9 +2,10 @@
 
 Three threads, each doing one thing:
 
-* paho's network thread receives messages and puts them on the inbox (never blocks: the
-  broker cannot have more than Receive Maximum / max_inflight messages unacknowledged
-  with us, which bounds the inbox);
+* paho's network thread receives messages and puts them on the inbox, which holds at most
+  a few batches: when it is full the network thread waits, stops reading, and TCP holds
+  the rest at the broker (an overload drain once grew an unbounded inbox to 170,000
+  messages, beyond Receive Maximum, for reasons not yet understood);
 * the builder takes up to ``batch_max_messages`` (or what arrives within
   ``batch_max_wait_ms``), decodes, validates and scores them (:mod:`ingest.batch`);
 * the writer commits each batch (:mod:`ingest.store`), retrying while the database is
@@ -63,7 +64,10 @@ class IngestWorker:
         self._builder = builder
         self._store = store
         self._ack: Callable[[RawMessage], None] = lambda message: None
-        self._inbox: queue.SimpleQueue[RawMessage | object] = queue.SimpleQueue()
+        # Four batches: one collecting, two waiting to be written, one being written.
+        self._inbox: queue.Queue[RawMessage | object] = queue.Queue(
+            maxsize=4 * settings.batch_max_messages
+        )
         self._outbox: queue.Queue[Batch | object] = queue.Queue(maxsize=2)
         self._observers = list(observers or [])
         self._threads: list[threading.Thread] = []
@@ -76,8 +80,19 @@ class IngestWorker:
     # -- wiring -------------------------------------------------------------------------
 
     def deliver(self, message: RawMessage) -> None:
-        """Called from the MQTT thread for every message: enqueue and return."""
-        self._inbox.put(message)
+        """Called from the MQTT thread for every message: enqueue, waiting while full.
+
+        Once the worker is stopping a message that finds no room is left unacknowledged:
+        the broker delivers it again to the next session.
+        """
+        while True:
+            try:
+                self._inbox.put(message, timeout=0.5)
+            except queue.Full:
+                if self._stopping.is_set():
+                    return
+            else:
+                return
 
     def set_acknowledger(self, ack: Callable[[RawMessage], None]) -> None:
         self._ack = ack
@@ -96,7 +111,10 @@ class IngestWorker:
     def stop(self, timeout: float = 30.0) -> None:
         """Write and acknowledge what has been received, then stop the threads."""
         self._stopping.set()
-        self._inbox.put(_STOP)
+        try:
+            self._inbox.put(_STOP, timeout=timeout)
+        except queue.Full:
+            log.error("the ingest builder is not taking messages; stopping without draining")
         for thread in self._threads:
             thread.join(timeout)
         self._store.close()
@@ -140,7 +158,7 @@ class IngestWorker:
             while True:
                 messages, stop = self._collect()
                 if messages or stop:
-                    self._outbox.put(self._builder.build(messages, final=stop))
+                    self._outbox.put(self._build_with_retry(messages, final=stop))
                 if stop:
                     break
                 # Monitors live as long as the worker; once many new ones exist, take them
@@ -171,21 +189,38 @@ class IngestWorker:
             for observer in self._observers:
                 observer(item, result, committed_at)
 
+    def _database_away(self, exc: DatabaseUnavailable, held: int) -> None:
+        """Count a failed attempt; log the outage once (its end is logged once too)."""
+        self.stats.db_retries += 1
+        if self.database_ok.is_set():
+            log.warning(
+                "database unavailable (%s); holding %d messages unacknowledged and retrying",
+                exc,
+                held,
+            )
+            self.database_ok.clear()
+
+    def _build_with_retry(self, messages: list[RawMessage], *, final: bool) -> Batch:
+        """Build a batch, waiting out a database outage (device and state look-ups).
+
+        Safe to repeat: the look-ups come before any detector sees a reading.
+        """
+        delay = 0.2
+        while True:
+            try:
+                return self._builder.build(messages, final=final)
+            except DatabaseUnavailable as exc:
+                self._database_away(exc, len(messages))
+            time.sleep(delay)
+            delay = min(delay * 2, self._settings.retry_max_delay_s)
+
     def _write_with_retry(self, batch: Batch) -> WriteResult:
         delay = 0.2
         while True:
             try:
                 result = self._store.write(batch)
             except DatabaseUnavailable as exc:
-                self.stats.db_retries += 1
-                if self.database_ok.is_set():
-                    log.warning(
-                        "database unavailable (%s); holding %d messages unacknowledged "
-                        "and retrying",
-                        exc,
-                        len(batch.messages),
-                    )
-                    self.database_ok.clear()
+                self._database_away(exc, len(batch.messages))
             except Exception:
                 self.stats.db_retries += 1
                 log.exception("writing a batch failed; retrying in %.1f s", delay)

@@ -290,3 +290,35 @@ def test_detector_state_survives_a_restart(
     finally:
         publisher.close()
         second.stop()
+
+
+def test_the_inbox_stays_bounded_while_the_database_is_away(
+    db: Pool, database_url: str, broker: MosquittoProcess, catalog: Catalog
+) -> None:
+    register_devices(db, ["FR-000001"])
+    info = psycopg.conninfo.conninfo_to_dict(database_url)
+    proxy = CuttableProxy(str(info.get("host") or "127.0.0.1"), int(info.get("port") or 5432))
+    info.update(host="127.0.0.1", port=str(proxy.port))
+    via_proxy = psycopg.conninfo.make_conninfo(**info)  # type: ignore[arg-type]
+    settings = settings_for(via_proxy, broker.port, new_client_id(), batch_max_messages=10)
+    run = RunningIngest(settings, catalog).start()
+    publisher = TestPublisher(broker.port)
+    try:
+        proxy.cut()
+        base = time.time() - 900
+        for i in range(300):
+            publisher.publish("dt/FR-000001/senml", senml("FR-000001", base + i))
+        publisher.flush()
+        assert run.ingest is not None
+        worker = run.ingest.worker
+        wait_for(lambda: worker.backlog == 40, what="the inbox full at its bound")
+        time.sleep(0.5)
+        assert worker.backlog == 40  # four batches of ten: the rest waits at the broker
+        assert run.acked == []
+        proxy.restore()
+        wait_for(lambda: readings(database_url) == 600, timeout=60, what="all 300 stored")
+        wait_for(lambda: len(run.acked) == 300, what="all 300 acknowledged")
+    finally:
+        publisher.close()
+        run.stop()
+        proxy.close()
