@@ -26,7 +26,9 @@ PayloadEncoding = Literal["utf-8", "base64"]
 PREVIEW_CHARS = 160
 
 
-class DeadLetterSummary(ReadModel):
+class _DeadLetterFields(ReadModel):
+    """What a dead letter's row and its summaries share."""
+
     id: int
     topic: str
     reason: str
@@ -36,6 +38,9 @@ class DeadLetterSummary(ReadModel):
     occurrences: int
     replayed_at: UtcDateTime | None
     replay_outcome: str | None
+
+
+class DeadLetterSummary(_DeadLetterFields):
     payload_size: int
     payload_encoding: PayloadEncoding
     payload_preview: str
@@ -45,16 +50,7 @@ class DeadLetterDetail(DeadLetterSummary):
     payload: str
 
 
-class _Row(ReadModel):
-    id: int
-    topic: str
-    reason: str
-    detail: str
-    received_at: UtcDateTime
-    last_received_at: UtcDateTime
-    occurrences: int
-    replayed_at: UtcDateTime | None
-    replay_outcome: str | None
+class _Row(_DeadLetterFields):
     payload: bytes
 
 
