@@ -65,7 +65,7 @@ def run_migrate(settings: Settings) -> int:
 def run_serve(settings: Settings) -> int:
     import uvicorn
 
-    from careline.web import build_app
+    from careline.web import build_app, with_secrets
 
     with ExitStack() as stack:
         endpoints = start_endpoints(settings, stack, broker=False)
@@ -73,7 +73,7 @@ def run_serve(settings: Settings) -> int:
         database = open_database(
             settings, endpoints.database_url, catalog, stack, migrate_first=False
         )
-        app = build_app(settings, database, catalog, stack)
+        app = build_app(with_secrets(settings), database, catalog, stack)
         uvicorn.run(app, host=settings.api.host, port=settings.api.port, log_level="info")
     return 0
 

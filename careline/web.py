@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import secrets
 import threading
+import time
 from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
@@ -62,8 +63,9 @@ def build_app(
     from crm_core.api.context import AppContext
     from crm_core.auth.users import ensure_admin
 
-    settings = with_secrets(settings)
-    assert settings.api.admin_password is not None
+    """The app; ``settings`` must have its secrets filled in (:func:`with_secrets`)."""
+    if settings.api.admin_password is None or settings.api.session_secret is None:
+        raise ValueError("build_app needs settings passed through with_secrets()")
     with database.pool.connection() as conn:
         if ensure_admin(conn, settings.api.admin_email, settings.api.admin_password):
             log.info("created the administrator %s", settings.api.admin_email)
@@ -88,10 +90,9 @@ class ServerThread:
 
     def start(self, timeout: float = 15.0) -> None:
         self._thread.start()
-        waited = 0.0
-        while not self._server.started and waited < timeout and self._thread.is_alive():
-            threading.Event().wait(0.05)
-            waited += 0.05
+        deadline = time.monotonic() + timeout
+        while not self._server.started and time.monotonic() < deadline and self._thread.is_alive():
+            time.sleep(0.05)
         if not self._server.started:
             raise RuntimeError("the web server did not start (is the port taken?)")
 

@@ -13,7 +13,7 @@ import psycopg
 from psycopg.rows import TupleRow
 from psycopg_pool import ConnectionPool
 
-from crm_core.db.errors import DatabaseUnavailable
+from crm_core.db.errors import database_errors
 
 # Written in the batch's transaction; a device deleted meanwhile is skipped, not an error.
 UPSERT_STATE = """
@@ -33,12 +33,9 @@ class PostgresStateSource:
         self._pool = pool
 
     def load(self, device_ids: Sequence[int]) -> dict[int, bytes]:
-        try:
-            with self._pool.connection(timeout=5.0) as conn:
-                rows = conn.execute(
-                    "SELECT device_id, state FROM detector_state WHERE device_id = ANY(%s)",
-                    (list(device_ids),),
-                ).fetchall()
-        except psycopg.OperationalError as exc:
-            raise DatabaseUnavailable(str(exc).strip() or type(exc).__name__) from exc
+        with database_errors(), self._pool.connection(timeout=5.0) as conn:
+            rows = conn.execute(
+                "SELECT device_id, state FROM detector_state WHERE device_id = ANY(%s)",
+                (list(device_ids),),
+            ).fetchall()
         return {int(device_id): bytes(state) for device_id, state in rows}

@@ -16,7 +16,7 @@ import psycopg
 from psycopg.rows import TupleRow
 from psycopg_pool import ConnectionPool
 
-from crm_core.db.errors import DatabaseUnavailable
+from crm_core.db.errors import database_errors
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,14 +88,11 @@ class PostgresDeviceSource:
         self._pool = pool
 
     def fetch(self, serials: Iterable[str]) -> list[DeviceRef]:
-        try:
-            with self._pool.connection(timeout=5.0) as conn:
-                rows = conn.execute(
-                    "SELECT id, serial, device_type FROM devices WHERE serial = ANY(%s)",
-                    (list(serials),),
-                ).fetchall()
-        except psycopg.OperationalError as exc:
-            raise DatabaseUnavailable(str(exc).strip() or type(exc).__name__) from exc
+        with database_errors(), self._pool.connection(timeout=5.0) as conn:
+            rows = conn.execute(
+                "SELECT id, serial, device_type FROM devices WHERE serial = ANY(%s)",
+                (list(serials),),
+            ).fetchall()
         return [DeviceRef(int(r[0]), str(r[1]), str(r[2])) for r in rows]
 
     def fetch_all(self) -> list[DeviceRef]:

@@ -19,7 +19,7 @@ from psycopg.rows import TupleRow
 from psycopg_pool import ConnectionPool
 
 from alerts.proactive import FaultOutcome, record_fault_events
-from crm_core.db.errors import DatabaseUnavailable
+from crm_core.db.errors import DatabaseUnavailable, database_errors
 from devices.catalog import Catalog
 from devices.detector_state import UPSERT_STATE
 from ingest.batch import Batch
@@ -115,15 +115,16 @@ class BatchStore:
     def write(self, batch: Batch) -> WriteResult:
         """Commit the batch; raise :class:`DatabaseUnavailable` if the database is away."""
         try:
-            return self._write(batch)
-        except psycopg.OperationalError as exc:
-            if self._conn is not None:
+            with database_errors():
+                return self._write(batch)
+        except DatabaseUnavailable:
+            if self._conn is not None:  # a broken connection goes back to the pool closed
                 try:
                     self._conn.close()
                 finally:
                     self._pool.putconn(self._conn)
                     self._conn = None
-            raise DatabaseUnavailable(str(exc).strip() or type(exc).__name__) from exc
+            raise
 
     def _write(self, batch: Batch) -> WriteResult:
         conn = self._connection()

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import psycopg
+
 
 class StorageError(Exception):
     """Base of the storage layer's errors."""
@@ -13,3 +18,13 @@ class DatabaseUnavailable(StorageError):
 
 class NotFound(StorageError):
     """The row asked for does not exist."""
+
+
+@contextmanager
+def database_errors() -> Iterator[None]:
+    """Map psycopg's connection-level errors (and the pool's timeouts, which are
+    ``OperationalError`` too) to :class:`DatabaseUnavailable`."""
+    try:
+        yield
+    except psycopg.OperationalError as exc:
+        raise DatabaseUnavailable(str(exc).strip() or type(exc).__name__) from exc
