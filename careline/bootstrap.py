@@ -83,6 +83,8 @@ def open_database(
     )
     stack.callback(pool.close)
     with pool.connection() as conn:
+        if not migrate_first:
+            migrate.ensure_current(conn)
         capabilities = probe(conn)
         metric_ids = sync_metric_ids(conn, catalog)
     return Database(pool, capabilities, metric_ids)

@@ -252,4 +252,13 @@ def create_api_key(
 
 
 def main() -> None:
-    app()
+    from careline.embedded import EmbeddedServiceError
+    from crm_core.db.errors import StorageError
+    from ingest.messages import IngestError
+
+    try:
+        app()
+    except (StorageError, EmbeddedServiceError, IngestError) as exc:
+        # Expected failures (no schema, database or broker away) get a line, not a traceback.
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(1)

@@ -16,6 +16,10 @@ class DatabaseUnavailable(StorageError):
     """The database cannot be reached now; the operation may succeed later."""
 
 
+class SchemaNotReady(StorageError):
+    """The database's schema is missing or older than this code: run ``careline migrate``."""
+
+
 class NotFound(StorageError):
     """The row asked for does not exist."""
 
