@@ -34,6 +34,8 @@ from ingest.worker import IngestWorker
 log = logging.getLogger(__name__)
 
 Pool = ConnectionPool[psycopg.Connection[TupleRow]]
+QUARANTINE_FOLDER = "quarantine"
+"""In the data folder: messages neither the dead letters nor the quarantine table took."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,21 +104,30 @@ def build_ingest(
     settings: Settings, endpoints: Endpoints, database: Database, catalog: Catalog
 ) -> Ingest:
     """An ingest worker and its MQTT source, wired but not started."""
-    directory = DeviceDirectory(PostgresDeviceSource(database.pool))
+    limits = settings.ingest
+    directory = DeviceDirectory(
+        PostgresDeviceSource(database.pool),
+        negative_ttl_s=limits.unknown_device_ttl_s,
+        negative_size=limits.unknown_device_cache_size,
+    )
     known = directory.preload()
     log.info("device registry: %d devices", known)
-    detectors = FleetDetectors(catalog) if settings.ingest.detection else None
+    detectors = FleetDetectors(catalog) if limits.detection else None
     builder = BatchBuilder(
         catalog,
         directory,
         database.metric_ids,
         detectors,
         topic_root=settings.mqtt.topic_root,
-        future_tolerance_s=settings.ingest.future_tolerance_s,
+        future_tolerance_s=limits.future_tolerance_s,
+        max_readings=limits.max_readings_per_message,
         states=PostgresStateSource(database.pool),
-        checkpoint_every_s=settings.ingest.checkpoint_every_s,
+        checkpoint_every_s=limits.checkpoint_every_s,
     )
-    worker = IngestWorker(settings.ingest, builder, BatchStore(database.pool, catalog))
+    store = BatchStore(database.pool, catalog, max_reason_chars=limits.max_reason_chars)
+    worker = IngestWorker(
+        limits, builder, store, quarantine_dir=settings.data_dir / QUARANTINE_FOLDER
+    )
     mqtt_settings = settings.mqtt.model_copy(
         update={"host": endpoints.mqtt_host, "port": endpoints.mqtt_port}
     )
@@ -124,6 +135,7 @@ def build_ingest(
         mqtt_settings,
         subscription_filter(settings.mqtt.topic_root, settings.mqtt.share_group),
         worker.deliver,
+        max_payload_bytes=limits.max_message_bytes,
     )
     worker.set_acknowledger(source.ack)
     return Ingest(worker, source, directory, detectors)

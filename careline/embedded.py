@@ -24,6 +24,10 @@ import psycopg
 
 log = logging.getLogger(__name__)
 
+EMBEDDED_MAX_PAYLOAD = 4 * 1024 * 1024
+"""The embedded broker's largest payload, as deploy/mosquitto/mosquitto.conf's max_packet_size:
+above ingest's default 1 MiB limit, so that a payload just over it is dead-lettered."""
+
 
 class EmbeddedServiceError(RuntimeError):
     """An embedded service could not start; the message says what to do."""
@@ -101,7 +105,7 @@ class EmbeddedBroker:
                 port=self.port,
                 listen="127.0.0.1",
                 max_inflight_count=self._max_inflight,
-                max_payload_size=256 * 1024,
+                max_payload_size=EMBEDDED_MAX_PAYLOAD,
             ).start()
         except Exception as exc:
             raise EmbeddedServiceError(f"could not start the embedded MQTT broker: {exc}") from exc

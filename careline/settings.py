@@ -133,6 +133,63 @@ class IngestSettings(Group):
     retry_max_delay_s: Annotated[
         float, Field(gt=0, description="Longest wait between database retries.")
     ] = 10.0
+    max_message_bytes: Annotated[
+        int,
+        Field(
+            ge=1024,
+            le=256 * 1024 * 1024,
+            description="Largest payload accepted. A larger one is dead-lettered "
+            "(reason too_large) with its size, digest and first 4 KiB, never whole.",
+        ),
+    ] = 1024 * 1024
+    max_readings_per_message: Annotated[
+        int,
+        Field(
+            ge=1,
+            le=1_000_000,
+            description="Most readings (SenML records, JSON values) in one message; "
+            "more is dead-lettered (too_large).",
+        ),
+    ] = 10_000
+    inbox_max_bytes: Annotated[
+        int,
+        Field(
+            ge=64 * 1024,
+            description="Most bytes of messages held received but not yet acknowledged; "
+            "when reached, ingest stops reading and the broker keeps the rest.",
+        ),
+    ] = 64 * 1024 * 1024
+    max_reason_chars: Annotated[
+        int,
+        Field(
+            ge=100,
+            le=100_000,
+            description="Longest reason text kept with a dead letter; longer ones are cut.",
+        ),
+    ] = 2000
+    unknown_device_cache_size: Annotated[
+        int,
+        Field(
+            ge=1,
+            description="Unknown serials remembered (least recently used ones are forgotten).",
+        ),
+    ] = 10_000
+    unknown_device_ttl_s: Annotated[
+        float,
+        Field(
+            gt=0,
+            description="How long an unknown serial is remembered before the registry "
+            "is asked again.",
+        ),
+    ] = 30.0
+    dead_letter_retention_days: Annotated[
+        int,
+        Field(
+            ge=1,
+            description="Dead letters not seen again for this many days are deleted "
+            "(by the scheduler's daily job).",
+        ),
+    ] = 30
 
 
 class ApiSettings(Group):

@@ -2,7 +2,10 @@
 
 Ingest looks a device up for every message, so answers are cached; an unknown serial is
 remembered for a short while too, so that a flood from an unregistered device costs one
-query per ``negative_ttl_s``, not one per message.
+query per ``negative_ttl_s``, not one per message. Serials come from the network, so the
+unknown ones are kept in a bounded LRU cache with a time to live (cachetools' ``TTLCache``):
+a million made-up serials cost at most ``negative_size`` entries. Known devices are
+registered ones, bounded by the registry itself.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import psycopg
+from cachetools import TTLCache
 from psycopg.rows import TupleRow
 from psycopg_pool import ConnectionPool
 
@@ -42,13 +46,12 @@ class DeviceDirectory:
         source: DeviceSource,
         *,
         negative_ttl_s: float = 30.0,
+        negative_size: int = 10_000,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._source = source
         self._known: dict[str, DeviceRef] = {}
-        self._unknown_until: dict[str, float] = {}
-        self._negative_ttl_s = negative_ttl_s
-        self._clock = clock
+        self._unknown: TTLCache[str, bool] = TTLCache(negative_size, negative_ttl_s, timer=clock)
 
     def preload(self) -> int:
         for ref in self._source.fetch_all():
@@ -57,14 +60,14 @@ class DeviceDirectory:
 
     def resolve(self, serials: Iterable[str]) -> dict[str, DeviceRef]:
         """The known devices among ``serials``; one query for all the cache misses."""
-        now = self._clock()
         found: dict[str, DeviceRef] = {}
         missing: list[str] = []
+        unknown = self._unknown
         for serial in serials:
             ref = self._known.get(serial)
             if ref is not None:
                 found[serial] = ref
-            elif self._unknown_until.get(serial, 0.0) <= now:
+            elif serial not in unknown:
                 missing.append(serial)
         if missing:
             for ref in self._source.fetch(missing):
@@ -72,15 +75,18 @@ class DeviceDirectory:
                 found[ref.serial] = ref
             for serial in missing:
                 if serial not in found:
-                    self._unknown_until[serial] = now + self._negative_ttl_s
-                else:
-                    self._unknown_until.pop(serial, None)
+                    unknown[serial] = True
         return found
+
+    @property
+    def unknown_cached(self) -> int:
+        """Unknown serials remembered now."""
+        return len(self._unknown)
 
     def forget(self, serial: str) -> None:
         """Drop a cached answer (a device was registered or changed)."""
         self._known.pop(serial, None)
-        self._unknown_until.pop(serial, None)
+        self._unknown.pop(serial, None)
 
 
 class PostgresDeviceSource:

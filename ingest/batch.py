@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from devices.catalog import Catalog
@@ -18,7 +19,15 @@ from devices.errors import DetectorStateError
 from devices.faults import FaultEvent
 from devices.registry import DeviceDirectory, DeviceRef
 from ingest.decoding import decode_message
-from ingest.messages import DecodeError, RawMessage, Rejection, RejectReason, Sample
+from ingest.messages import (
+    MAX_READINGS,
+    DecodeError,
+    RawMessage,
+    Rejection,
+    RejectReason,
+    Sample,
+    processing_error,
+)
 from ingest.validation import summarize, validate
 
 log = logging.getLogger(__name__)
@@ -28,6 +37,10 @@ CHECKPOINT_SLICE = 250
 
 # device_id, metric_id, device time, value, receive time (times as UTC epoch seconds)
 ReadingRow = tuple[int, int, float, float, float]
+
+
+# Where one message's rows and fault events lie in its batch's lists: [start, end) of each.
+Span = tuple[int, int, int, int]
 
 
 @dataclass(slots=True)
@@ -42,6 +55,47 @@ class Batch:
     seen: dict[int, tuple[float, float]] = field(default_factory=dict)
     # detector state of devices that changed since the last checkpoint: (device_id, bytes)
     checkpoints: list[tuple[int, bytes]] = field(default_factory=list)
+    # position in ``messages`` -> the span of its rows and fault events (accepted ones only)
+    spans: dict[int, Span] = field(default_factory=dict)
+
+    @property
+    def size(self) -> int:
+        """Bytes its messages hold (what the inbox's byte bound counted for them)."""
+        return sum(message.size for message in self.messages)
+
+    def split(self) -> list[Batch]:
+        """Smaller batches that write, together, exactly what this one writes.
+
+        Two halves by message, each with its messages' rows, rejections and fault events,
+        and, when there is any, a third part with no message of its own holding what no
+        single message owns (detector checkpoints, last-seen times). Used to find the one
+        message that makes a write fail.
+        """
+        middle = (len(self.messages) + 1) // 2
+        parts = [self._select(range(middle)), self._select(range(middle, len(self.messages)))]
+        if self.seen or self.checkpoints:
+            parts.append(Batch([], seen=self.seen, checkpoints=self.checkpoints))
+        return [part for part in parts if part.messages or part.seen or part.checkpoints]
+
+    def _select(self, positions: range) -> Batch:
+        part = Batch([self.messages[i] for i in positions])
+        owned = {id(message) for message in part.messages}
+        part.rejections = [r for r in self.rejections if id(r.message) in owned]
+        for new_position, old_position in enumerate(positions):
+            span = self.spans.get(old_position)
+            if span is None:
+                continue
+            row_start, row_end, event_start, event_end = span
+            rows_at, events_at = len(part.rows), len(part.fault_events)
+            part.rows.extend(self.rows[row_start:row_end])
+            part.fault_events.extend(self.fault_events[event_start:event_end])
+            part.spans[new_position] = (
+                rows_at,
+                len(part.rows),
+                events_at,
+                len(part.fault_events),
+            )
+        return part
 
 
 class BatchBuilder:
@@ -56,10 +110,14 @@ class BatchBuilder:
         *,
         topic_root: str = "dt",
         future_tolerance_s: float = 300.0,
+        max_readings: int = MAX_READINGS,
         states: StateSource | None = None,
         checkpoint_every_s: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._catalog = catalog
+        self._max_readings = max_readings
+        self._clock = clock
         self._directory = directory
         self._metric_ids = metric_ids
         self._detectors = detectors
@@ -71,7 +129,7 @@ class BatchBuilder:
         # that order (a dict keeps insertion order; setdefault does not move a key).
         self._dirty: dict[int, float] = {}
         self._checkpoint_every_s = checkpoint_every_s
-        self._now = time.monotonic()
+        self._now = clock()
 
     def _load_states(self, device_ids: list[int]) -> None:
         """Restore saved detector state of devices this worker has not seen yet."""
@@ -114,7 +172,7 @@ class BatchBuilder:
 
     def build(self, messages: list[RawMessage], *, final: bool = False) -> Batch:
         """One batch; ``final`` also checkpoints every changed detector (worker stopping)."""
-        self._now = time.monotonic()
+        self._now = self._clock()
         batch = self._build(messages)
         self._checkpoint(batch, force=final)
         return batch
@@ -124,29 +182,42 @@ class BatchBuilder:
         decoded = self._decode(messages, batch)
         if not decoded:
             return batch
-        devices = self._directory.resolve({serial for _, serial, _ in decoded})
+        devices = self._directory.resolve({serial for _, _, serial, _ in decoded})
         if self._states is not None and self._detectors is not None:
             unseen = [ref.id for ref in devices.values() if ref.id not in self._loaded]
             if unseen:
                 self._load_states(unseen)
-        for message, serial, samples in decoded:
+        rows, events, spans = batch.rows, batch.fault_events, batch.spans
+        for position, message, serial, samples in decoded:
             ref = devices.get(serial)
-            readings = self._accept(message, serial, ref, samples, batch)
-            if readings and ref is not None:
-                self._add(batch, ref, message.received_at, readings)
+            row_start, event_start = len(rows), len(events)
+            try:
+                readings = self._accept(message, serial, ref, samples, batch)
+                if readings and ref is not None:
+                    self._add(batch, ref, message.received_at, readings)
+            except Exception as exc:  # one message's content must not fail the batch
+                del rows[row_start:], events[event_start:]
+                batch.rejections.append(processing_error(message, exc))
+                continue
+            if len(rows) > row_start or len(events) > event_start:
+                spans[position] = (row_start, len(rows), event_start, len(events))
         return batch
 
     def _decode(
         self, messages: list[RawMessage], batch: Batch
-    ) -> list[tuple[RawMessage, str, list[Sample]]]:
-        decoded: list[tuple[RawMessage, str, list[Sample]]] = []
-        for message in messages:
+    ) -> list[tuple[int, RawMessage, str, list[Sample]]]:
+        decoded: list[tuple[int, RawMessage, str, list[Sample]]] = []
+        root, limit = self._root, self._max_readings
+        for position, message in enumerate(messages):
             try:
-                topic, samples = decode_message(message, self._root)
+                topic, samples = decode_message(message, root, limit)
             except DecodeError as exc:
                 batch.rejections.append(Rejection(message, exc.reason, exc.detail))
                 continue
-            decoded.append((message, topic.device_id, samples))
+            except Exception as exc:  # a decoder bug this message exposed
+                batch.rejections.append(processing_error(message, exc))
+                continue
+            decoded.append((position, message, topic.device_id, samples))
         return decoded
 
     def _accept(

@@ -11,25 +11,35 @@ from collections.abc import Callable
 from typing import Final
 
 from ingest.json_payload import decode_json
-from ingest.messages import DecodeError, RawMessage, RejectReason, Sample
+from ingest.messages import MAX_READINGS, DecodeError, RawMessage, RejectReason, Sample
 from ingest.senml import decode_senml
 from ingest.topics import DEFAULT_ROOT, PayloadFormat, TelemetryTopic, parse_topic
 
-Decoder = Callable[[bytes, float], list[Sample]]
+Decoder = Callable[[bytes, float, int], list[Sample]]
 
 DECODERS: Final[dict[PayloadFormat, Decoder]] = {"senml": decode_senml, "json": decode_json}
 
 
 def decode_message(
-    message: RawMessage, root: str = DEFAULT_ROOT
+    message: RawMessage, root: str = DEFAULT_ROOT, max_readings: int = MAX_READINGS
 ) -> tuple[TelemetryTopic, list[Sample]]:
     """The topic and samples of ``message``; :class:`DecodeError` if any part is refused.
 
-    Refusals: ``UNKNOWN_TOPIC`` (topic outside the scheme), ``UNDECODABLE`` or ``INVALID``
-    (payload), ``DEVICE_MISMATCH`` (the payload names a device other than the topic's).
+    Refusals: ``UNKNOWN_TOPIC`` (topic outside the scheme), ``TOO_LARGE`` (over the size
+    limit, or more than ``max_readings`` readings), ``UNDECODABLE``, ``DUPLICATE_KEY`` or
+    ``INVALID`` (payload), ``DEVICE_MISMATCH`` (the payload names a device other than the
+    topic's).
     """
     topic = parse_topic(message.topic, root)
-    samples = DECODERS[topic.format](message.payload, message.received_at)
+    oversized = message.oversized
+    if oversized is not None:
+        raise DecodeError(
+            RejectReason.TOO_LARGE,
+            f"payload of {oversized.size} bytes is over the limit of ingest.max_message_bytes "
+            f"(sha256 {oversized.sha256.hex()}); only its first {len(message.payload)} bytes "
+            "were kept",
+        )
+    samples = DECODERS[topic.format](message.payload, message.received_at, max_readings)
     device_id = topic.device_id
     for sample in samples:
         named = sample.device
@@ -37,6 +47,6 @@ def decode_message(
             raise DecodeError(
                 RejectReason.DEVICE_MISMATCH,
                 f"the payload names device {named!r} but was published on the topic of "
-                f"{device_id!r} ({sample.metric})",
+                f"{device_id!r} ({sample.metric!r})",
             )
     return topic, samples

@@ -7,7 +7,7 @@ one time::
      "time": 1763971200.5,
      "values": {"cabinet_temp": 4.2, "door_open": false, "error_code": "E21"}}
 
-or a batch of such sets (at most 10,000), for a device that buffered while offline::
+or a batch of such sets, for a device that buffered while offline::
 
     {"device": "FR-000001",
      "samples": [
@@ -26,7 +26,8 @@ Rules:
   ``null``, arrays and objects are refused. Which metric takes which type is checked later,
   against the catalog.
 - No other keys, at any level: this is careline's own shape, so a typo is an error rather
-  than a silently missing reading.
+  than a silently missing reading. No key twice in one object either (``duplicate_key``).
+- At most ``max_readings`` values in all (10,000 unless configured), else ``too_large``.
 
 Errors follow the SenML decoder's: :class:`~ingest.messages.DecodeError` ``UNDECODABLE``
 when the bytes are not a JSON object, ``INVALID`` when a rule is broken, with the place in
@@ -38,16 +39,13 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Final
 
-import orjson
-
-from ingest.messages import DecodeError, RejectReason, Sample
+from ingest import strict_json
+from ingest.messages import MAX_READINGS, DecodeError, RejectReason, Sample
 from ingest.senml import json_type_name as _json_type
 
-MAX_SAMPLES: Final = 10_000
 ABSOLUTE_MIN: Final = 2.0**28  # below this, a SenML time would be relative; here it is refused
 
 _SINGLE_KEYS: Final = frozenset(("device", "time", "values"))
@@ -68,15 +66,15 @@ class _ShapeError(Exception):
     """A rule broken; becomes ``DecodeError`` INVALID (kept apart so it cannot leak out)."""
 
 
-def decode_json(payload: bytes, received_at: float) -> list[Sample]:
+def decode_json(
+    payload: bytes, received_at: float, max_readings: int = MAX_READINGS
+) -> list[Sample]:
     """The samples of a plain JSON payload; ``time`` defaults to ``received_at``.
 
-    Raises :class:`DecodeError` (``UNDECODABLE`` or ``INVALID``) for the whole message.
+    Raises :class:`DecodeError` for the whole message: ``UNDECODABLE``, ``DUPLICATE_KEY``,
+    ``TOO_LARGE`` (more than ``max_readings`` values in all) or ``INVALID``.
     """
-    try:
-        doc = orjson.loads(payload)
-    except orjson.JSONDecodeError as exc:
-        raise DecodeError(RejectReason.UNDECODABLE, f"not JSON: {exc}") from None
+    doc = strict_json.loads(payload)
     if type(doc) is not dict:
         raise DecodeError(
             RejectReason.UNDECODABLE, f"the payload is a JSON object, got {_json_type(doc)}"
@@ -90,32 +88,32 @@ def decode_json(payload: bytes, received_at: float) -> list[Sample]:
             raise _ShapeError(f"'device' must be a string, got {_json_type(device)}")
         if "samples" in doc:
             _check_keys(doc, _BATCH_KEYS, "", "a batch has only 'device' and 'samples'")
-            _decode_batch(doc["samples"], device, received_at, samples.append)
+            _decode_batch(doc["samples"], device, received_at, samples, max_readings)
         else:
             _check_keys(
                 doc, _SINGLE_KEYS, "", "a sample set has only 'device', 'time' and 'values'"
             )
-            _decode_set(doc, "", device, received_at, samples.append)
+            _decode_set(doc, "", device, received_at, samples, max_readings)
     except _ShapeError as exc:
         raise DecodeError(_INVALID, str(exc)) from None
     return samples
 
 
 def _decode_batch(
-    entries: Any, device: str | None, received_at: float, append: Callable[[Sample], None]
+    entries: Any, device: str | None, received_at: float, samples: list[Sample], limit: int
 ) -> None:
     if type(entries) is not list:
         raise _ShapeError(f"'samples' must be an array, got {_json_type(entries)}")
     if not entries:
         raise _ShapeError("'samples' is empty")
-    if len(entries) > MAX_SAMPLES:
-        raise _ShapeError(f"'samples' has {len(entries)} entries; at most {MAX_SAMPLES}")
+    if len(entries) > limit:
+        raise DecodeError.too_many_readings(len(entries), limit)
     for index, entry in enumerate(entries):
         where = f"samples[{index}]"
         if type(entry) is not dict:
             raise _ShapeError(f"{where}: must be an object, got {_json_type(entry)}")
         _check_keys(entry, _ENTRY_KEYS, where, "an entry has only 'time' and 'values'")
-        _decode_set(entry, where + ": ", device, received_at, append)
+        _decode_set(entry, where + ": ", device, received_at, samples, limit)
 
 
 def _decode_set(
@@ -123,7 +121,8 @@ def _decode_set(
     where: str,
     device: str | None,
     received_at: float,
-    append: Callable[[Sample], None],
+    samples: list[Sample],
+    limit: int,
 ) -> None:
     """Append the samples of one ``{"time": ..., "values": {...}}``; errors start ``where``."""
     raw_time = doc.get("time", _ABSENT)
@@ -135,7 +134,10 @@ def _decode_set(
         raise _ShapeError(f"{where}'values' must be an object, got {_json_type(values)}")
     if not values:
         raise _ShapeError(f"{where}'values' is empty")
+    if len(samples) + len(values) > limit:
+        raise DecodeError.too_many_readings(len(samples) + len(values), limit)
     isfinite = math.isfinite
+    append = samples.append
     for metric, value in values.items():
         kind = type(value)
         if kind is float:

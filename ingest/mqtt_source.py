@@ -6,8 +6,9 @@ and lets many messages be in flight while a batch commits), else MQTT 3.1.1 with
 clean_session=False. ``manual_ack=True``: nothing is acknowledged until :meth:`ack` is
 called, which the worker does only after the batch holding the message is committed.
 
-The callback only converts to a :class:`RawMessage` and hands it on; subscribing happens in
-``on_connect`` so that every reconnect subscribes again.
+The callback only converts to a :class:`RawMessage` (cutting an oversized payload to its
+head, so that a 10 MB message costs 4 KB once it is past paho) and hands it on;
+subscribing happens in ``on_connect`` so that every reconnect subscribes again.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
 from careline.settings import MqttSettings
-from ingest.messages import IngestError, RawMessage
+from ingest.messages import IngestError, RawMessage, received
 
 log = logging.getLogger(__name__)
 
@@ -91,9 +92,11 @@ class MqttSource:
         topic_filter: str,
         deliver: Callable[[RawMessage], None],
         *,
+        max_payload_bytes: int = 1024 * 1024,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._settings = settings
+        self._max_payload_bytes = max_payload_bytes
         self._filter = topic_filter
         self._deliver = deliver
         self._clock = clock
@@ -101,6 +104,7 @@ class MqttSource:
         self.protocol: str | None = None
         self.connected = threading.Event()
         self._outage_logged = False
+        self._restoring = False
         self._stopping = False
         self.reconnects = 0
 
@@ -121,16 +125,34 @@ class MqttSource:
         if self._outage_logged:
             log.info("broker connection restored (session present: %s)", flags.session_present)
             self._outage_logged = False
-            self.reconnects += 1
+            self._restoring = True
         else:
             log.info(
-                "connected to %s:%s with MQTT %s (session present: %s), subscribed to %s",
+                "connected to %s:%s with MQTT %s (session present: %s), subscribing to %s",
                 self._settings.host,
                 self._settings.port,
                 self.protocol,
                 flags.session_present,
                 self._filter,
             )
+
+    def _on_subscribe(
+        self,
+        client: mqtt.Client,
+        userdata: Any,
+        mid: int,
+        reason_codes: list[ReasonCode],
+        properties: Properties | None,
+    ) -> None:
+        """Ready only once the broker confirms the subscription: a message published
+        before that, on a new session, would not be ours."""
+        refused = [code for code in reason_codes if code.is_failure]
+        if refused:
+            log.warning("the broker refused the subscription to %s: %s", self._filter, refused)
+            return
+        if self._restoring:
+            self._restoring = False
+            self.reconnects += 1
         self.connected.set()
 
     def _on_disconnect(
@@ -148,9 +170,15 @@ class MqttSource:
             self._outage_logged = True
 
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
+        # message.topic would raise on a topic that is not UTF-8: take the bytes.
         self._deliver(
-            RawMessage(
-                message.topic, bytes(message.payload), self._clock(), message.mid, message.qos
+            received(
+                message._topic,
+                bytes(message.payload),
+                self._clock(),
+                message.mid,
+                message.qos,
+                self._max_payload_bytes,
             )
         )
 
@@ -173,6 +201,7 @@ class MqttSource:
         if self._settings.username:
             client.username_pw_set(self._settings.username, self._settings.password)
         client.on_connect = self._on_connect
+        client.on_subscribe = self._on_subscribe
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
         return client

@@ -1,7 +1,8 @@
 """Replaying dead letters after a fix (a device registered, a catalog entry added).
 
-A dead letter goes through the same decoding and validation as a live message, with its
-original receive time (SenML relative times resolve as they did then). What passes is
+A dead letter goes through the same decoding and validation as a live message (except an
+oversized one, of which only the head was kept: it cannot be replayed), with its original
+receive time (SenML relative times resolve as they did then). What passes is
 written like any batch: idempotently, so readings stored before (the good part of a
 partly refused message) are not doubled. The dead letter keeps its row and records when
 it was replayed and with what outcome; a still-bad message is not counted again.
@@ -22,6 +23,7 @@ from devices.metric_ids import sync_metric_ids
 from devices.registry import DeviceDirectory, PostgresDeviceSource
 from ingest.batch import BatchBuilder
 from ingest.messages import RawMessage
+from ingest.storable import storable
 from ingest.store import BatchStore
 
 
@@ -42,12 +44,12 @@ def replay_dead_letters(
     with pool.connection() as conn:
         if ids is None:
             rows = conn.execute(
-                "SELECT id, topic, payload, received_at FROM dead_letters "
+                "SELECT id, topic, payload, received_at, payload_complete FROM dead_letters "
                 "WHERE replay_outcome IS DISTINCT FROM 'stored' ORDER BY id"
             ).fetchall()
         else:
             rows = conn.execute(
-                "SELECT id, topic, payload, received_at FROM dead_letters "
+                "SELECT id, topic, payload, received_at, payload_complete FROM dead_letters "
                 "WHERE id = ANY(%s) ORDER BY id",
                 (ids,),
             ).fetchall()
@@ -55,23 +57,23 @@ def replay_dead_letters(
     if not rows:
         return ReplayReport(0, 0, 0)
 
+    limits = settings.ingest
     builder = BatchBuilder(
         catalog,
         DeviceDirectory(PostgresDeviceSource(pool)),
         metric_ids,
         None,  # replayed readings are history: detectors only judge live data
         topic_root=settings.mqtt.topic_root,
-        future_tolerance_s=settings.ingest.future_tolerance_s,
+        future_tolerance_s=limits.future_tolerance_s,
+        max_readings=limits.max_readings_per_message,
     )
-    messages = [
-        RawMessage(str(topic), bytes(payload), received_at.timestamp())
-        for _, topic, payload, received_at in rows
-    ]
-    batch = builder.build(messages)
+    letters = [(row[0], RawMessage(str(row[1]), bytes(row[2]), row[3].timestamp())) for row in rows]
+    whole = [message for (_, message), row in zip(letters, rows, strict=True) if row[4]]
+    batch = builder.build(whole)
     refused = {id(r.message): r for r in batch.rejections}
     batch.rejections = []  # already dead letters: record the outcome instead of a new row
 
-    store = BatchStore(pool, catalog)
+    store = BatchStore(pool, catalog, max_reason_chars=limits.max_reason_chars)
     try:
         store.write(batch)
     finally:
@@ -79,12 +81,18 @@ def replay_dead_letters(
 
     now = datetime.now(UTC)
     outcomes = []
-    for (letter_id, *_), message in zip(rows, messages, strict=True):
+    kept = {id(message) for message in whole}
+    for letter_id, message in letters:
         rejection = refused.get(id(message))
-        if rejection is None:
+        if id(message) not in kept:
+            outcome = "not replayable: only the head of this oversized payload was kept"
+        elif rejection is None:
             outcome = "stored"
         else:
-            outcome = f"still rejected: {rejection.reason.value}: {rejection.detail}"
+            outcome = storable(
+                f"still rejected: {rejection.reason.value}: {rejection.detail}",
+                limits.max_reason_chars,
+            )
         outcomes.append((now, outcome, letter_id))
     with pool.connection() as conn, conn.transaction():
         conn.cursor().executemany(

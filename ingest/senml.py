@@ -33,9 +33,8 @@ import math
 import re
 from typing import Any, Final
 
-import orjson
-
-from ingest.messages import DecodeError, RejectReason, Sample
+from ingest import strict_json
+from ingest.messages import MAX_READINGS, DecodeError, RejectReason, Sample
 
 SUPPORTED_VERSION: Final = 10
 RELATIVE_LIMIT: Final = 2.0**28  # times below this are relative to "now" (RFC 8428 §4.5.3)
@@ -59,19 +58,22 @@ _UNDECODABLE: Final = RejectReason.UNDECODABLE
 
 # One flat loop on purpose: it runs per record, and a helper call per step would cost more
 # than the step itself. The rare cases (base fields, extensions, vb/vs/vd) are helpers.
-def decode_senml(payload: bytes, received_at: float) -> list[Sample]:  # noqa: PLR0912, PLR0915
+def decode_senml(  # noqa: PLR0912, PLR0915
+    payload: bytes, received_at: float, max_readings: int = MAX_READINGS
+) -> list[Sample]:
     """The samples of a SenML JSON pack, times resolved against ``received_at``.
 
-    Raises :class:`DecodeError` (``UNDECODABLE`` or ``INVALID``) for the whole pack.
+    Raises :class:`DecodeError` for the whole pack: ``UNDECODABLE``, ``DUPLICATE_KEY``
+    (see :mod:`ingest.strict_json`), ``TOO_LARGE`` (more than ``max_readings`` records)
+    or ``INVALID``.
     """
-    try:
-        pack = orjson.loads(payload)
-    except orjson.JSONDecodeError as exc:
-        raise DecodeError(_UNDECODABLE, f"not JSON: {exc}") from None
+    pack = strict_json.loads(payload)
     if type(pack) is not list:
         raise DecodeError(_UNDECODABLE, f"a SenML pack is a JSON array, got {json_type_name(pack)}")
     if not pack:
         raise DecodeError(_UNDECODABLE, "empty pack")
+    if len(pack) > max_readings:
+        raise DecodeError.too_many_readings(len(pack), max_readings)
 
     isfinite = math.isfinite
     is_plain = _PLAIN_LABELS.issuperset  # faster than record.keys() <= _PLAIN_LABELS

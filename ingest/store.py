@@ -1,5 +1,11 @@
 """Writing a batch to PostgreSQL in one transaction: readings, dead letters, faults, tickets.
 
+A failed write is sorted into one of two kinds (:func:`crm_core.db.errors.caused_by_data`):
+:class:`DatabaseUnavailable`, which waiting cures, and :class:`UnstorableBatch`, which it
+does not; the worker waits out the first and isolates the message behind the second
+(:mod:`ingest.committer`). Text that came from a message is made storable
+(:mod:`ingest.storable`) before it reaches SQL.
+
 Readings go by binary COPY into a temporary staging table and from there into ``readings``
 with ``ON CONFLICT DO NOTHING``: COPY alone cannot skip duplicates, and QoS 1 makes
 duplicates normal. Times travel as float epoch seconds and become ``timestamptz`` in the
@@ -11,21 +17,25 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TypeVar
 
 import psycopg
 from psycopg.rows import TupleRow
 from psycopg_pool import ConnectionPool
 
 from alerts.proactive import FaultOutcome, record_fault_events
-from crm_core.db.errors import DatabaseUnavailable, database_errors
+from crm_core.db.errors import DatabaseUnavailable, caused_by_data, database_errors
 from devices.catalog import Catalog
 from devices.detector_state import UPSERT_STATE
 from ingest.batch import Batch
-from ingest.messages import Rejection
+from ingest.messages import IngestError, RawMessage, Rejection
+from ingest.storable import TOPIC_CHARS, storable
 
 log = logging.getLogger(__name__)
+_T = TypeVar("_T")
+_R = TypeVar("_R")
 
 STAGING_DDL = """
 CREATE TEMPORARY TABLE IF NOT EXISTS readings_in (
@@ -47,8 +57,9 @@ ON CONFLICT (device_id) DO UPDATE
        last_received_at = greatest(device_status.last_received_at, excluded.last_received_at)
 """
 UPSERT_DEAD_LETTER = """
-INSERT INTO dead_letters (digest, topic, payload, reason, detail, received_at, last_received_at)
-VALUES (%s, %s, %s, %s, %s, %s, %s)
+INSERT INTO dead_letters (digest, topic, payload, payload_complete, reason, detail,
+                          received_at, last_received_at)
+VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
 ON CONFLICT (digest) DO UPDATE
    SET occurrences = dead_letters.occurrences + 1,
        last_received_at = greatest(dead_letters.last_received_at, excluded.last_received_at)
@@ -56,15 +67,48 @@ ON CONFLICT (digest) DO UPDATE
 COPY_TYPES = ["int4", "int2", "float8", "float8", "float8"]
 
 
-def message_digest(topic: str, payload: bytes) -> bytes:
-    return hashlib.sha256(topic.encode() + b"\x00" + payload).digest()
+INSERT_QUARANTINE = "INSERT INTO quarantine (topic, payload, error) VALUES (%s, %s, %s)"
+DEFAULT_REASON_CHARS = 2000
+
+
+class UnstorableBatch(IngestError):
+    """The database refused the batch because of what it carries (SQLSTATE 22, 23, 54, or a
+    value psycopg could not send): writing it again as it is would fail again."""
+
+
+def message_digest(message: RawMessage) -> bytes:
+    """What identifies a message among dead letters: the same bytes on the same topic.
+
+    For an oversized message, whose payload is only its head, the digest of the whole
+    payload stands in for it.
+    """
+    topic = message.topic.encode("utf-8", "surrogatepass")
+    body = message.payload if message.oversized is None else message.oversized.sha256
+    return hashlib.sha256(topic + b"\x00" + body).digest()
 
 
 @dataclass(frozen=True, slots=True)
 class WriteResult:
-    readings_inserted: int
-    dead_letters: int
-    faults: FaultOutcome
+    readings_inserted: int = 0
+    dead_letters: int = 0
+    faults: FaultOutcome = field(default_factory=FaultOutcome)
+    quarantined: int = 0
+
+    @staticmethod
+    def combine(results: list[WriteResult]) -> WriteResult:
+        """One result for the parts of a batch that were written separately."""
+        faults = FaultOutcome()
+        for result in results:
+            faults.faults_opened += result.faults.faults_opened
+            faults.faults_cleared += result.faults.faults_cleared
+            faults.tickets_opened += result.faults.tickets_opened
+            faults.faults_linked += result.faults.faults_linked
+        return WriteResult(
+            sum(r.readings_inserted for r in results),
+            sum(r.dead_letters for r in results),
+            faults,
+            sum(r.quarantined for r in results),
+        )
 
 
 class BatchStore:
@@ -77,8 +121,10 @@ class BatchStore:
         *,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         status_every_s: float = 10.0,
+        max_reason_chars: int = DEFAULT_REASON_CHARS,
     ) -> None:
         self._pool = pool
+        self._max_reason_chars = max_reason_chars
         self._catalog = catalog
         self._clock = clock
         self._conn: psycopg.Connection[TupleRow] | None = None
@@ -113,18 +159,70 @@ class BatchStore:
         return ids, seen, received
 
     def write(self, batch: Batch) -> WriteResult:
-        """Commit the batch; raise :class:`DatabaseUnavailable` if the database is away."""
+        """Commit the batch, or nothing of it.
+
+        Raises :class:`DatabaseUnavailable` when time may cure the failure (the database
+        is away, a serialization failure, a schema that needs an operator) and
+        :class:`UnstorableBatch` when something in the batch was refused.
+        """
+        return self._guarded(self._write, batch)
+
+    def quarantine(self, message: RawMessage, error: str) -> None:
+        """Keep a message that could not even be dead-lettered, byte for byte.
+
+        The quarantine table has only ``bytea`` columns (and a time the server fills in):
+        nothing a message carries can make this insert fail.
+        """
+        row = (
+            message.topic.encode("utf-8", "surrogatepass"),
+            message.payload,
+            error.encode("utf-8", "surrogatepass"),
+        )
+
+        def insert(row: tuple[bytes, bytes, bytes]) -> None:
+            conn = self._connection()
+            with conn.transaction():
+                conn.execute(INSERT_QUARANTINE, row)
+
+        self._guarded(insert, row)
+
+    def _guarded(self, action: Callable[[_T], _R], argument: _T) -> _R:
+        """Run ``action`` on our connection, with errors sorted into the two kinds."""
         try:
             with database_errors():
-                return self._write(batch)
+                return action(argument)
         except DatabaseUnavailable:
-            if self._conn is not None:  # a broken connection goes back to the pool closed
-                try:
-                    self._conn.close()
-                finally:
-                    self._pool.putconn(self._conn)
-                    self._conn = None
+            self._drop_connection()
             raise
+        except Exception as exc:
+            self._reset_connection()
+            if caused_by_data(exc):
+                raise UnstorableBatch(f"{type(exc).__name__}: {exc}") from exc
+            raise DatabaseUnavailable(
+                f"the database refuses the write for a reason no message causes "
+                f"({type(exc).__name__}: {exc})"
+            ) from exc
+
+    def _reset_connection(self) -> None:
+        """After a refused write: out of any failed transaction, or a new connection."""
+        if self._conn is None:
+            return
+        try:
+            if not self._conn.broken:
+                self._conn.rollback()
+                return
+        except psycopg.Error:
+            pass
+        self._drop_connection()
+
+    def _drop_connection(self) -> None:
+        """A broken connection goes back to the pool closed."""
+        if self._conn is not None:
+            try:
+                self._conn.close()
+            finally:
+                self._pool.putconn(self._conn)
+                self._conn = None
 
     def _write(self, batch: Batch) -> WriteResult:
         conn = self._connection()
@@ -163,16 +261,16 @@ class BatchStore:
             self._status_written[device_id] = received
         return WriteResult(inserted, len(batch.rejections), outcome)
 
-    @staticmethod
-    def _dead_letter(rejection: Rejection) -> tuple[object, ...]:
+    def _dead_letter(self, rejection: Rejection) -> tuple[object, ...]:
         message = rejection.message
         received = datetime.fromtimestamp(message.received_at, UTC)
         return (
-            message_digest(message.topic, message.payload),
-            message.topic,
+            message_digest(message),
+            storable(message.topic, TOPIC_CHARS),
             message.payload,
+            message.oversized is None,
             rejection.reason.value,
-            rejection.detail,
+            storable(rejection.detail, self._max_reason_chars),
             received,
             received,
         )

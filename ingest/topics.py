@@ -24,10 +24,13 @@ Every device publishes its telemetry to one topic per payload format::
 
 Examples: ``dt/FR-000001/senml``, ``dt/WM-000042/json``.
 
-Ingest workers subscribe to ``{root}/+/+``. Several workers share the load through an MQTT 5
-shared subscription, ``$share/{group}/{root}/+/+``: the broker hands each message to one
-worker of the group. A topic outside the scheme is refused with
-:attr:`~ingest.messages.RejectReason.UNKNOWN_TOPIC` and kept as a dead letter.
+Ingest workers subscribe to ``{root}/#``: every topic under the root, not only those of the
+scheme's shape, so that a message on ``dt/FR-000001`` or ``dt/FR-000001/senml/extra`` still
+arrives, is refused with :attr:`~ingest.messages.RejectReason.UNKNOWN_TOPIC` and is kept
+as a dead letter. Topics outside the root belong to other applications on the same broker
+(and, later, to careline's other flows); ingest never receives them. Several workers
+share the load through an MQTT 5 shared subscription, ``$share/{group}/{root}/#``: the
+broker hands each message to one worker of the group.
 """
 
 from __future__ import annotations
@@ -137,13 +140,13 @@ def telemetry_topic(device_id: str, format: PayloadFormat, root: str = DEFAULT_R
 
 
 def subscription_filter(root: str = DEFAULT_ROOT, share_group: str | None = None) -> str:
-    """The filter an ingest worker subscribes to: ``dt/+/+`` or ``$share/{group}/dt/+/+``.
+    """The filter an ingest worker subscribes to: ``dt/#`` or ``$share/{group}/dt/#``.
 
     ``share_group`` None means a plain subscription. A share name must be non-empty and
     hold none of ``/ + #`` (MQTT 5 §4.8.2); ``ValueError`` otherwise.
     """
     _check_root(root)
-    plain = f"{root}/+/+"
+    plain = f"{root}/#"
     if share_group is None:
         return plain
     if not share_group or not _SHARE_FORBIDDEN.isdisjoint(share_group):

@@ -3,16 +3,21 @@
 Three threads, each doing one thing:
 
 * paho's network thread receives messages and puts them on the inbox, which holds at most
-  a few batches: when it is full the network thread waits, stops reading, and TCP holds
-  the rest at the broker (an overload drain once grew an unbounded inbox to 170,000
-  messages, beyond Receive Maximum, for reasons not yet understood);
+  a few batches, and at most ``inbox_max_bytes`` of messages not yet acknowledged
+  (:mod:`ingest.inbox`): when either is full the network thread waits, stops reading, and
+  TCP holds the rest at the broker (an overload drain once grew an unbounded inbox to
+  170,000 messages, beyond Receive Maximum, for reasons not yet understood);
 * the builder takes up to ``batch_max_messages`` (or what arrives within
   ``batch_max_wait_ms``), decodes, validates and scores them (:mod:`ingest.batch`);
-* the writer commits each batch (:mod:`ingest.store`), retrying while the database is
-  away, and only then acknowledges its messages to the broker, in arrival order.
+* the writer commits each batch (:mod:`ingest.committer`), waiting while the database is
+  away and isolating any message the database refuses, and only then acknowledges its
+  messages to the broker, in arrival order.
 
 A crash anywhere before the commit leaves the messages unacknowledged, so the broker
-delivers them again; the writes are idempotent, so that adds nothing twice.
+delivers them again; the writes are idempotent, so that adds nothing twice. No message
+can stop either loop: what the builder cannot handle becomes a dead letter
+(``processing_error``), what the database refuses a dead letter (``unstorable``) or a
+quarantined message.
 """
 
 from __future__ import annotations
@@ -24,11 +29,14 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from careline.settings import IngestSettings
 from crm_core.db.errors import DatabaseUnavailable
 from ingest.batch import Batch, BatchBuilder
-from ingest.messages import RawMessage
+from ingest.committer import FIRST_DELAY_S, Committer
+from ingest.inbox import ByteBudget
+from ingest.messages import RawMessage, processing_error
 from ingest.store import BatchStore, WriteResult
 
 log = logging.getLogger(__name__)
@@ -44,6 +52,7 @@ class IngestStats:
     readings: int = 0
     readings_inserted: int = 0
     dead_letters: int = 0
+    quarantined: int = 0
     batches: int = 0
     faults_opened: int = 0
     faults_cleared: int = 0
@@ -59,23 +68,27 @@ class IngestWorker:
         store: BatchStore,
         *,
         observers: list[CommitObserver] | None = None,
+        quarantine_dir: Path | None = None,
     ) -> None:
         self._settings = settings
         self._builder = builder
         self._store = store
+        self._committer = Committer(
+            store, retry_max_delay_s=settings.retry_max_delay_s, quarantine_dir=quarantine_dir
+        )
         self._ack: Callable[[RawMessage], None] = lambda message: None
         # Four batches: one collecting, two waiting to be written, one being written.
         self._inbox: queue.Queue[RawMessage | object] = queue.Queue(
             maxsize=4 * settings.batch_max_messages
         )
+        self.held = ByteBudget(settings.inbox_max_bytes)
         self._outbox: queue.Queue[Batch | object] = queue.Queue(maxsize=2)
         self._observers = list(observers or [])
         self._threads: list[threading.Thread] = []
         self._stopping = threading.Event()
-        self.stats = IngestStats()
+        self._stats = IngestStats()
         self.last_commit_at: float | None = None
-        self.database_ok = threading.Event()
-        self.database_ok.set()
+        self.database_ok = self._committer.database_ok
 
     # -- wiring -------------------------------------------------------------------------
 
@@ -85,11 +98,16 @@ class IngestWorker:
         Once the worker is stopping a message that finds no room is left unacknowledged:
         the broker delivers it again to the next session.
         """
+        size = message.size
+        while not self.held.acquire(size, timeout=0.5):
+            if self._stopping.is_set():
+                return
         while True:
             try:
                 self._inbox.put(message, timeout=0.5)
             except queue.Full:
                 if self._stopping.is_set():
+                    self.held.release(size)
                     return
             else:
                 return
@@ -118,6 +136,11 @@ class IngestWorker:
         for thread in self._threads:
             thread.join(timeout)
         self._store.close()
+
+    @property
+    def stats(self) -> IngestStats:
+        self._stats.db_retries = self._committer.retries
+        return self._stats
 
     @property
     def backlog(self) -> int:
@@ -158,7 +181,8 @@ class IngestWorker:
             while True:
                 messages, stop = self._collect()
                 if messages or stop:
-                    self._outbox.put(self._build_with_retry(messages, final=stop))
+                    for batch in self._build_with_retry(messages, final=stop):
+                        self._outbox.put(batch)
                 if stop:
                     break
                 # Monitors live as long as the worker; once many new ones exist, take them
@@ -180,65 +204,53 @@ class IngestWorker:
             if item is _STOP:
                 return
             assert isinstance(item, Batch)
-            result = self._write_with_retry(item)
+            result = self._committer.commit(item)
             for message in item.messages:
                 self._ack(message)
+            self.held.release(item.size)
             committed_at = time.time()
             self.last_commit_at = committed_at
             self._count(item, result)
             for observer in self._observers:
                 observer(item, result, committed_at)
 
-    def _database_away(self, exc: DatabaseUnavailable, held: int) -> None:
-        """Count a failed attempt; log the outage once (its end is logged once too)."""
-        self.stats.db_retries += 1
-        if self.database_ok.is_set():
-            log.warning(
-                "database unavailable (%s); holding %d messages unacknowledged and retrying",
-                exc,
-                held,
-            )
-            self.database_ok.clear()
-
-    def _build_with_retry(self, messages: list[RawMessage], *, final: bool) -> Batch:
+    def _build_with_retry(self, messages: list[RawMessage], *, final: bool) -> list[Batch]:
         """Build a batch, waiting out a database outage (device and state look-ups).
 
-        Safe to repeat: the look-ups come before any detector sees a reading.
+        Safe to repeat: the look-ups come before any detector sees a reading. Should the
+        builder fail on the batch for any other reason, each message is built alone, and
+        one that still fails becomes a dead letter: the loop goes on.
         """
-        delay = 0.2
+        delay = FIRST_DELAY_S
         while True:
             try:
-                return self._builder.build(messages, final=final)
+                return [self._builder.build(messages, final=final)]
             except DatabaseUnavailable as exc:
-                self._database_away(exc, len(messages))
-            time.sleep(delay)
-            delay = min(delay * 2, self._settings.retry_max_delay_s)
-
-    def _write_with_retry(self, batch: Batch) -> WriteResult:
-        delay = 0.2
-        while True:
-            try:
-                result = self._store.write(batch)
-            except DatabaseUnavailable as exc:
-                self._database_away(exc, len(batch.messages))
+                self._committer.database_away(exc, len(messages))
             except Exception:
-                self.stats.db_retries += 1
-                log.exception("writing a batch failed; retrying in %.1f s", delay)
-            else:
-                if not self.database_ok.is_set():
-                    log.info("database back; the held batch is committed")
-                    self.database_ok.set()
-                return result
-            time.sleep(delay)
-            delay = min(delay * 2, self._settings.retry_max_delay_s)
+                log.exception("building a batch failed; building its messages one by one")
+                return [self._build_alone(message) for message in messages]
+            delay = self._committer.backoff(delay)
+
+    def _build_alone(self, message: RawMessage) -> Batch:
+        delay = FIRST_DELAY_S
+        while True:
+            try:
+                return self._builder.build([message])
+            except DatabaseUnavailable as exc:
+                self._committer.database_away(exc, 1)
+            except Exception as exc:
+                return Batch([message], rejections=[processing_error(message, exc)])
+            delay = self._committer.backoff(delay)
 
     def _count(self, batch: Batch, result: WriteResult) -> None:
-        stats = self.stats
+        stats = self._stats
         stats.batches += 1
         stats.messages += len(batch.messages)
         stats.readings += len(batch.rows)
         stats.readings_inserted += result.readings_inserted
         stats.dead_letters += result.dead_letters
+        stats.quarantined += result.quarantined
         stats.faults_opened += len(result.faults.faults_opened)
         stats.faults_cleared += result.faults.faults_cleared
         stats.tickets_opened += len(result.faults.tickets_opened)

@@ -18,7 +18,8 @@ from tests.integration.brokers import TestBroker, running_mosquitto
 
 # Tables emptied between tests (metrics keep their ids: they mirror the catalog).
 TABLES = (
-    "ticket_faults, tickets, faults, detector_state, dead_letters, readings, device_status, "
+    "ticket_faults, tickets, faults, detector_state, dead_letters, quarantine, readings, "
+    "device_status, "
     "devices, sites, customers, staff_users, api_keys"
 )
 

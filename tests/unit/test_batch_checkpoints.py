@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import orjson
-import pytest
 
 from devices.catalog import Catalog
 from devices.detection.fleet import FleetDetectors
@@ -37,11 +36,8 @@ def messages(count: int, at: float) -> list[RawMessage]:
     ]
 
 
-def test_states_are_saved_after_the_interval_a_slice_per_batch(
-    catalog: Catalog, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_states_are_saved_after_the_interval_a_slice_per_batch(catalog: Catalog) -> None:
     clock = [1000.0]
-    monkeypatch.setattr("ingest.batch.time.monotonic", lambda: clock[0])
     devices = CHECKPOINT_SLICE * 2 + 100
     builder = BatchBuilder(
         catalog,
@@ -49,6 +45,7 @@ def test_states_are_saved_after_the_interval_a_slice_per_batch(
         {key: i + 1 for i, key in enumerate(catalog.metric_keys())},
         FleetDetectors(catalog),
         checkpoint_every_s=60.0,
+        clock=lambda: clock[0],
     )
     first = builder.build(messages(devices, 1_763_971_200.0))
     assert len(first.rows) == devices
@@ -62,15 +59,13 @@ def test_states_are_saved_after_the_interval_a_slice_per_batch(
     assert sizes == [CHECKPOINT_SLICE, CHECKPOINT_SLICE, 100, 0]
 
 
-def test_the_last_batch_saves_every_changed_device(
-    catalog: Catalog, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr("ingest.batch.time.monotonic", lambda: 5.0)
+def test_the_last_batch_saves_every_changed_device(catalog: Catalog) -> None:
     builder = BatchBuilder(
         catalog,
         DeviceDirectory(Registry(CHECKPOINT_SLICE + 7)),
         {key: i + 1 for i, key in enumerate(catalog.metric_keys())},
         FleetDetectors(catalog),
+        clock=lambda: 5.0,
     )
     builder.build(messages(CHECKPOINT_SLICE + 7, 1_763_971_200.0))
     final = builder.build([], final=True)

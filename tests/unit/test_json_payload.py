@@ -8,8 +8,8 @@ import orjson
 import pytest
 
 from ingest.decoding import decode_message
-from ingest.json_payload import MAX_SAMPLES, decode_json
-from ingest.messages import DecodeError, RawMessage, RejectReason, Sample
+from ingest.json_payload import decode_json
+from ingest.messages import MAX_READINGS, DecodeError, RawMessage, RejectReason, Sample
 
 NOW = 1_763_971_300.0  # receive time used throughout
 T0 = 1_763_971_200.0  # 2025-11-24T08:00:00Z
@@ -174,12 +174,30 @@ def test_undecodable_payloads(payload: bytes, detail: str) -> None:
     assert detail in error.detail
 
 
-def test_a_batch_holds_at_most_10000_sample_sets() -> None:
+def test_a_message_holds_at_most_10000_readings() -> None:
     entry = {"time": T0, "values": {"x": 1}}
-    assert len(decode({"samples": [entry] * MAX_SAMPLES})) == MAX_SAMPLES == 10_000
-    error = refusal({"samples": [entry] * (MAX_SAMPLES + 1)})
-    assert error.reason is RejectReason.INVALID
-    assert "10001 entries; at most 10000" in error.detail
+    assert len(decode({"samples": [entry] * MAX_READINGS})) == MAX_READINGS == 10_000
+    error = refusal({"samples": [entry] * (MAX_READINGS + 1)})
+    assert error.reason is RejectReason.TOO_LARGE
+    assert "10001 readings in one message; at most 10000" in error.detail
+    # counted across entries, and within one set of values
+    two = {"time": T0, "values": {"x": 1, "y": 2}}
+    assert refusal({"samples": [two] * 5001}).reason is RejectReason.TOO_LARGE
+    many = {f"m{i}": 1 for i in range(MAX_READINGS + 1)}
+    assert refusal({"values": many}).reason is RejectReason.TOO_LARGE
+
+
+def test_duplicate_keys_and_non_numbers_are_refused() -> None:
+    error = refusal(b'{"values": {"cabinet_temp": 4.2, "cabinet_temp": 40.0}}')
+    assert error.reason is RejectReason.DUPLICATE_KEY
+    assert "'cabinet_temp' appears twice" in error.detail
+    # a \u escape takes the exact, slower path; it must find the same duplicate
+    error = refusal(b'{"values": {"a\\u003ab": 1, "a:b": 2}}')
+    assert error.reason is RejectReason.DUPLICATE_KEY
+    for token in (b"NaN", b"Infinity", b"-Infinity"):
+        error = refusal(b'{"values": {"cabinet_temp": ' + token + b"}}")
+        assert error.reason is RejectReason.UNDECODABLE
+        assert "is not a JSON number" in error.detail
 
 
 @pytest.mark.parametrize(

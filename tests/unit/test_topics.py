@@ -124,10 +124,10 @@ def test_telemetry_topic_refuses_invalid_parts(
 @pytest.mark.parametrize(
     ("root", "group", "expected"),
     [
-        ("dt", None, "dt/+/+"),
-        ("careline-eu", None, "careline-eu/+/+"),
-        ("dt", "ingest", "$share/ingest/dt/+/+"),
-        ("dt", "ingest-workers.eu_1", "$share/ingest-workers.eu_1/dt/+/+"),
+        ("dt", None, "dt/#"),
+        ("careline-eu", None, "careline-eu/#"),
+        ("dt", "ingest", "$share/ingest/dt/#"),
+        ("dt", "ingest-workers.eu_1", "$share/ingest-workers.eu_1/dt/#"),
     ],
 )
 def test_subscription_filter(root: str, group: str | None, expected: str) -> None:
