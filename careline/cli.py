@@ -28,7 +28,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-dead_letters_app = typer.Typer(help="List and replay messages that ingest refused.")
+dead_letters_app = typer.Typer(help="List, replay and purge messages that ingest refused.")
 users_app = typer.Typer(help="Staff accounts and API keys.")
 app.add_typer(dead_letters_app, name="dead-letters")
 app.add_typer(users_app, name="users")
@@ -109,6 +109,14 @@ def ingest() -> None:
     from careline.runners import run_ingest
 
     sys.exit(run_ingest(_settings()))
+
+
+@app.command()
+def scheduler() -> None:
+    """Run the scheduled jobs (dead-letter retention, daily) until Ctrl-C."""
+    from careline.runners import run_scheduler
+
+    sys.exit(run_scheduler(_settings()))
 
 
 @app.command()
@@ -209,6 +217,23 @@ def dead_letters_list(
     from careline.runners import run_dead_letters_list
 
     sys.exit(run_dead_letters_list(_settings(), limit))
+
+
+@dead_letters_app.command("purge")
+def dead_letters_purge(
+    older_than_days: Annotated[
+        int | None,
+        typer.Option(
+            min=1, help="Delete those last seen this many days ago (default: the setting)."
+        ),
+    ] = None,
+) -> None:
+    """Delete old dead letters now (the scheduler does it daily)."""
+    from careline.runners import run_dead_letters_purge
+
+    settings = _settings()
+    days = older_than_days or settings.ingest.dead_letter_retention_days
+    sys.exit(run_dead_letters_purge(settings, days))
 
 
 @dead_letters_app.command("replay")

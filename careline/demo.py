@@ -24,6 +24,7 @@ from careline.bootstrap import (
 )
 from careline.fleet_run import FleetRun
 from careline.runners import stop_event
+from careline.scheduler import start_scheduler
 from careline.settings import Settings
 from careline.web import ServerThread, build_app, with_secrets
 from devices.catalog import load_catalog
@@ -145,6 +146,9 @@ def run_demo(settings: Settings, options: DemoOptions) -> int:
                 "messages": stats.messages,
                 "backlog": ingest.worker.backlog,
             }
+
+        scheduler = start_scheduler(database.pool, settings)
+        stack.callback(scheduler.shutdown)
 
         app = build_app(settings, database, catalog, stack, ingest_status)
         server = ServerThread(app, settings.api.host, settings.api.port)

@@ -155,9 +155,37 @@ def run_dead_letters_list(settings: Settings, limit: int) -> int:
         typer.echo("no dead letters")
     for letter_id, received, topic, reason, detail, occurrences, outcome in rows:
         when = received.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
-        typer.echo(f"#{letter_id} {when} {topic} [{reason}] x{occurrences}: {detail}")
+        typer.echo(f"#{letter_id} {when} {topic[:120]!r} [{reason}] x{occurrences}: {detail[:300]}")
         if outcome:
-            typer.echo(f"    replayed: {outcome}")
+            typer.echo(f"    replayed: {outcome[:300]}")
+    return 0
+
+
+def run_scheduler(settings: Settings) -> int:
+    from careline.scheduler import start_scheduler
+
+    stop = stop_event()
+    with ExitStack() as stack:
+        pool = _pool(settings, stack, size=2)
+        with pool.connection() as conn:
+            migrate.ensure_current(conn)
+        scheduler = start_scheduler(pool, settings)
+        stack.callback(scheduler.shutdown)
+        typer.echo("scheduler running: " + ", ".join(job.name for job in scheduler.get_jobs()))
+        stop.wait()
+        typer.echo("stopping the scheduler ...")
+    return 0
+
+
+def run_dead_letters_purge(settings: Settings, days: int) -> int:
+    from datetime import datetime
+
+    from ingest.retention import purge_dead_letters
+
+    with ExitStack() as stack:
+        pool = _pool(settings, stack)
+        deleted = purge_dead_letters(pool, datetime.now(UTC), days)
+    typer.echo(f"{deleted} dead letters last seen more than {days} days ago deleted")
     return 0
 
 

@@ -32,7 +32,13 @@ MOSQUITTO_TEST_TEMPLATE = ROOT / "deploy" / "mosquitto" / "test.conf.template"
 MOSQUITTO_CONF_TARGET = "/mosquitto/config/mosquitto.conf"
 
 INFRA_SERVICES = {"timescaledb", "mosquitto"}
-APP_SERVICES = {"migrate": "migrate", "ingest": "ingest", "api": "serve", "simulator": "simulate"}
+APP_SERVICES = {
+    "migrate": "migrate",
+    "ingest": "ingest",
+    "api": "serve",
+    "scheduler": "scheduler",
+    "simulator": "simulate",
+}
 
 
 def load_compose() -> dict[str, Any]:

@@ -242,6 +242,28 @@ def test_dead_letters_newest_first_with_text_or_base64_payloads(
     assert detail["payload_size"] == 10
 
 
+def test_dead_letters_are_bounded_however_large_they_were(
+    client: httpx.Client, admin: dict[str, str], db: Pool
+) -> None:
+    huge = "é" * 2_000_000 + "end"  # 4 MB of two-byte characters
+    with db.connection() as conn:
+        letter = make.dead_letter(
+            conn, NOW - MINUTE, payload=huge.encode(), reason="invalid", detail="x" * 50_000
+        )
+    listing = client.get("/api/v1/dead-letters", headers=admin)
+    assert len(listing.content) < 10_000
+    [item] = listing.json()["items"]
+    assert item["payload_size"] == 4_000_003
+    assert len(item["payload_preview"]) <= 160
+    assert item["payload_encoding"] == "utf-8"  # a character cut in two is dropped, not base64
+    assert len(item["detail"]) == 2000
+    detail = client.get(f"/api/v1/dead-letters/{letter}", headers=admin)
+    assert len(detail.content) < 200_000
+    body = detail.json()
+    assert body["payload_truncated"] is True
+    assert body["payload"] == "é" * (64 * 1024 // 2)
+
+
 def test_replay_runs_dead_letters_through_ingest(
     client: httpx.Client, admin: dict[str, str], db: Pool
 ) -> None:

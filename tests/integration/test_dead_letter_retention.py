@@ -1,0 +1,79 @@
+"""Dead letters do not pile up: the retention job, the scheduler that runs it, and replay of
+what is kept (an oversized one, of which only the head was kept, is not replayable)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import psycopg
+import pytest
+from psycopg.rows import TupleRow
+from psycopg_pool import ConnectionPool
+
+from careline.scheduler import start_scheduler
+from careline.settings import load_settings
+from devices.catalog import Catalog
+from ingest.batch import Batch
+from ingest.messages import Rejection, RejectReason, received
+from ingest.replay import replay_dead_letters
+from ingest.retention import SLICE, purge_dead_letters
+from ingest.store import BatchStore
+from tests.integration.harness import count, wait_for
+
+pytestmark = pytest.mark.integration
+Pool = ConnectionPool[psycopg.Connection[TupleRow]]
+NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+
+
+def add_letters(db: Pool, n: int, last_seen: datetime, prefix: str) -> None:
+    with db.connection() as conn:
+        conn.execute(
+            "INSERT INTO dead_letters (digest, topic, payload, reason, detail, received_at, "
+            "last_received_at) SELECT sha256((%s || i)::bytea), 'dt/x/json', '\\x00'::bytea, "
+            "'invalid', 'test', %s, %s FROM generate_series(1, %s) AS i",
+            (prefix, last_seen, last_seen, n),
+        )
+
+
+def test_retention_deletes_only_what_was_not_seen_for_the_period(db: Pool) -> None:
+    add_letters(db, SLICE + 10, NOW - timedelta(days=31), "old")  # more than one slice
+    add_letters(db, 5, NOW - timedelta(days=29), "recent")
+    assert purge_dead_letters(db, NOW, 30) == SLICE + 10
+    with db.connection() as conn:
+        left = conn.execute("SELECT count(*) FROM dead_letters").fetchone()
+    assert left == (5,)
+
+
+def test_the_scheduler_runs_retention_at_start_and_daily(db: Pool, database_url: str) -> None:
+    add_letters(db, 3, NOW - timedelta(days=40), "old")
+    add_letters(db, 2, NOW - timedelta(days=1), "recent")
+    settings = load_settings(ingest={"dead_letter_retention_days": 7})
+    scheduler = start_scheduler(db, settings, clock=lambda: NOW)
+    try:
+        wait_for(lambda: count(database_url, "SELECT count(*) FROM dead_letters") == 2)
+        [job] = scheduler.get_jobs()
+        assert job.trigger.interval == timedelta(days=1)
+    finally:
+        scheduler.shutdown()
+
+
+def test_an_oversized_dead_letter_is_kept_by_its_head_and_not_replayed(
+    db: Pool, database_url: str, catalog: Catalog
+) -> None:
+    message = received(b"dt/FR-000001/senml", b"[" * 100_000, 1_763_971_300.0, 1, 1, 10_000)
+    store = BatchStore(db, catalog)
+    try:
+        store.write(
+            Batch([message], rejections=[Rejection(message, RejectReason.TOO_LARGE, "big")])
+        )
+    finally:
+        store.close()
+    with psycopg.connect(database_url) as conn:
+        row = conn.execute("SELECT octet_length(payload), payload_complete FROM dead_letters")
+        assert row.fetchone() == (4096, False)
+    report = replay_dead_letters(db, catalog, load_settings())
+    assert (report.replayed, report.stored, report.still_rejected) == (1, 0, 1)
+    with psycopg.connect(database_url) as conn:
+        outcome = conn.execute("SELECT replay_outcome FROM dead_letters").fetchone()
+    assert outcome is not None
+    assert outcome[0].startswith("not replayable")
