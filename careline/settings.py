@@ -121,6 +121,14 @@ class IngestSettings(Group):
         float,
         Field(ge=0, description="Device clocks may run this far ahead of ours; more is rejected."),
     ] = 300.0
+    past_tolerance_s: Annotated[
+        float,
+        Field(
+            gt=0,
+            description="Oldest reading accepted, in seconds before it was received "
+            "(90 days): a device may send what it buffered while offline, not years.",
+        ),
+    ] = 90 * 86400.0
     detection: Annotated[bool, Field(description="Run the anomaly detectors.")] = True
     checkpoint_every_s: Annotated[
         float,

@@ -20,6 +20,7 @@ from devices.catalog import DeviceType
 from ingest.messages import RejectReason, Sample
 
 EARLIEST: Final = 946_684_800.0  # 2000-01-01T00:00:00Z: older device clocks are unset
+DEFAULT_PAST_TOLERANCE_S: Final = 90 * 86400.0
 MAX_SHOWN: Final = 5  # problems spelled out by summarize()
 
 Problem = tuple[RejectReason, str]
@@ -39,14 +40,19 @@ def validate(
     device_type: DeviceType,
     received_at: float,
     future_tolerance_s: float,
+    past_tolerance_s: float = DEFAULT_PAST_TOLERANCE_S,
 ) -> Validated:
     """Check ``samples`` against ``device_type``'s metrics; keep the good, explain the bad.
 
     A sample more than ``future_tolerance_s`` seconds after ``received_at`` is in the
-    future (a device clock running fast); one before 2000 is from an unset clock.
+    future (a device clock running fast); one before 2000 is from an unset clock; one more
+    than ``past_tolerance_s`` before ``received_at`` is too old to take: readings are kept
+    in one-day chunks, and a message spread over years of days would make one transaction
+    create and lock thousands of them (PostgreSQL runs out of lock memory).
     """
     metrics = device_type.metrics
     latest = received_at + future_tolerance_s
+    oldest = max(EARLIEST, received_at - past_tolerance_s)
     readings: list[Reading] = []
     problems: list[Problem] = []
     for sample in samples:
@@ -86,8 +92,10 @@ def validate(
             )
             continue
         when = sample.time
-        if not EARLIEST <= when <= latest:
-            problems.append(_time_problem(metric, when, received_at, future_tolerance_s))
+        if not oldest <= when <= latest:
+            problems.append(
+                _time_problem(metric, when, received_at, future_tolerance_s, past_tolerance_s)
+            )
             continue
         if not spec.low <= number <= spec.high:
             if math.isnan(number):
@@ -118,11 +126,19 @@ def summarize(problems: Sequence[Problem]) -> Problem:
     return problems[0][0], detail
 
 
-def _time_problem(metric: str, when: float, received_at: float, tolerance_s: float) -> Problem:
+def _time_problem(
+    metric: str, when: float, received_at: float, tolerance_s: float, past_tolerance_s: float
+) -> Problem:
     if math.isnan(when):
         return RejectReason.INVALID, f"{metric}: time is not a number"
     if when < EARLIEST:
         return RejectReason.INVALID, f"{metric}: time {_iso(when)} is before 2000-01-01"
+    if when < received_at:
+        return (
+            RejectReason.INVALID,
+            f"{metric}: time {_iso(when)} is more than {past_tolerance_s / 86400:g} days "
+            "before it was received (ingest.past_tolerance_s)",
+        )
     ahead = when - received_at
     # A common device bug; worth naming when the time is a millisecond epoch.
     hint = " (milliseconds instead of seconds?)" if when > received_at * 100 else ""

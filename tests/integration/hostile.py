@@ -8,6 +8,7 @@ which passes them on, in ``test_hostile_topics``.
 
 from __future__ import annotations
 
+import time
 from typing import Final
 
 import orjson
@@ -24,6 +25,13 @@ def _json(doc: object) -> bytes:
 
 def _million_keys() -> bytes:
     return b'{"values":{' + b",".join(b'"k%d":1' % i for i in range(1_000_000)) + b"}}"
+
+
+def _days_apart(count: int) -> bytes:
+    """One reading a day for ``count`` days back: a chunk (and its locks) per day."""
+    start = time.time() - count * 86400
+    records = [{"n": "cabinet_temp", "v": 4.0, "t": start + day * 86400} for day in range(count)]
+    return orjson.dumps([{"bn": "urn:dev:serial:FR-000001:", **records[0]}, *records[1:]])
 
 
 def _deep(depth: int) -> bytes:

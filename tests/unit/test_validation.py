@@ -50,7 +50,10 @@ def check(device_type: DeviceType, *samples: Sample) -> Validated:
         (sample("door_open", False, unit="/"), ("door_open", NOW - 60, 0.0)),
         (sample("cabinet_temp", 4.2, time=NOW), ("cabinet_temp", NOW, 4.2)),
         (sample("cabinet_temp", 4.2, time=NOW + TOLERANCE), ("cabinet_temp", NOW + 300, 4.2)),
-        (sample("cabinet_temp", 4.2, time=946_684_800.0), ("cabinet_temp", 946_684_800.0, 4.2)),
+        (  # as old as accepted: 90 days before it was received
+            sample("cabinet_temp", 4.2, time=NOW - 90 * 86400),
+            ("cabinet_temp", NOW - 90 * 86400, 4.2),
+        ),
     ],
 )
 def test_good_samples_become_readings(
@@ -202,3 +205,18 @@ def test_summarize_gives_the_first_reason_and_at_most_five_details(count: int, d
 def test_summarize_needs_a_problem() -> None:
     with pytest.raises(ValueError, match="at least one problem"):
         summarize([])
+
+
+def test_a_reading_older_than_the_past_tolerance_is_refused(fridge: DeviceType) -> None:
+    old = sample("cabinet_temp", 4.2, time=NOW - 90 * 86400 - 1)
+    result = check(fridge, old)
+    assert result.readings == []
+    assert result.problems == [
+        (
+            RejectReason.INVALID,
+            "cabinet_temp: time 2025-08-26T07:59:59Z is more than 90 days before it was "
+            "received (ingest.past_tolerance_s)",
+        )
+    ]
+    kept = validate([old], fridge, NOW, TOLERANCE, past_tolerance_s=365 * 86400)
+    assert kept.problems == []
