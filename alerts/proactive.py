@@ -19,7 +19,7 @@ from psycopg.rows import TupleRow
 
 from alerts.rules import FaultFacts, as_datetime, proactive_ticket
 from devices.catalog import Catalog
-from devices.faults import FaultCleared, FaultEvent, FaultOpened
+from devices.faults.model import FaultCleared, FaultEvent, FaultOpened
 
 
 @dataclass(slots=True)

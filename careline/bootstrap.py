@@ -15,11 +15,11 @@ import psycopg
 from psycopg.rows import TupleRow
 from psycopg_pool import ConnectionPool
 
-from careline.embedded import EmbeddedBroker, EmbeddedPostgres
+from careline.embedded.services import EmbeddedBroker, EmbeddedPostgres
 from careline.settings import Settings
-from crm_core.db import migrate
-from crm_core.db.capabilities import Capabilities, probe
-from crm_core.db.pool import open_pool
+from crm_core.kernel import migrate
+from crm_core.kernel.capabilities import Capabilities, probe
+from crm_core.kernel.pool import open_pool
 from devices.catalog import Catalog
 from devices.detection.fleet import FleetDetectors
 from devices.detector_state import PostgresStateSource
@@ -120,6 +120,7 @@ def build_ingest(
         detectors,
         topic_root=settings.mqtt.topic_root,
         future_tolerance_s=limits.future_tolerance_s,
+        past_tolerance_s=limits.past_tolerance_s,
         max_readings=limits.max_readings_per_message,
         states=PostgresStateSource(database.pool),
         checkpoint_every_s=limits.checkpoint_every_s,

@@ -77,7 +77,7 @@ migrates, seeds a small CRM, replays recent history of a simulated fleet with in
 faults, then goes on live, and serves the API and console. Ctrl-C stops; data stays in \
 the data folder, and the next run resumes.
     """
-    from careline.demo import DemoOptions, run_demo
+    from careline.demo.run import DemoOptions, run_demo
 
     settings = _settings()
     sys.exit(
@@ -184,7 +184,7 @@ def bench(
     ] = False,
 ) -> None:
     """Measure ingest: readings/s from publish to commit, and publish->commit latency."""
-    from careline.bench import BenchOptions, run_bench, run_suite
+    from careline.bench.measure import BenchOptions, run_bench, run_suite
 
     sys.exit(
         (run_suite if suite else run_bench)(
@@ -277,8 +277,8 @@ def create_api_key(
 
 
 def main() -> None:
-    from careline.embedded import EmbeddedServiceError
-    from crm_core.db.errors import StorageError
+    from careline.embedded.services import EmbeddedServiceError
+    from crm_core.kernel.errors import StorageError
     from ingest.messages import IngestError
 
     try:

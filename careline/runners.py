@@ -21,10 +21,10 @@ from careline.bootstrap import (
     start_ingest,
 )
 from careline.settings import Settings
-from crm_core.db import migrate
-from crm_core.db.capabilities import probe
-from crm_core.db.errors import StorageError
-from crm_core.db.pool import open_pool
+from crm_core.kernel import migrate
+from crm_core.kernel.capabilities import probe
+from crm_core.kernel.errors import StorageError
+from crm_core.kernel.pool import open_pool
 from devices.catalog import load_catalog
 
 log = logging.getLogger(__name__)
@@ -65,7 +65,7 @@ def run_migrate(settings: Settings) -> int:
 def run_serve(settings: Settings) -> int:
     import uvicorn
 
-    from careline.web import build_app, with_secrets
+    from careline.api.server import build_app, with_secrets
 
     with ExitStack() as stack:
         endpoints = start_endpoints(settings, stack, broker=False)
@@ -116,7 +116,7 @@ def run_simulate(
     seed: int,
     register: bool,
 ) -> int:
-    from careline.fleet_run import FleetRun
+    from careline.demo.fleet_run import FleetRun
 
     stop = stop_event()
     with ExitStack() as stack:

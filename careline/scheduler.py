@@ -17,7 +17,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from careline.bootstrap import Pool
 from careline.settings import Settings
-from crm_core.db.errors import StorageError
+from crm_core.kernel.errors import StorageError
 from ingest.retention import purge_dead_letters
 
 log = logging.getLogger(__name__)

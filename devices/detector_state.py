@@ -13,7 +13,7 @@ import psycopg
 from psycopg.rows import TupleRow
 from psycopg_pool import ConnectionPool
 
-from crm_core.db.errors import database_errors
+from crm_core.kernel.errors import database_errors
 
 # Written in the batch's transaction; a device deleted meanwhile is skipped, not an error.
 UPSERT_STATE = """

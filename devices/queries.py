@@ -13,8 +13,8 @@ from typing import Literal, LiteralString
 import psycopg
 from psycopg.rows import TupleRow
 
-from crm_core.db.errors import NotFound
-from crm_core.read_models.base import (
+from crm_core.kernel.errors import NotFound
+from crm_core.kernel.read_models import (
     FIRST_PAGE,
     Page,
     ReadModel,
@@ -22,9 +22,9 @@ from crm_core.read_models.base import (
     fetch_model,
     fetch_models,
 )
-from crm_core.read_models.faults import FaultSummary, device_faults
-from crm_core.read_models.readings import DEFAULT_POINTS, MetricSeries, metric_series
 from devices.catalog import Catalog
+from devices.faults.queries import FaultSummary, device_faults
+from devices.readings import DEFAULT_POINTS, MetricSeries, metric_series
 
 DeviceStatus = Literal["online", "offline", "never"]
 DEFAULT_OFFLINE_AFTER_S = 600.0  # the catalog's own default for a type that names none

@@ -13,7 +13,7 @@ from typing import LiteralString
 import psycopg
 from psycopg.rows import TupleRow
 
-from crm_core.read_models.base import ReadModel, UtcDateTime
+from crm_core.kernel.read_models import ReadModel, UtcDateTime
 from devices.catalog import Catalog
 
 DEFAULT_POINTS = 500

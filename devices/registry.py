@@ -20,7 +20,7 @@ from cachetools import TTLCache
 from psycopg.rows import TupleRow
 from psycopg_pool import ConnectionPool
 
-from crm_core.db.errors import database_errors
+from crm_core.kernel.errors import database_errors
 
 
 @dataclass(frozen=True, slots=True)

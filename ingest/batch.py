@@ -16,7 +16,7 @@ from devices.catalog import Catalog
 from devices.detection.fleet import FleetDetectors
 from devices.detector_state import StateSource
 from devices.errors import DetectorStateError
-from devices.faults import FaultEvent
+from devices.faults.model import FaultEvent
 from devices.registry import DeviceDirectory, DeviceRef
 from ingest.decoding import decode_message
 from ingest.messages import (
@@ -28,7 +28,7 @@ from ingest.messages import (
     Sample,
     processing_error,
 )
-from ingest.validation import summarize, validate
+from ingest.validation import DEFAULT_PAST_TOLERANCE_S, summarize, validate
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +110,7 @@ class BatchBuilder:
         *,
         topic_root: str = "dt",
         future_tolerance_s: float = 300.0,
+        past_tolerance_s: float = DEFAULT_PAST_TOLERANCE_S,
         max_readings: int = MAX_READINGS,
         states: StateSource | None = None,
         checkpoint_every_s: float = 60.0,
@@ -123,6 +124,7 @@ class BatchBuilder:
         self._detectors = detectors
         self._root = topic_root
         self._future_tolerance_s = future_tolerance_s
+        self._past_tolerance_s = past_tolerance_s
         self._states = states
         self._loaded: set[int] = set()  # devices whose saved state was looked up
         # Devices observed since their state was last saved -> when they first were, in
@@ -239,7 +241,13 @@ class BatchBuilder:
             detail = f"device {serial!r} has type {ref.device_type!r}, not in the catalog"
             batch.rejections.append(Rejection(message, RejectReason.INVALID, detail))
             return []
-        checked = validate(samples, device_type, message.received_at, self._future_tolerance_s)
+        checked = validate(
+            samples,
+            device_type,
+            message.received_at,
+            self._future_tolerance_s,
+            self._past_tolerance_s,
+        )
         if checked.problems:
             reason, detail = summarize(checked.problems)
             if checked.readings:

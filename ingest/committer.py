@@ -27,7 +27,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from crm_core.db.errors import DatabaseUnavailable
+from crm_core.kernel.errors import DatabaseUnavailable
 from ingest.batch import Batch
 from ingest.messages import RawMessage, Rejection, RejectReason
 from ingest.store import BatchStore, UnstorableBatch, WriteResult

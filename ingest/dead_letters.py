@@ -16,8 +16,8 @@ from typing import Final, Literal, LiteralString
 import psycopg
 from psycopg.rows import TupleRow
 
-from crm_core.db.errors import NotFound
-from crm_core.read_models.base import (
+from crm_core.kernel.errors import NotFound
+from crm_core.kernel.read_models import (
     FIRST_PAGE,
     Page,
     ReadModel,

@@ -65,6 +65,7 @@ def replay_dead_letters(
         None,  # replayed readings are history: detectors only judge live data
         topic_root=settings.mqtt.topic_root,
         future_tolerance_s=limits.future_tolerance_s,
+        past_tolerance_s=limits.past_tolerance_s,
         max_readings=limits.max_readings_per_message,
     )
     letters = [(row[0], RawMessage(str(row[1]), bytes(row[2]), row[3].timestamp())) for row in rows]

@@ -15,7 +15,7 @@ import psycopg
 from psycopg.rows import TupleRow
 from psycopg_pool import ConnectionPool
 
-from crm_core.db.errors import database_errors
+from crm_core.kernel.errors import database_errors
 
 SLICE: Final = 5000
 

@@ -1,6 +1,6 @@
 """Writing a batch to PostgreSQL in one transaction: readings, dead letters, faults, tickets.
 
-A failed write is sorted into one of two kinds (:func:`crm_core.db.errors.caused_by_data`):
+A failed write is sorted into one of two kinds (:func:`crm_core.kernel.errors.caused_by_data`):
 :class:`DatabaseUnavailable`, which waiting cures, and :class:`UnstorableBatch`, which it
 does not; the worker waits out the first and isolates the message behind the second
 (:mod:`ingest.committer`). Text that came from a message is made storable
@@ -26,7 +26,7 @@ from psycopg.rows import TupleRow
 from psycopg_pool import ConnectionPool
 
 from alerts.proactive import FaultOutcome, record_fault_events
-from crm_core.db.errors import DatabaseUnavailable, caused_by_data, database_errors
+from crm_core.kernel.errors import DatabaseUnavailable, caused_by_data, database_errors
 from devices.catalog import Catalog
 from devices.detector_state import UPSERT_STATE
 from ingest.batch import Batch

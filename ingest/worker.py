@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from careline.settings import IngestSettings
-from crm_core.db.errors import DatabaseUnavailable
+from crm_core.kernel.errors import DatabaseUnavailable
 from ingest.batch import Batch, BatchBuilder
 from ingest.committer import FIRST_DELAY_S, Committer
 from ingest.inbox import ByteBudget

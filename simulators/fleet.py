@@ -1,6 +1,6 @@
 """The simulated fleet: which appliances exist, their models, firmware and personal quirks.
 
-:func:`make_fleet` is a **stable contract**: the CRM seed data (:mod:`crm_core.seed`) registers
+:func:`make_fleet` is a **stable contract**: the CRM seed data (:mod:`careline.demo.seed`) registers
 exactly the devices it returns, and the simulator publishes telemetry for the same serials.
 For a given ``seed`` it always returns the same devices, and each device depends only on
 ``(seed, serial)``: asking for more refrigerators or washing machines appends devices and

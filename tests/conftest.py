@@ -9,9 +9,9 @@ import pytest
 from psycopg.rows import TupleRow
 from psycopg_pool import ConnectionPool
 
-from crm_core.db import migrate
-from crm_core.db.capabilities import Capabilities, probe
-from crm_core.db.pool import open_pool
+from crm_core.kernel import migrate
+from crm_core.kernel.capabilities import Capabilities, probe
+from crm_core.kernel.pool import open_pool
 from devices.catalog import Catalog, load_catalog
 from tests import services
 from tests.integration.brokers import TestBroker, running_mosquitto

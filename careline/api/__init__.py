@@ -1,1 +1,1 @@
-"""The HTTP API and the console's web app, built by :func:`crm_core.api.app.create_app`."""
+"""The HTTP API and the console's web app, built by :func:`careline.api.app.create_app`."""

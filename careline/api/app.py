@@ -13,10 +13,10 @@ import secrets
 from fastapi import FastAPI
 from starlette.middleware.sessions import SessionMiddleware
 
-from crm_core.api.context import AppContext
-from crm_core.api.errors import install_error_handlers
-from crm_core.api.routes import api_v1_router, health
-from crm_core.console import install_console
+from careline.api.context import AppContext
+from careline.api.errors import install_error_handlers
+from careline.api.routes import api_v1_router, health
+from careline.console import install_console
 
 log = logging.getLogger(__name__)
 

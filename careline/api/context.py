@@ -11,7 +11,7 @@ from psycopg.rows import TupleRow
 from psycopg_pool import ConnectionPool
 
 from careline.settings import Settings
-from crm_core.db.capabilities import Capabilities
+from crm_core.kernel.capabilities import Capabilities
 from devices.catalog import Catalog
 
 Pool = ConnectionPool[psycopg.Connection[TupleRow]]

@@ -16,12 +16,12 @@ from fastapi import Depends, Query, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from psycopg.rows import TupleRow
 
-from crm_core.api.context import AppContext
+from careline.api.context import AppContext
 from crm_core.auth.api_keys import principal_for_key
 from crm_core.auth.errors import NotAuthenticatedError, PermissionDeniedError
 from crm_core.auth.principals import Principal, Role
 from crm_core.auth.users import user_principal
-from crm_core.read_models.base import DEFAULT_LIMIT, MAX_LIMIT, Page
+from crm_core.kernel.read_models import DEFAULT_LIMIT, MAX_LIMIT, Page
 
 SESSION_USER = "user"
 

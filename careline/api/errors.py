@@ -20,8 +20,8 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from crm_core.auth.errors import NotAuthenticatedError, PermissionDeniedError
-from crm_core.db.errors import DatabaseUnavailable, NotFound, StorageError
-from crm_core.read_models.ticket_updates import TicketConflictError
+from crm_core.kernel.errors import DatabaseUnavailable, NotFound, StorageError
+from crm_core.tickets.service import TicketConflictError
 
 log = logging.getLogger(__name__)
 

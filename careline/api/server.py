@@ -59,8 +59,8 @@ def build_app(
     stack: ExitStack,
     ingest_status: Callable[[], dict[str, object]] | None = None,
 ) -> FastAPI:
-    from crm_core.api.app import create_app
-    from crm_core.api.context import AppContext
+    from careline.api.app import create_app
+    from careline.api.context import AppContext
     from crm_core.auth.users import ensure_admin
 
     """The app; ``settings`` must have its secrets filled in (:func:`with_secrets`)."""

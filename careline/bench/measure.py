@@ -26,10 +26,10 @@ from pathlib import Path
 import psycopg
 import typer
 
-from careline.bench_load import start_publishers
+from careline.bench.load import start_publishers
 from careline.bootstrap import Endpoints, build_ingest, open_database, start_ingest
-from careline.embedded import EmbeddedPostgres
-from careline.mosquitto import MosquittoProcess
+from careline.embedded.mosquitto import MosquittoProcess
+from careline.embedded.services import EmbeddedPostgres
 from careline.settings import Settings
 from devices.catalog import load_catalog
 from ingest.batch import Batch

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from crm_core.console.assets import install_assets
-from crm_core.console.pages import install_pages
+from careline.console.assets import install_assets
+from careline.console.pages import install_pages
 
 
 def install_console(app: FastAPI) -> None:

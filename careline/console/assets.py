@@ -58,6 +58,6 @@ def install_assets(app: FastAPI) -> None:
     app.add_api_route(PLOTLY_PATH, _serve_plotly, methods=["GET"], include_in_schema=False)
     app.mount(
         "/static",
-        StaticFiles(packages=[("crm_core.console", "static")]),
+        StaticFiles(packages=[("careline.console", "static")]),
         name="static",
     )

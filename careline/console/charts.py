@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from crm_core.read_models.faults import FaultSummary
-from crm_core.read_models.readings import MetricSeries
+from devices.faults.queries import FaultSummary
+from devices.readings import MetricSeries
 
 FAULT_FILL = "rgba(214, 39, 40, 0.14)"
 FAULT_LINE = "rgb(190, 30, 45)"

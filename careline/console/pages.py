@@ -16,16 +16,16 @@ from fastapi.routing import APIRouter
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from crm_core.api.deps import SESSION_USER, Conn, Context, Now, session_principal
+from careline.api.deps import SESSION_USER, Conn, Context, Now, session_principal
+from careline.console.assets import plotly_version
+from careline.console.charts import fault_label, metric_figure
 from crm_core.auth.principals import Principal
 from crm_core.auth.users import authenticate
-from crm_core.console.assets import plotly_version
-from crm_core.console.charts import fault_label, metric_figure
-from crm_core.db.errors import NotFound
-from crm_core.read_models.base import Page
-from crm_core.read_models.dead_letters import list_dead_letters
-from crm_core.read_models.devices import get_device
-from crm_core.read_models.tickets import TICKET_STATUSES, TicketStatus, get_ticket, list_tickets
+from crm_core.kernel.errors import NotFound
+from crm_core.kernel.read_models import Page
+from crm_core.tickets.queries import TICKET_STATUSES, TicketStatus, get_ticket, list_tickets
+from devices.queries import get_device
+from ingest.dead_letters import list_dead_letters
 
 PREFIX = "/console"
 SIGN_IN = f"{PREFIX}/sign-in"
@@ -39,7 +39,7 @@ class SignInRequiredError(Exception):
 
 def _templates() -> Jinja2Templates:
     env = Environment(
-        loader=PackageLoader("crm_core.console", "templates"),
+        loader=PackageLoader("careline.console", "templates"),
         autoescape=select_autoescape(["html"]),
         trim_blocks=True,
         lstrip_blocks=True,

@@ -18,7 +18,7 @@ from pathlib import Path
 import psycopg
 from psycopg.rows import TupleRow
 
-from crm_core.seed import is_owned, seed_crm
+from careline.demo.seed import is_owned, seed_crm
 from devices.catalog import Catalog, load_catalog
 from simulators.clock import SimClock
 from simulators.faults import InjectedFault, plan_faults

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import typer
 
+from careline.api.server import ServerThread, build_app, with_secrets
 from careline.bootstrap import (
     Pool,
     build_ingest,
@@ -22,11 +23,10 @@ from careline.bootstrap import (
     start_endpoints,
     start_ingest,
 )
-from careline.fleet_run import FleetRun
+from careline.demo.fleet_run import FleetRun
 from careline.runners import stop_event
 from careline.scheduler import start_scheduler
 from careline.settings import Settings
-from careline.web import ServerThread, build_app, with_secrets
 from devices.catalog import load_catalog
 
 # What a data folder of ours holds; --fresh deletes nothing else.

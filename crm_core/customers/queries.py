@@ -8,8 +8,8 @@ from typing import Literal, LiteralString
 import psycopg
 from psycopg.rows import TupleRow
 
-from crm_core.db.errors import NotFound
-from crm_core.read_models.base import (
+from crm_core.kernel.errors import NotFound
+from crm_core.kernel.read_models import (
     FIRST_PAGE,
     MAX_LIMIT,
     Page,
@@ -18,8 +18,8 @@ from crm_core.read_models.base import (
     fetch_model,
     fetch_models,
 )
-from crm_core.read_models.devices import DeviceSummary, list_devices
 from devices.catalog import Catalog
+from devices.queries import DeviceSummary, list_devices
 
 CustomerKind = Literal["person", "business"]
 

@@ -10,12 +10,12 @@ from alembic.config import Config
 from alembic.script import ScriptDirectory
 from psycopg.rows import TupleRow
 
-from crm_core.db.errors import SchemaNotReady
+from crm_core.kernel.errors import SchemaNotReady
 
 
 def alembic_config(database_url: str) -> Config:
     config = Config()
-    location = resources.files("crm_core.db").joinpath("migrations")
+    location = resources.files("crm_core.kernel").joinpath("migrations")
     config.set_main_option("script_location", str(location))
     # '%' is an interpolation character in Alembic's config parser.
     config.set_main_option("careline.database_url", database_url.replace("%", "%%"))

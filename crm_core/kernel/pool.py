@@ -6,7 +6,7 @@ import psycopg
 from psycopg.rows import TupleRow
 from psycopg_pool import ConnectionPool
 
-from crm_core.db.errors import DatabaseUnavailable
+from crm_core.kernel.errors import DatabaseUnavailable
 
 
 def open_pool(

@@ -7,8 +7,8 @@ from typing import Literal, LiteralString
 import psycopg
 from psycopg.rows import TupleRow
 
-from crm_core.db.errors import NotFound
-from crm_core.read_models.base import (
+from crm_core.kernel.errors import NotFound
+from crm_core.kernel.read_models import (
     FIRST_PAGE,
     Page,
     ReadModel,
@@ -16,7 +16,7 @@ from crm_core.read_models.base import (
     fetch_model,
     fetch_models,
 )
-from crm_core.read_models.faults import SELECT_FAULTS, FaultSummary
+from devices.faults.queries import SELECT_FAULTS, FaultSummary
 
 TicketStatus = Literal["new", "open", "pending", "on_hold", "solved", "closed"]
 TicketKind = Literal["proactive", "reactive"]

@@ -11,8 +11,8 @@ from datetime import datetime
 import psycopg
 from psycopg.rows import TupleRow
 
-from crm_core.db.errors import NotFound
-from crm_core.read_models.tickets import TicketDetail, TicketStatus, get_ticket
+from crm_core.kernel.errors import NotFound
+from crm_core.tickets.queries import TicketDetail, TicketStatus, get_ticket
 
 
 class TicketConflictError(Exception):

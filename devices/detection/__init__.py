@@ -2,7 +2,7 @@
 
 ``base`` is the detector port and factory, ``standard_score`` the first detector, ``monitor``
 the windowing, warm-up and fault hysteresis of one metric, ``fleet`` every monitor of one
-ingest worker. The events they emit live in :mod:`devices.faults`. Importing this package
+ingest worker. The events they emit live in :mod:`devices.faults.model`. Importing this package
 does not import river; creating the first detector does.
 """
 

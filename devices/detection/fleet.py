@@ -20,7 +20,7 @@ from devices.catalog import Catalog, DetectorSpec, MetricSpec
 from devices.detection.base import make_detector
 from devices.detection.monitor import MetricMonitor
 from devices.errors import DetectorStateError
-from devices.faults import FaultEvent
+from devices.faults.model import FaultEvent
 
 STATE_VERSION: Final = 1
 """Format of :meth:`FleetDetectors.state_bytes`; bumped when monitors change shape."""
@@ -104,7 +104,7 @@ class FleetDetectors:
         Use it after checkpointing a device that moved to another worker, or when a repair
         gave the device a new normal (flagged windows are never learned, so a lasting change
         keeps a fault open until the detector starts over). An open fault is not cleared by
-        this: clear the :class:`~devices.faults.Fault` itself.
+        this: clear the :class:`~devices.faults.model.Fault` itself.
         """
         if metric is None:
             self._devices.pop(device_id, None)

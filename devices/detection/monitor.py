@@ -32,7 +32,7 @@ from array import array
 
 from devices.catalog import DetectorSpec
 from devices.detection.base import Detector
-from devices.faults import FaultCleared, FaultEvent, FaultOpened, WindowSummary
+from devices.faults.model import FaultCleared, FaultEvent, FaultOpened, WindowSummary
 
 EVIDENCE_WINDOWS = 24
 """Closed windows kept per monitor for a fault's evidence (2 hours at 5-minute windows)."""

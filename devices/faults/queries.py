@@ -9,8 +9,8 @@ import psycopg
 from psycopg.rows import TupleRow
 from pydantic import JsonValue
 
-from crm_core.db.errors import NotFound
-from crm_core.read_models.base import (
+from crm_core.kernel.errors import NotFound
+from crm_core.kernel.read_models import (
     FIRST_PAGE,
     Page,
     ReadModel,
@@ -18,8 +18,8 @@ from crm_core.read_models.base import (
     fetch_model,
     fetch_models,
 )
-from crm_core.read_models.readings import MAX_POINTS, MetricSeries, metric_series
 from devices.catalog import Catalog
+from devices.readings import MAX_POINTS, MetricSeries, metric_series
 
 FaultStatus = Literal["open", "cleared"]
 CHART_MARGIN = timedelta(hours=2)

@@ -11,11 +11,11 @@ import pytest
 from psycopg.rows import TupleRow
 from psycopg_pool import ConnectionPool
 
+from careline.api.app import create_app
+from careline.api.context import AppContext
 from careline.settings import ApiSettings, Settings
-from crm_core.api.app import create_app
-from crm_core.api.context import AppContext
 from crm_core.auth.users import create_api_key
-from crm_core.db.capabilities import Capabilities
+from crm_core.kernel.capabilities import Capabilities
 from devices.catalog import Catalog
 from tests.api.server import serve
 

@@ -10,8 +10,8 @@ import pytest
 from psycopg.rows import TupleRow
 from psycopg_pool import ConnectionPool
 
-from crm_core.api.app import create_app
-from crm_core.api.context import AppContext
+from careline.api.app import create_app
+from careline.api.context import AppContext
 from crm_core.auth.api_keys import key_prefix, principal_for_key, revoke_key
 from crm_core.auth.errors import InvalidRoleError, UserExistsError, WeakPasswordError
 from crm_core.auth.principals import Principal

@@ -14,9 +14,9 @@ import pytest
 from psycopg.rows import TupleRow
 from psycopg_pool import ConnectionPool
 
-from careline.fleet_run import warmup_seconds
-from careline.mosquitto import MosquittoProcess
-from crm_core.seed import seed_crm
+from careline.demo.fleet_run import warmup_seconds
+from careline.demo.seed import seed_crm
+from careline.embedded.mosquitto import MosquittoProcess
 from devices.catalog import Catalog
 from simulators.clock import SimClock
 from simulators.faults import FaultKind, InjectedFault

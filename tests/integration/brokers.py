@@ -1,4 +1,4 @@
-"""A private Mosquitto for tests: :class:`careline.mosquitto.MosquittoProcess` plus the
+"""A private Mosquitto for tests: :class:`careline.embedded.mosquitto.MosquittoProcess` plus the
 signals only a test sends (pause, crash), and the skip-or-fail rule for a missing binary.
 
 The binary is ``$CARELINE_TEST_MOSQUITTO`` or ``mosquitto`` on the PATH. Without one the
@@ -12,7 +12,7 @@ import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from careline.mosquitto import MosquittoError, MosquittoProcess
+from careline.embedded.mosquitto import MosquittoError, MosquittoProcess
 from tests import services
 
 BINARY_ENV = "CARELINE_TEST_MOSQUITTO"

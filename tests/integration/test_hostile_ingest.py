@@ -18,7 +18,7 @@ import pytest
 from psycopg.rows import TupleRow
 from psycopg_pool import ConnectionPool
 
-from careline.mosquitto import MosquittoProcess
+from careline.embedded.mosquitto import MosquittoProcess
 from devices.catalog import Catalog
 from ingest.messages import received
 from ingest.store import message_digest
@@ -35,12 +35,13 @@ from tests.integration.hostile import FR, HOSTILE, MAX_MESSAGE_BYTES
 
 pytestmark = pytest.mark.integration
 Pool = ConnectionPool[psycopg.Connection[TupleRow]]
+BASE = int(time.time()) - 86400  # good messages: a day ago, a second apart
 SETTLE_S = 120  # a 2-core CI machine decoding 60 MB of hostile payloads
 
 
 def good(i: int) -> bytes:
     """The i-th good message: one reading, at its own time."""
-    t = 1_700_000_000 + i  # 2023-11-14, long after 2000 and well before now
+    t = BASE + i
     return orjson.dumps(
         [{"bn": "urn:dev:serial:FR-000001:", "bt": t, "n": "cabinet_temp", "v": 4.0}]
     )
@@ -69,7 +70,7 @@ def publish_all(publisher: TestPublisher) -> None:
 def missing_good(database_url: str) -> list[int]:
     with psycopg.connect(database_url) as conn:
         rows = conn.execute("SELECT extract(epoch FROM ts)::bigint FROM readings").fetchall()
-    stored = {int(row[0]) - 1_700_000_000 for row in rows}
+    stored = {int(row[0]) - BASE for row in rows}
     return [i for i in range(len(HOSTILE) + 1) if i not in stored]
 
 

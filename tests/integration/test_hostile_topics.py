@@ -7,6 +7,7 @@ all is refused by rumqttd too; ``tests/unit/test_received.py`` covers what inges
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import orjson
@@ -15,7 +16,7 @@ import pytest
 from psycopg.rows import TupleRow
 from psycopg_pool import ConnectionPool
 
-from careline.embedded import EmbeddedBroker
+from careline.embedded.services import EmbeddedBroker
 from devices.catalog import Catalog
 from tests.integration.conftest import register_devices
 from tests.integration.harness import (
@@ -50,7 +51,7 @@ def embedded_broker() -> Iterator[EmbeddedBroker]:
 
 
 def good(i: int) -> bytes:
-    t = 1_700_000_000 + i
+    t = int(time.time()) - 86400 + i
     return orjson.dumps(
         [{"bn": "urn:dev:serial:FR-000001:", "bt": t, "n": "cabinet_temp", "v": 4.0}]
     )

@@ -11,7 +11,7 @@ import pytest
 from psycopg.rows import TupleRow
 from psycopg_pool import ConnectionPool
 
-from careline.mosquitto import MosquittoProcess
+from careline.embedded.mosquitto import MosquittoProcess
 from devices.catalog import Catalog
 from ingest.replay import replay_dead_letters
 from tests.integration.conftest import register_devices

@@ -5,8 +5,8 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from crm_core.db import migrate
-from crm_core.db.errors import SchemaNotReady
+from crm_core.kernel import migrate
+from crm_core.kernel.errors import SchemaNotReady
 from tests import services
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from crm_core.db.errors import DatabaseUnavailable
+from crm_core.kernel.errors import DatabaseUnavailable
 from ingest.batch import Batch
 from ingest.committer import Committer
 from ingest.messages import RawMessage, Rejection, RejectReason

@@ -12,7 +12,7 @@ from devices.errors import (
     FaultClearedBeforeOpened,
     InvalidTimeError,
 )
-from devices.faults import (
+from devices.faults.model import (
     Fault,
     FaultCleared,
     FaultOpened,

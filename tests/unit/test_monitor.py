@@ -12,7 +12,7 @@ import pytest
 from devices.catalog import Catalog, CatalogError, DetectorSpec, MetricSpec
 from devices.detection import FleetDetectors, MetricMonitor, make_detector
 from devices.errors import DetectorStateError
-from devices.faults import FaultCleared, FaultEvent, FaultOpened
+from devices.faults.model import FaultCleared, FaultEvent, FaultOpened
 
 START = 1_700_006_400.0  # 2023-11-15 00:00 UTC, a window boundary
 SPEC = DetectorSpec(

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
-from crm_core.api.deps import require_viewer
-from crm_core.api.errors import responses
-from crm_core.api.routes import customers, dead_letters, devices, faults, tickets
+from careline.api.deps import require_viewer
+from careline.api.errors import responses
+from careline.api.routes import customers, dead_letters, devices, faults, tickets
 
 
 def api_v1_router() -> APIRouter:

@@ -6,16 +6,16 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from crm_core.api.deps import Conn, Context, Now, Paging
-from crm_core.api.errors import responses
-from crm_core.read_models.base import Listing
-from crm_core.read_models.customers import (
+from careline.api.deps import Conn, Context, Now, Paging
+from careline.api.errors import responses
+from crm_core.customers.queries import (
     CustomerDetail,
     CustomerKind,
     CustomerSummary,
     get_customer,
     list_customers,
 )
+from crm_core.kernel.read_models import Listing
 
 router = APIRouter(prefix="/customers", tags=["customers"])
 

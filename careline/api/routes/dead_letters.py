@@ -7,10 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from crm_core.api.deps import Conn, Context, Paging, RequireAdmin
-from crm_core.api.errors import responses
-from crm_core.read_models.base import Listing
-from crm_core.read_models.dead_letters import (
+from careline.api.deps import Conn, Context, Paging, RequireAdmin
+from careline.api.errors import responses
+from crm_core.kernel.read_models import Listing
+from ingest.dead_letters import (
     DeadLetterDetail,
     DeadLetterSummary,
     get_dead_letter,

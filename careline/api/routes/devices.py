@@ -7,17 +7,17 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import AwareDatetime
 
-from crm_core.api.deps import Conn, Context, Now, Paging
-from crm_core.api.errors import responses
-from crm_core.read_models.base import Listing
-from crm_core.read_models.devices import (
+from careline.api.deps import Conn, Context, Now, Paging
+from careline.api.errors import responses
+from crm_core.kernel.read_models import Listing
+from devices.queries import (
     DeviceDetail,
     DeviceSummary,
     device_readings,
     get_device,
     list_devices,
 )
-from crm_core.read_models.readings import DEFAULT_POINTS, MAX_POINTS, MetricSeries
+from devices.readings import DEFAULT_POINTS, MAX_POINTS, MetricSeries
 
 router = APIRouter(prefix="/devices", tags=["devices"])
 

@@ -6,10 +6,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from crm_core.api.deps import Conn, Context, Paging
-from crm_core.api.errors import responses
-from crm_core.read_models.base import Listing
-from crm_core.read_models.faults import (
+from careline.api.deps import Conn, Context, Paging
+from careline.api.errors import responses
+from crm_core.kernel.read_models import Listing
+from devices.faults.queries import (
     FaultDetail,
     FaultStatus,
     FaultSummary,

@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from psycopg_pool import PoolTimeout
 from pydantic import BaseModel
 
-from crm_core.api.deps import Context
+from careline.api.deps import Context
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["health"])

@@ -7,11 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict
 
-from crm_core.api.deps import Conn, Now, Paging, RequireAgent
-from crm_core.api.errors import responses
-from crm_core.read_models.base import Listing
-from crm_core.read_models.ticket_updates import change_ticket_status
-from crm_core.read_models.tickets import (
+from careline.api.deps import Conn, Now, Paging, RequireAgent
+from careline.api.errors import responses
+from crm_core.kernel.read_models import Listing
+from crm_core.tickets.queries import (
     TicketDetail,
     TicketKind,
     TicketStatus,
@@ -19,6 +18,7 @@ from crm_core.read_models.tickets import (
     get_ticket,
     list_tickets,
 )
+from crm_core.tickets.service import change_ticket_status
 
 router = APIRouter(prefix="/tickets", tags=["tickets"])
 

@@ -1,6 +1,6 @@
 """Alembic environment: runs our SQL migrations over one psycopg connection.
 
-The URL comes from the Alembic config (set by :func:`crm_core.db.migrate.upgrade`), never
+The URL comes from the Alembic config (set by :func:`crm_core.kernel.migrate.upgrade`), never
 from the environment. We hand SQLAlchemy a ready psycopg connection factory so that every
 URL psycopg understands (including the embedded server's socket-directory URLs) works.
 """
@@ -15,7 +15,9 @@ from sqlalchemy import create_engine, pool
 def _url() -> str:
     url = context.config.get_main_option("careline.database_url")
     if not url:
-        raise RuntimeError("crm_core.db.migrate sets careline.database_url; run `careline migrate`")
+        raise RuntimeError(
+            "crm_core.kernel.migrate sets careline.database_url; run `careline migrate`"
+        )
     return url
 
 
