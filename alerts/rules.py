@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import IntEnum
 
+from crm_core.tickets.model import TicketDraft
+
 
 class Level(IntEnum):
     HIGH = 1
@@ -53,13 +55,6 @@ class FaultFacts:
     opened_at: datetime
     latest_mean: float | None
     baseline_mean: float | None
-
-
-@dataclass(frozen=True, slots=True)
-class TicketDraft:
-    subject: str
-    description: str
-    priority: int
 
 
 def impact(facts: FaultFacts) -> Level:

@@ -15,15 +15,23 @@ import psycopg
 from psycopg.rows import TupleRow
 from psycopg_pool import ConnectionPool
 
+from alerts.proactive import ProactiveTickets
 from careline.embedded.services import EmbeddedBroker, EmbeddedPostgres
 from careline.settings import Settings
 from crm_core.kernel import migrate
 from crm_core.kernel.capabilities import Capabilities, probe
+from crm_core.kernel.clock import Clock, utc_now
+from crm_core.kernel.events import EventBus
 from crm_core.kernel.pool import open_pool
+from crm_core.tickets.postgres import PostgresTicketRepository
 from devices.catalog import Catalog
 from devices.detection.fleet import FleetDetectors
 from devices.detector_state import PostgresStateSource
+from devices.faults.model import FaultCleared, FaultOpened, FaultRecorded
+from devices.faults.postgres import PostgresFaultRepository
+from devices.faults.service import record_cleared, record_opened
 from devices.metric_ids import sync_metric_ids
+from devices.owners import PostgresDeviceOwners
 from devices.registry import DeviceDirectory, PostgresDeviceSource
 from ingest.batch import BatchBuilder
 from ingest.mqtt_source import MqttSource
@@ -92,6 +100,30 @@ def open_database(
     return Database(pool, capabilities, metric_ids)
 
 
+def event_bus(catalog: Catalog, clock: Clock = utc_now) -> EventBus:
+    """Every handler of the domain events ingest produces, on the PostgreSQL adapters.
+
+    A new rule family is a handler module in ``alerts/`` and one ``subscribe`` line here.
+    """
+    bus = EventBus()
+    bus.subscribe(
+        FaultOpened, lambda e, uow: record_opened(e, PostgresFaultRepository(uow.connection))
+    )
+    bus.subscribe(
+        FaultCleared, lambda e, uow: record_cleared(e, PostgresFaultRepository(uow.connection))
+    )
+    bus.subscribe(
+        FaultRecorded,
+        ProactiveTickets(
+            catalog,
+            owners=lambda uow: PostgresDeviceOwners(uow.connection),
+            tickets=lambda uow: PostgresTicketRepository(uow.connection),
+            clock=clock,
+        ),
+    )
+    return bus
+
+
 @dataclass(frozen=True, slots=True)
 class Ingest:
     worker: IngestWorker
@@ -125,7 +157,9 @@ def build_ingest(
         states=PostgresStateSource(database.pool),
         checkpoint_every_s=limits.checkpoint_every_s,
     )
-    store = BatchStore(database.pool, catalog, max_reason_chars=limits.max_reason_chars)
+    store = BatchStore(
+        database.pool, bus=event_bus(catalog), max_reason_chars=limits.max_reason_chars
+    )
     worker = IngestWorker(
         limits, builder, store, quarantine_dir=settings.data_dir / QUARANTINE_FOLDER
     )

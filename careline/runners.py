@@ -195,7 +195,9 @@ def run_dead_letters_replay(settings: Settings, ids: list[int] | None) -> int:
     with ExitStack() as stack:
         pool = _pool(settings, stack, size=2)
         try:
-            report = replay_dead_letters(pool, load_catalog(), settings, ids)
+            report = replay_dead_letters(
+                pool, load_catalog(), settings.ingest, settings.mqtt.topic_root, ids
+            )
         except StorageError as exc:
             typer.echo(f"error: {exc}", err=True)
             return 1

@@ -30,7 +30,8 @@ from pathlib import Path
 from crm_core.kernel.errors import DatabaseUnavailable
 from ingest.batch import Batch
 from ingest.messages import RawMessage, Rejection, RejectReason
-from ingest.store import BatchStore, UnstorableBatch, WriteResult
+from ingest.outcome import WriteResult
+from ingest.store import BatchStore, UnstorableBatch
 
 log = logging.getLogger(__name__)
 

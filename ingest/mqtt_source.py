@@ -25,8 +25,8 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
-from careline.settings import MqttSettings
 from ingest.messages import IngestError, RawMessage, received
+from ingest.settings import MqttSettings
 
 log = logging.getLogger(__name__)
 

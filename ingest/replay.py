@@ -17,12 +17,12 @@ import psycopg
 from psycopg.rows import TupleRow
 from psycopg_pool import ConnectionPool
 
-from careline.settings import Settings
 from devices.catalog import Catalog
 from devices.metric_ids import sync_metric_ids
 from devices.registry import DeviceDirectory, PostgresDeviceSource
 from ingest.batch import BatchBuilder
 from ingest.messages import RawMessage
+from ingest.settings import IngestSettings
 from ingest.storable import storable
 from ingest.store import BatchStore
 
@@ -37,7 +37,8 @@ class ReplayReport:
 def replay_dead_letters(
     pool: ConnectionPool[psycopg.Connection[TupleRow]],
     catalog: Catalog,
-    settings: Settings,
+    limits: IngestSettings,
+    topic_root: str,
     ids: list[int] | None = None,
 ) -> ReplayReport:
     """Replay the dead letters ``ids`` (None: every one not yet stored by a replay)."""
@@ -57,13 +58,12 @@ def replay_dead_letters(
     if not rows:
         return ReplayReport(0, 0, 0)
 
-    limits = settings.ingest
     builder = BatchBuilder(
         catalog,
         DeviceDirectory(PostgresDeviceSource(pool)),
         metric_ids,
         None,  # replayed readings are history: detectors only judge live data
-        topic_root=settings.mqtt.topic_root,
+        topic_root=topic_root,
         future_tolerance_s=limits.future_tolerance_s,
         past_tolerance_s=limits.past_tolerance_s,
         max_readings=limits.max_readings_per_message,
@@ -74,7 +74,7 @@ def replay_dead_letters(
     refused = {id(r.message): r for r in batch.rejections}
     batch.rejections = []  # already dead letters: record the outcome instead of a new row
 
-    store = BatchStore(pool, catalog, max_reason_chars=limits.max_reason_chars)
+    store = BatchStore(pool, max_reason_chars=limits.max_reason_chars)
     try:
         store.write(batch)
     finally:

@@ -1,4 +1,8 @@
-"""Writing a batch to PostgreSQL in one transaction: readings, dead letters, faults, tickets.
+"""Writing a batch to PostgreSQL in one transaction: readings, dead letters, and the events.
+
+The batch's domain events (faults the detectors opened or cleared) go to the event bus,
+whose handlers (registered by ``careline.bootstrap``: recording faults, the alerts rules)
+write in the same transaction; ingest itself knows nothing of faults' tables or tickets.
 
 A failed write is sorted into one of two kinds (:func:`crm_core.kernel.errors.caused_by_data`):
 :class:`DatabaseUnavailable`, which waiting cures, and :class:`UnstorableBatch`, which it
@@ -17,7 +21,6 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TypeVar
 
@@ -25,12 +28,13 @@ import psycopg
 from psycopg.rows import TupleRow
 from psycopg_pool import ConnectionPool
 
-from alerts.proactive import FaultOutcome, record_fault_events
 from crm_core.kernel.errors import DatabaseUnavailable, caused_by_data, database_errors
-from devices.catalog import Catalog
+from crm_core.kernel.events import EventBus
+from crm_core.kernel.uow import PostgresUnitOfWork
 from devices.detector_state import UPSERT_STATE
 from ingest.batch import Batch
 from ingest.messages import IngestError, RawMessage, Rejection
+from ingest.outcome import FaultOutcome, WriteResult
 from ingest.storable import TOPIC_CHARS, storable
 
 log = logging.getLogger(__name__)
@@ -87,46 +91,20 @@ def message_digest(message: RawMessage) -> bytes:
     return hashlib.sha256(topic + b"\x00" + body).digest()
 
 
-@dataclass(frozen=True, slots=True)
-class WriteResult:
-    readings_inserted: int = 0
-    dead_letters: int = 0
-    faults: FaultOutcome = field(default_factory=FaultOutcome)
-    quarantined: int = 0
-
-    @staticmethod
-    def combine(results: list[WriteResult]) -> WriteResult:
-        """One result for the parts of a batch that were written separately."""
-        faults = FaultOutcome()
-        for result in results:
-            faults.faults_opened += result.faults.faults_opened
-            faults.faults_cleared += result.faults.faults_cleared
-            faults.tickets_opened += result.faults.tickets_opened
-            faults.faults_linked += result.faults.faults_linked
-        return WriteResult(
-            sum(r.readings_inserted for r in results),
-            sum(r.dead_letters for r in results),
-            faults,
-            sum(r.quarantined for r in results),
-        )
-
-
 class BatchStore:
     """Writes batches over one dedicated connection taken from the pool."""
 
     def __init__(
         self,
         pool: ConnectionPool[psycopg.Connection[TupleRow]],
-        catalog: Catalog,
         *,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        bus: EventBus | None = None,
         status_every_s: float = 10.0,
         max_reason_chars: int = DEFAULT_REASON_CHARS,
     ) -> None:
         self._pool = pool
         self._max_reason_chars = max_reason_chars
-        self._catalog = catalog
-        self._clock = clock
+        self._bus = bus if bus is not None else EventBus()
         self._conn: psycopg.Connection[TupleRow] | None = None
         self._status_every_s = status_every_s
         self._status_written: dict[int, float] = {}
@@ -252,14 +230,16 @@ class BatchStore:
                     UPSERT_STATE,
                     [{"device_id": d, "state": state} for d, state in batch.checkpoints],
                 )
-            outcome = (
-                record_fault_events(conn, batch.fault_events, self._catalog, self._clock())
+            # The events' handlers (faults recorded, the alerts rules) write in this same
+            # transaction: the batch and all it causes commit together, or not at all.
+            events = (
+                self._bus.publish(batch.fault_events, PostgresUnitOfWork(conn))
                 if batch.fault_events
-                else FaultOutcome()
+                else []
             )
         for device_id, received in zip(status[0], status[2], strict=True):
             self._status_written[device_id] = received
-        return WriteResult(inserted, len(batch.rejections), outcome)
+        return WriteResult(inserted, len(batch.rejections), FaultOutcome.of(events))
 
     def _dead_letter(self, rejection: Rejection) -> tuple[object, ...]:
         message = rejection.message

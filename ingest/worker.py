@@ -31,13 +31,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from careline.settings import IngestSettings
 from crm_core.kernel.errors import DatabaseUnavailable
 from ingest.batch import Batch, BatchBuilder
 from ingest.committer import FIRST_DELAY_S, Committer
 from ingest.inbox import ByteBudget
 from ingest.messages import RawMessage, processing_error
-from ingest.store import BatchStore, WriteResult
+from ingest.outcome import WriteResult
+from ingest.settings import IngestSettings
+from ingest.store import BatchStore
 
 log = logging.getLogger(__name__)
 

@@ -21,7 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from crm_core.auth.errors import NotAuthenticatedError, PermissionDeniedError
 from crm_core.kernel.errors import DatabaseUnavailable, NotFound, StorageError
-from crm_core.tickets.service import TicketConflictError
+from crm_core.tickets.model import TicketConflictError
 
 log = logging.getLogger(__name__)
 

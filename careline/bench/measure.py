@@ -33,7 +33,7 @@ from careline.embedded.services import EmbeddedPostgres
 from careline.settings import Settings
 from devices.catalog import load_catalog
 from ingest.batch import Batch
-from ingest.store import WriteResult
+from ingest.outcome import WriteResult
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,11 +19,13 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from careline.api.deps import SESSION_USER, Conn, Context, Now, session_principal
 from careline.console.assets import plotly_version
 from careline.console.charts import fault_label, metric_figure
+from careline.views import ticket_detail
 from crm_core.auth.principals import Principal
 from crm_core.auth.users import authenticate
 from crm_core.kernel.errors import NotFound
 from crm_core.kernel.read_models import Page
-from crm_core.tickets.queries import TICKET_STATUSES, TicketStatus, get_ticket, list_tickets
+from crm_core.tickets.model import TICKET_STATUSES, TicketStatus
+from crm_core.tickets.queries import list_tickets
 from devices.queries import get_device
 from ingest.dead_letters import list_dead_letters
 
@@ -142,7 +144,7 @@ def install_pages(app: FastAPI) -> None:
         request: Request, ticket_id: int, user: ConsoleUser, conn: Conn
     ) -> HTMLResponse:
         try:
-            ticket = get_ticket(conn, ticket_id)
+            ticket = ticket_detail(conn, ticket_id)
         except NotFound as exc:
             return not_found(request, user, str(exc))
         return render(request, "ticket.html", user, ticket=ticket)

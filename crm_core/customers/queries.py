@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Literal, LiteralString
 
 import psycopg
@@ -11,15 +10,12 @@ from psycopg.rows import TupleRow
 from crm_core.kernel.errors import NotFound
 from crm_core.kernel.read_models import (
     FIRST_PAGE,
-    MAX_LIMIT,
     Page,
     ReadModel,
     UtcDateTime,
     fetch_model,
     fetch_models,
 )
-from devices.catalog import Catalog
-from devices.queries import DeviceSummary, list_devices
 
 CustomerKind = Literal["person", "business"]
 
@@ -42,9 +38,10 @@ class Site(ReadModel):
     longitude: float | None
 
 
-class CustomerDetail(CustomerSummary):
+class CustomerRecord(CustomerSummary):
+    """A customer with their sites (their devices are the devices context's to list)."""
+
     sites: list[Site]
-    devices: list[DeviceSummary]
 
 
 _SELECT: LiteralString = """
@@ -64,10 +61,8 @@ def list_customers(
     return fetch_models(conn, CustomerSummary, query, params)
 
 
-def get_customer(
-    conn: psycopg.Connection[TupleRow], catalog: Catalog, customer_id: int, now: datetime
-) -> CustomerDetail:
-    """One customer with their sites and (up to 500) devices."""
+def get_customer(conn: psycopg.Connection[TupleRow], customer_id: int) -> CustomerRecord:
+    """One customer with their sites."""
     row = fetch_model(conn, CustomerSummary, _SELECT + " WHERE c.id = %s", (customer_id,))
     if row is None:
         raise NotFound(f"customer {customer_id} does not exist")
@@ -78,5 +73,4 @@ def get_customer(
         "WHERE customer_id = %s ORDER BY label, id",
         (customer_id,),
     )
-    devices = list_devices(conn, catalog, now, customer_id=customer_id, page=Page(MAX_LIMIT))
-    return CustomerDetail(**row.model_dump(), sites=sites, devices=devices)
+    return CustomerRecord(**row.model_dump(), sites=sites)

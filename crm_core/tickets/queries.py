@@ -1,8 +1,8 @@
-"""Tickets as the API and console show them: list, and detail with the faults behind them."""
+"""Tickets as the API and console show them: the list, and one ticket."""
 
 from __future__ import annotations
 
-from typing import Literal, LiteralString
+from typing import LiteralString
 
 import psycopg
 from psycopg.rows import TupleRow
@@ -16,18 +16,7 @@ from crm_core.kernel.read_models import (
     fetch_model,
     fetch_models,
 )
-from devices.faults.queries import SELECT_FAULTS, FaultSummary
-
-TicketStatus = Literal["new", "open", "pending", "on_hold", "solved", "closed"]
-TicketKind = Literal["proactive", "reactive"]
-TICKET_STATUSES: tuple[TicketStatus, ...] = (
-    "new",
-    "open",
-    "pending",
-    "on_hold",
-    "solved",
-    "closed",
-)
+from crm_core.tickets.model import TicketKind, TicketStatus
 
 
 class TicketSummary(ReadModel):
@@ -44,12 +33,9 @@ class TicketSummary(ReadModel):
     updated_at: UtcDateTime
 
 
-class TicketDetail(TicketSummary):
-    description: str
-    faults: list[FaultSummary]
+class TicketRecord(TicketSummary):
+    """A ticket with its description (the faults behind it are the faults context's)."""
 
-
-class _TicketRow(TicketSummary):
     description: str
 
 
@@ -86,16 +72,10 @@ def list_tickets(
     return fetch_models(conn, TicketSummary, query, params)
 
 
-def get_ticket(conn: psycopg.Connection[TupleRow], ticket_id: int) -> TicketDetail:
-    """One ticket with its linked faults (through ticket_faults), oldest onset first."""
+def get_ticket(conn: psycopg.Connection[TupleRow], ticket_id: int) -> TicketRecord:
+    """One ticket."""
     query = _SELECT.replace("t.updated_at", "t.updated_at, t.description")
-    row = fetch_model(conn, _TicketRow, query + " WHERE t.id = %s", (ticket_id,))
+    row = fetch_model(conn, TicketRecord, query + " WHERE t.id = %s", (ticket_id,))
     if row is None:
         raise NotFound(f"ticket {ticket_id} does not exist")
-    faults = fetch_models(
-        conn,
-        FaultSummary,
-        SELECT_FAULTS + " WHERE tf.ticket_id = %s ORDER BY f.opened_at, f.id",
-        (ticket_id,),
-    )
-    return TicketDetail(**row.model_dump(), faults=faults)
+    return row

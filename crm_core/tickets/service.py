@@ -1,45 +1,65 @@
-"""Changing a ticket's status: the one write the API offers on tickets so far.
+"""Ticket use cases: open or join a proactive ticket, change a ticket's status.
 
-It lives beside the ticket read model until the ticket domain (``crm_core/tickets``) has a
-service layer of its own; then it moves there unchanged. One function, one transaction.
+Each takes its storage through ports (:mod:`crm_core.tickets.ports`) and the time as a
+parameter, and returns the events it caused.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-import psycopg
-from psycopg.rows import TupleRow
-
 from crm_core.kernel.errors import NotFound
-from crm_core.tickets.queries import TicketDetail, TicketStatus, get_ticket
+from crm_core.kernel.events import Event
+from crm_core.tickets.model import (
+    FaultJoinedTicket,
+    TicketDraft,
+    TicketOpened,
+    TicketStatus,
+    new_proactive,
+)
+from crm_core.tickets.ports import TicketRepository, TicketsUnitOfWork
 
 
-class TicketConflictError(Exception):
-    """The change would break a rule: a closed ticket is final, and a device has at most
-    one live proactive ticket."""
+def open_or_join_proactive(
+    tickets: TicketRepository,
+    draft: TicketDraft,
+    *,
+    customer_id: int,
+    device_id: int,
+    fault_id: int,
+    now: datetime,
+) -> list[Event]:
+    """Open the device's proactive ticket for a fault, or add the fault to the live one.
+
+    Runs inside the caller's transaction (ingest's batch); idempotent: a fault already
+    linked adds nothing.
+    """
+    events: list[Event] = []
+    ticket = tickets.add(new_proactive(draft, customer_id, device_id, now))
+    if ticket is None:
+        ticket = tickets.live_proactive(device_id)
+        if ticket is None:  # closed between the two statements: nothing to join
+            return events
+    else:
+        assert ticket.id is not None
+        events.append(TicketOpened(ticket.id, device_id, customer_id))
+    assert ticket.id is not None
+    if tickets.link_fault(ticket.id, fault_id):
+        events.append(FaultJoinedTicket(ticket.id, fault_id))
+    return events
 
 
-def change_ticket_status(
-    conn: psycopg.Connection[TupleRow], ticket_id: int, status: TicketStatus, now: datetime
-) -> TicketDetail:
-    """Set the ticket's status and ``updated_at``; returns the ticket as it is now."""
-    try:
-        with conn.transaction():
-            row = conn.execute(
-                "SELECT status FROM tickets WHERE id = %s FOR UPDATE", (ticket_id,)
-            ).fetchone()
-            if row is None:
-                raise NotFound(f"ticket {ticket_id} does not exist")
-            if row[0] == "closed" and status != "closed":
-                raise TicketConflictError(f"ticket {ticket_id} is closed; open a new one instead")
-            if row[0] != status:
-                conn.execute(
-                    "UPDATE tickets SET status = %s, updated_at = %s WHERE id = %s",
-                    (status, now, ticket_id),
-                )
-    except psycopg.errors.UniqueViolation as exc:
-        raise TicketConflictError(
-            f"ticket {ticket_id} cannot be reopened: its device has another live proactive ticket"
-        ) from exc
-    return get_ticket(conn, ticket_id)
+def change_status(
+    uow: TicketsUnitOfWork, ticket_id: int, status: TicketStatus, now: datetime
+) -> list[Event]:
+    """Set a ticket's status, in one transaction. :class:`NotFound`, or
+    :class:`~crm_core.tickets.model.TicketConflictError` when a rule forbids it."""
+    with uow:
+        ticket = uow.tickets.get(ticket_id, for_update=True)
+        if ticket is None:
+            raise NotFound(f"ticket {ticket_id} does not exist")
+        events = ticket.change_status(status, now)
+        if events:
+            uow.tickets.save(ticket)
+        uow.commit()
+    return events

@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import TypeAlias
 
+from crm_core.kernel.events import Event
 from devices.errors import FaultAlreadyCleared, FaultClearedBeforeOpened, InvalidTimeError
 
 
@@ -43,7 +44,7 @@ class WindowSummary:
 
 
 @dataclass(frozen=True, slots=True)
-class FaultOpened:
+class FaultOpened(Event):
     """A detector saw ``open_after`` anomalous windows in a row.
 
     ``opened_at`` is the start of the first anomalous window of that run (UTC epoch s);
@@ -61,7 +62,7 @@ class FaultOpened:
 
 
 @dataclass(frozen=True, slots=True)
-class FaultCleared:
+class FaultCleared(Event):
     """The fault on (device, metric) cleared; ``cleared_at`` is UTC epoch seconds."""
 
     device_id: int
@@ -70,6 +71,23 @@ class FaultCleared:
 
 
 FaultEvent: TypeAlias = FaultOpened | FaultCleared
+
+
+@dataclass(frozen=True, slots=True)
+class FaultRecorded(Event):
+    """A detector's :class:`FaultOpened` became fault ``fault_id`` (a new onset only)."""
+
+    fault_id: int
+    opened: FaultOpened
+
+
+@dataclass(frozen=True, slots=True)
+class FaultClosed(Event):
+    """Fault ``fault_id`` was cleared and stored so."""
+
+    fault_id: int
+    device_id: int
+    metric: str
 
 
 def utc_from_epoch(seconds: float) -> datetime:

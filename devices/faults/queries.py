@@ -92,6 +92,12 @@ class _FaultRow(FaultSummary):
     evidence: JsonValue
 
 
+def ticket_faults(conn: psycopg.Connection[TupleRow], ticket_id: int) -> list[FaultSummary]:
+    """The faults a ticket is about (through ticket_faults), oldest onset first."""
+    query = SELECT_FAULTS + " WHERE tf.ticket_id = %s ORDER BY f.opened_at, f.id"
+    return fetch_models(conn, FaultSummary, query, (ticket_id,))
+
+
 def get_fault(conn: psycopg.Connection[TupleRow], catalog: Catalog, fault_id: int) -> FaultDetail:
     """One fault with its evidence and the readings of its metric around the onset."""
     query = SELECT_FAULTS.replace(

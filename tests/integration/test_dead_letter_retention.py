@@ -17,6 +17,7 @@ from ingest.batch import Batch
 from ingest.messages import Rejection, RejectReason, received
 from ingest.replay import replay_dead_letters
 from ingest.retention import SLICE, purge_dead_letters
+from ingest.settings import IngestSettings
 from ingest.store import BatchStore
 from tests.integration.harness import count, wait_for
 
@@ -61,7 +62,7 @@ def test_an_oversized_dead_letter_is_kept_by_its_head_and_not_replayed(
     db: Pool, database_url: str, catalog: Catalog
 ) -> None:
     message = received(b"dt/FR-000001/senml", b"[" * 100_000, 1_763_971_300.0, 1, 1, 10_000)
-    store = BatchStore(db, catalog)
+    store = BatchStore(db)
     try:
         store.write(
             Batch([message], rejections=[Rejection(message, RejectReason.TOO_LARGE, "big")])
@@ -71,7 +72,7 @@ def test_an_oversized_dead_letter_is_kept_by_its_head_and_not_replayed(
     with psycopg.connect(database_url) as conn:
         row = conn.execute("SELECT octet_length(payload), payload_complete FROM dead_letters")
         assert row.fetchone() == (4096, False)
-    report = replay_dead_letters(db, catalog, load_settings())
+    report = replay_dead_letters(db, catalog, IngestSettings(), "dt")
     assert (report.replayed, report.stored, report.still_rejected) == (1, 0, 1)
     with psycopg.connect(database_url) as conn:
         outcome = conn.execute("SELECT replay_outcome FROM dead_letters").fetchone()

@@ -158,10 +158,14 @@ def test_dead_letter_replays_after_the_device_is_registered(
     publisher.flush()
     wait_for(lambda: count(database_url, "SELECT count(*) FROM dead_letters") == 1)
     register_devices(db, ["FR-000077"], with_customer=False)
-    report = replay_dead_letters(db, catalog, running.settings)
+    report = replay_dead_letters(
+        db, catalog, running.settings.ingest, running.settings.mqtt.topic_root
+    )
     assert (report.replayed, report.stored, report.still_rejected) == (1, 1, 0)
     assert readings(database_url) == 2
-    again = replay_dead_letters(db, catalog, running.settings)
+    again = replay_dead_letters(
+        db, catalog, running.settings.ingest, running.settings.mqtt.topic_root
+    )
     assert again.replayed == 0  # stored ones are not replayed again by default
     with psycopg.connect(database_url) as conn:
         outcome = conn.execute("SELECT replay_outcome, occurrences FROM dead_letters").fetchone()

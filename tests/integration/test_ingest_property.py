@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from psycopg.rows import TupleRow
 from psycopg_pool import ConnectionPool
 
-from careline.settings import IngestSettings
+from careline.bootstrap import event_bus
 from devices.catalog import Catalog
 from devices.detection.fleet import FleetDetectors
 from devices.detector_state import PostgresStateSource
@@ -30,6 +30,7 @@ from devices.registry import DeviceDirectory, PostgresDeviceSource
 from ingest.batch import BatchBuilder
 from ingest.decoding import decode_message
 from ingest.messages import RawMessage
+from ingest.settings import IngestSettings
 from ingest.store import BatchStore, message_digest
 from ingest.worker import IngestWorker
 from tests.integration.conftest import register_devices
@@ -54,7 +55,7 @@ class Harness:
         self.worker = IngestWorker(
             IngestSettings(batch_max_wait_ms=5, max_message_bytes=64 * 1024),
             builder,
-            BatchStore(pool, catalog),
+            BatchStore(pool, bus=event_bus(catalog)),
             quarantine_dir=quarantine,
         )
         self.acked: list[RawMessage] = []
@@ -85,10 +86,11 @@ def harness(db: Pool, catalog: Catalog, tmp_path: Path) -> Iterator[Harness]:
     h.worker.stop()
 
 
+int64 = st.integers(-(2**63), 2**63 - 1)  # orjson writes no larger integer
 json_scalars = st.one_of(
     st.none(),
     st.booleans(),
-    st.integers(),
+    int64,
     st.floats(allow_nan=False, allow_infinity=False),
     st.text(max_size=20),
 )
@@ -105,8 +107,8 @@ senml_record = st.fixed_dictionaries(
     optional={
         "bn": st.sampled_from(["urn:dev:serial:FR-000001:", "urn:dev:serial:FR-000002:"])
         | st.text(max_size=30),
-        "bt": st.floats(allow_nan=False) | st.integers(),
-        "t": st.floats(allow_nan=False, allow_infinity=False) | st.integers(),
+        "bt": st.floats(allow_nan=False) | int64,
+        "t": st.floats(allow_nan=False, allow_infinity=False) | int64,
         "v": json_scalars,
         "vb": json_scalars,
         "vs": json_scalars,
@@ -118,7 +120,7 @@ json_shape = st.fixed_dictionaries(
     optional={
         "device": st.sampled_from(["FR-000001", "FR-000002"]) | json_scalars,
         "time": st.floats(allow_nan=False, allow_infinity=False)
-        | st.integers()
+        | int64
         | st.text(max_size=30),
     },
 )

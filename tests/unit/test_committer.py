@@ -10,7 +10,8 @@ from crm_core.kernel.errors import DatabaseUnavailable
 from ingest.batch import Batch
 from ingest.committer import Committer
 from ingest.messages import RawMessage, Rejection, RejectReason
-from ingest.store import UnstorableBatch, WriteResult
+from ingest.outcome import WriteResult
+from ingest.store import UnstorableBatch
 
 
 class FakeStore:

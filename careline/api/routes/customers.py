@@ -8,13 +8,8 @@ from fastapi import APIRouter, Query
 
 from careline.api.deps import Conn, Context, Now, Paging
 from careline.api.errors import responses
-from crm_core.customers.queries import (
-    CustomerDetail,
-    CustomerKind,
-    CustomerSummary,
-    get_customer,
-    list_customers,
-)
+from careline.views import CustomerDetail, customer_detail
+from crm_core.customers.queries import CustomerKind, CustomerSummary, list_customers
 from crm_core.kernel.read_models import Listing
 
 router = APIRouter(prefix="/customers", tags=["customers"])
@@ -32,5 +27,5 @@ def customers_list(
 @router.get(
     "/{customer_id}", summary="One customer with sites and devices", responses=responses(404)
 )
-def customer_detail(customer_id: int, conn: Conn, context: Context, now: Now) -> CustomerDetail:
-    return get_customer(conn, context.catalog, customer_id, now)
+def customer_get(customer_id: int, conn: Conn, context: Context, now: Now) -> CustomerDetail:
+    return customer_detail(conn, context.catalog, customer_id, now)

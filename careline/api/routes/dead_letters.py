@@ -16,6 +16,7 @@ from ingest.dead_letters import (
     get_dead_letter,
     list_dead_letters,
 )
+from ingest.replay import replay_dead_letters
 
 router = APIRouter(prefix="/dead-letters", tags=["dead letters"])
 
@@ -61,11 +62,13 @@ def dead_letter_detail(letter_id: int, conn: Conn) -> DeadLetterDetail:
 def dead_letters_replay(
     request: ReplayRequest, context: Context, principal: RequireAdmin
 ) -> ReplayResult:
-    # Imported here: ingest is a heavier package than the read-only API needs at start-up.
-    from ingest.replay import replay_dead_letters
-
+    settings = context.settings
     report = replay_dead_letters(
-        context.pool, context.catalog, context.settings, ids=None if request.all else request.ids
+        context.pool,
+        context.catalog,
+        settings.ingest,
+        settings.mqtt.topic_root,
+        ids=None if request.all else request.ids,
     )
     return ReplayResult(
         replayed=report.replayed, stored=report.stored, still_rejected=report.still_rejected

@@ -9,16 +9,12 @@ from pydantic import BaseModel, ConfigDict
 
 from careline.api.deps import Conn, Now, Paging, RequireAgent
 from careline.api.errors import responses
+from careline.views import TicketDetail, ticket_detail
 from crm_core.kernel.read_models import Listing
-from crm_core.tickets.queries import (
-    TicketDetail,
-    TicketKind,
-    TicketStatus,
-    TicketSummary,
-    get_ticket,
-    list_tickets,
-)
-from crm_core.tickets.service import change_ticket_status
+from crm_core.tickets.model import TicketKind, TicketStatus
+from crm_core.tickets.postgres import PostgresTicketsUnitOfWork
+from crm_core.tickets.queries import TicketSummary, list_tickets
+from crm_core.tickets.service import change_status
 
 router = APIRouter(prefix="/tickets", tags=["tickets"])
 
@@ -42,8 +38,8 @@ def tickets_list(
 
 
 @router.get("/{ticket_id}", summary="One ticket with its linked faults", responses=responses(404))
-def ticket_detail(ticket_id: int, conn: Conn) -> TicketDetail:
-    return get_ticket(conn, ticket_id)
+def ticket_get(ticket_id: int, conn: Conn) -> TicketDetail:
+    return ticket_detail(conn, ticket_id)
 
 
 @router.patch(
@@ -54,4 +50,5 @@ def ticket_detail(ticket_id: int, conn: Conn) -> TicketDetail:
 def ticket_update(
     ticket_id: int, patch: TicketPatch, conn: Conn, now: Now, principal: RequireAgent
 ) -> TicketDetail:
-    return change_ticket_status(conn, ticket_id, patch.status, now)
+    change_status(PostgresTicketsUnitOfWork(conn), ticket_id, patch.status, now)
+    return ticket_detail(conn, ticket_id)

@@ -1,0 +1,44 @@
+"""What the API and the console show that spans contexts: a customer with their devices,
+a ticket with the faults behind it.
+
+Each context answers for its own tables (``crm_core.customers.queries``,
+``crm_core.tickets.queries``, ``devices.queries``, ``devices.faults.queries``); this is the
+one place that puts their answers side by side, above all of them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import psycopg
+from psycopg.rows import TupleRow
+
+from crm_core.customers.queries import CustomerRecord, get_customer
+from crm_core.kernel.read_models import MAX_LIMIT, Page
+from crm_core.tickets.queries import TicketRecord, get_ticket
+from devices.catalog import Catalog
+from devices.faults.queries import FaultSummary, ticket_faults
+from devices.queries import DeviceSummary, list_devices
+
+
+class CustomerDetail(CustomerRecord):
+    devices: list[DeviceSummary]
+
+
+class TicketDetail(TicketRecord):
+    faults: list[FaultSummary]
+
+
+def customer_detail(
+    conn: psycopg.Connection[TupleRow], catalog: Catalog, customer_id: int, now: datetime
+) -> CustomerDetail:
+    """One customer with their sites and (up to 500) devices."""
+    record = get_customer(conn, customer_id)
+    devices = list_devices(conn, catalog, now, customer_id=customer_id, page=Page(MAX_LIMIT))
+    return CustomerDetail(**record.model_dump(), devices=devices)
+
+
+def ticket_detail(conn: psycopg.Connection[TupleRow], ticket_id: int) -> TicketDetail:
+    """One ticket with its linked faults, oldest onset first."""
+    record = get_ticket(conn, ticket_id)
+    return TicketDetail(**record.model_dump(), faults=ticket_faults(conn, ticket_id))

@@ -1,0 +1,82 @@
+"""The fault repository on PostgreSQL.
+
+The database enforces the lifecycle too: one record per (device, metric, onset) and at most
+one open fault per device and metric, so a redelivered batch adds nothing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import orjson
+import psycopg
+from psycopg.rows import TupleRow
+
+from devices.faults.model import Fault, FaultStatus, WindowSummary
+
+
+def evidence_json(fault: Fault) -> bytes:
+    """The windows around the onset, and the threshold they were judged against."""
+    windows = [dataclasses.asdict(w) for w in fault.evidence]
+    return orjson.dumps({"windows": windows, "threshold": fault.threshold})
+
+
+def _fault(row: tuple[Any, ...]) -> Fault:
+    evidence = row[9] if isinstance(row[9], dict) else {}
+    return Fault(
+        id=int(row[0]),
+        device_id=int(row[1]),
+        metric=str(row[2]),
+        detector=str(row[3]),
+        score=float(row[4]),
+        threshold=float(row[5]),
+        status=FaultStatus(row[6]),
+        opened_at=row[7],
+        cleared_at=row[8],
+        evidence=tuple(WindowSummary(**w) for w in evidence.get("windows", ())),
+    )
+
+
+class PostgresFaultRepository:
+    def __init__(self, conn: psycopg.Connection[TupleRow]) -> None:
+        self._conn = conn
+
+    def add(self, fault: Fault) -> Fault | None:
+        row = self._conn.execute(
+            """
+            INSERT INTO faults (device_id, metric, detector, score, threshold, status,
+                                opened_at, evidence)
+            VALUES (%s, %s, %s, %s, %s, 'open', %s, %s::jsonb)
+            ON CONFLICT DO NOTHING
+            RETURNING id
+            """,
+            (
+                fault.device_id,
+                fault.metric,
+                fault.detector,
+                fault.score,
+                fault.threshold,
+                fault.opened_at,
+                evidence_json(fault).decode(),
+            ),
+        ).fetchone()
+        if row is None:
+            return None
+        fault.id = int(row[0])
+        return fault
+
+    def open_fault(self, device_id: int, metric: str) -> Fault | None:
+        row = self._conn.execute(
+            "SELECT id, device_id, metric, detector, score, threshold, status, opened_at, "
+            "cleared_at, evidence FROM faults "
+            "WHERE device_id = %s AND metric = %s AND status = 'open'",
+            (device_id, metric),
+        ).fetchone()
+        return None if row is None else _fault(row)
+
+    def save(self, fault: Fault) -> None:
+        self._conn.execute(
+            "UPDATE faults SET status = %s, cleared_at = %s WHERE id = %s",
+            (fault.status.value, fault.cleared_at, fault.id),
+        )

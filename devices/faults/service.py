@@ -1,0 +1,37 @@
+"""Fault use cases: record what the detectors report, through the :class:`Fault` entity.
+
+The two handlers ingest's events reach first (``careline.bootstrap`` subscribes them): a
+:class:`FaultOpened` becomes a stored fault and a :class:`FaultRecorded` event, which the
+alerts rules take from there; a :class:`FaultCleared` clears the open fault.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from crm_core.kernel.events import Event
+from devices.faults.model import Fault, FaultCleared, FaultClosed, FaultOpened, FaultRecorded
+from devices.faults.ports import FaultRepository
+
+
+def record_opened(event: FaultOpened, faults: FaultRepository) -> list[Event]:
+    """Store the fault a detector opened; nothing when it is stored already."""
+    fault = faults.add(Fault.from_opened(event))
+    if fault is None or fault.id is None:
+        return []
+    return [FaultRecorded(fault.id, event)]
+
+
+def record_cleared(event: FaultCleared, faults: FaultRepository) -> list[Event]:
+    """Clear the open fault on the event's device and metric, if there is one.
+
+    A detector's clearing time earlier than the stored onset (a late window) clears it at
+    the onset: a fault never ends before it began.
+    """
+    fault = faults.open_fault(event.device_id, event.metric)
+    if fault is None or fault.id is None:
+        return []
+    at = max(datetime.fromtimestamp(event.cleared_at, UTC), fault.opened_at)
+    fault.clear(at)
+    faults.save(fault)
+    return [FaultClosed(fault.id, fault.device_id, fault.metric)]

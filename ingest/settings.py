@@ -1,0 +1,151 @@
+"""Ingest's settings groups: the broker it subscribes to, and how it batches and bounds."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator
+
+from crm_core.kernel.settings import Group
+
+
+class MqttSettings(Group):
+    host: Annotated[
+        str | None,
+        Field(description="Broker host. Empty: start an embedded broker (iotcore/rumqttd)."),
+    ] = None
+    port: Annotated[int, Field(ge=1, le=65535, description="Broker port.")] = 1883
+    username: Annotated[str | None, Field(description="Broker user name, if it asks.")] = None
+    password: Annotated[str | None, Field(description="Broker password.")] = None
+    client_id: Annotated[
+        str,
+        Field(
+            min_length=1,
+            max_length=64,
+            description="Fixed client id of the ingest worker: the broker keeps its "
+            "persistent session (and the QoS 1 messages queued for it) under this id.",
+        ),
+    ] = "careline-ingest-1"
+    protocol: Annotated[
+        Literal["auto", "5", "3.1.1"],
+        Field(description="MQTT version: auto tries 5 and falls back to 3.1.1."),
+    ] = "auto"
+    keepalive: Annotated[int, Field(ge=5, le=3600, description="Keep-alive seconds.")] = 30
+    session_expiry: Annotated[
+        int,
+        Field(ge=0, description="Seconds the broker keeps the session while we are away."),
+    ] = 7 * 24 * 3600
+    receive_maximum: Annotated[
+        int,
+        Field(
+            ge=1,
+            le=65535,
+            description="QoS 1 messages the broker may have in flight to us (MQTT 5).",
+        ),
+    ] = 20000
+    share_group: Annotated[
+        str | None,
+        Field(
+            description="Shared-subscription group for several ingest workers "
+            "($share/<group>/...). Empty: a plain subscription."
+        ),
+    ] = None
+
+    @field_validator("share_group", "host", "username", "password")
+    @classmethod
+    def _empty_is_none(cls, value: str | None) -> str | None:
+        return value or None
+
+    topic_root: Annotated[
+        str, Field(pattern=r"^[a-z0-9-]+$", description="First level of every topic.")
+    ] = "dt"
+
+
+class IngestSettings(Group):
+    batch_max_messages: Annotated[
+        int, Field(ge=1, le=100000, description="Most messages in one committed batch.")
+    ] = 2000
+    batch_max_wait_ms: Annotated[
+        int, Field(ge=1, le=10000, description="Longest a message waits for its batch.")
+    ] = 15
+    future_tolerance_s: Annotated[
+        float,
+        Field(ge=0, description="Device clocks may run this far ahead of ours; more is rejected."),
+    ] = 300.0
+    past_tolerance_s: Annotated[
+        float,
+        Field(
+            gt=0,
+            description="Oldest reading accepted, in seconds before it was received "
+            "(90 days): a device may send what it buffered while offline, not years.",
+        ),
+    ] = 90 * 86400.0
+    detection: Annotated[bool, Field(description="Run the anomaly detectors.")] = True
+    checkpoint_every_s: Annotated[
+        float,
+        Field(
+            gt=0,
+            description="How often detector state is saved, so a restart does not "
+            "start the detectors' warm-up again.",
+        ),
+    ] = 60.0
+    retry_max_delay_s: Annotated[
+        float, Field(gt=0, description="Longest wait between database retries.")
+    ] = 10.0
+    max_message_bytes: Annotated[
+        int,
+        Field(
+            ge=1024,
+            le=256 * 1024 * 1024,
+            description="Largest payload accepted. A larger one is dead-lettered "
+            "(reason too_large) with its size, digest and first 4 KiB, never whole.",
+        ),
+    ] = 1024 * 1024
+    max_readings_per_message: Annotated[
+        int,
+        Field(
+            ge=1,
+            le=1_000_000,
+            description="Most readings (SenML records, JSON values) in one message; "
+            "more is dead-lettered (too_large).",
+        ),
+    ] = 10_000
+    inbox_max_bytes: Annotated[
+        int,
+        Field(
+            ge=64 * 1024,
+            description="Most bytes of messages held received but not yet acknowledged; "
+            "when reached, ingest stops reading and the broker keeps the rest.",
+        ),
+    ] = 64 * 1024 * 1024
+    max_reason_chars: Annotated[
+        int,
+        Field(
+            ge=100,
+            le=100_000,
+            description="Longest reason text kept with a dead letter; longer ones are cut.",
+        ),
+    ] = 2000
+    unknown_device_cache_size: Annotated[
+        int,
+        Field(
+            ge=1,
+            description="Unknown serials remembered (least recently used ones are forgotten).",
+        ),
+    ] = 10_000
+    unknown_device_ttl_s: Annotated[
+        float,
+        Field(
+            gt=0,
+            description="How long an unknown serial is remembered before the registry "
+            "is asked again.",
+        ),
+    ] = 30.0
+    dead_letter_retention_days: Annotated[
+        int,
+        Field(
+            ge=1,
+            description="Dead letters not seen again for this many days are deleted "
+            "(by the scheduler's daily job).",
+        ),
+    ] = 30
