@@ -2,7 +2,7 @@
 """The two quick-start commands, with all their set-up, on any machine with Python 3.11+.
 
     python3 scripts/dev.py demo    # the whole product on embedded services
-    python3 scripts/dev.py test    # lint, types and every test tier
+    python3 scripts/dev.py test    # lint, types, import layers and every test tier
 
 Both create ``.venv`` in the repository (once) and install the project into it; the
 install is redone only when pyproject.toml changes. Extra arguments go to ``careline demo``
@@ -58,6 +58,7 @@ def main(argv: list[str]) -> int:
         run(BIN / "ruff", "check", ".")
         run(BIN / "ruff", "format", "--check", ".")
         run(BIN / "mypy", ".")
+        run(BIN / "lint-imports")  # the layering contracts in pyproject.toml
         run(BIN / "pytest", *rest)
     except subprocess.CalledProcessError as exc:
         return exc.returncode or 1

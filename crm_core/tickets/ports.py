@@ -33,4 +33,5 @@ class TicketRepository(Protocol):
 
 
 class TicketsUnitOfWork(UnitOfWork, Protocol):
-    tickets: TicketRepository
+    @property
+    def tickets(self) -> TicketRepository: ...

@@ -119,9 +119,7 @@ json_shape = st.fixed_dictionaries(
     {"values": st.dictionaries(metric, json_scalars, max_size=4) | json_values},
     optional={
         "device": st.sampled_from(["FR-000001", "FR-000002"]) | json_scalars,
-        "time": st.floats(allow_nan=False, allow_infinity=False)
-        | int64
-        | st.text(max_size=30),
+        "time": st.floats(allow_nan=False, allow_infinity=False) | int64 | st.text(max_size=30),
     },
 )
 payloads = st.one_of(

@@ -25,7 +25,7 @@ from careline.cli import app
 from careline.settings import ENV_PREFIX, Settings
 from tests import services
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 MOSQUITTO_CONF = ROOT / "deploy" / "mosquitto" / "mosquitto.conf"
 MOSQUITTO_TEST_TEMPLATE = ROOT / "deploy" / "mosquitto" / "test.conf.template"

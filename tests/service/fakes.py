@@ -1,0 +1,114 @@
+"""Hand-written fakes of our ports: in-memory, with the same rules as the PostgreSQL adapters
+(the contract suite in tests/integration/test_repository_contracts.py runs against both)."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Self
+
+from crm_core.tickets.model import Ticket, TicketConflictError
+from devices.faults.model import Fault, FaultStatus
+from devices.owners import OwnedDevice
+
+
+class FakeTicketRepository:
+    def __init__(self) -> None:
+        self.rows: dict[int, Ticket] = {}
+        self.fault_ticket: dict[int, int] = {}
+
+    def get(self, ticket_id: int, *, for_update: bool = False) -> Ticket | None:
+        row = self.rows.get(ticket_id)
+        return None if row is None else copy.copy(row)
+
+    def live_proactive(self, device_id: int) -> Ticket | None:
+        for row in self.rows.values():
+            if row.device_id == device_id and row.kind == "proactive" and row.is_live:
+                return copy.copy(row)
+        return None
+
+    def add(self, ticket: Ticket) -> Ticket | None:
+        device = ticket.device_id
+        if ticket.kind == "proactive" and device is not None and self.live_proactive(device):
+            return None
+        ticket.id = len(self.rows) + 1
+        self.rows[ticket.id] = copy.copy(ticket)
+        return ticket
+
+    def save(self, ticket: Ticket) -> None:
+        assert ticket.id is not None
+        if ticket.kind == "proactive" and ticket.is_live and ticket.device_id is not None:
+            live = self.live_proactive(ticket.device_id)
+            if live is not None and live.id != ticket.id:
+                raise TicketConflictError(f"ticket {ticket.id} cannot be reopened")
+        self.rows[ticket.id] = copy.copy(ticket)
+
+    def link_fault(self, ticket_id: int, fault_id: int) -> bool:
+        if fault_id in self.fault_ticket:
+            return False
+        self.fault_ticket[fault_id] = ticket_id
+        return True
+
+
+@dataclass
+class FakeTicketsUnitOfWork:
+    tickets: FakeTicketRepository = field(default_factory=FakeTicketRepository)
+    committed: int = 0
+    _pending: bool = False
+
+    def __enter__(self) -> Self:
+        self._saved = copy.deepcopy(self.tickets.rows)
+        self._pending = False
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if kind is None and self._pending:
+            self.committed += 1
+        else:
+            self.tickets.rows = self._saved  # rolled back
+
+    def commit(self) -> None:
+        self._pending = True
+
+
+class FakeFaultRepository:
+    def __init__(self) -> None:
+        self.rows: dict[int, Fault] = {}
+
+    def add(self, fault: Fault) -> Fault | None:
+        for row in self.rows.values():
+            same_onset = (row.device_id, row.metric, row.opened_at) == (
+                fault.device_id,
+                fault.metric,
+                fault.opened_at,
+            )
+            open_already = (row.device_id, row.metric) == (fault.device_id, fault.metric)
+            if same_onset or (open_already and row.is_open):
+                return None
+        fault.id = len(self.rows) + 1
+        self.rows[fault.id] = copy.copy(fault)
+        return fault
+
+    def open_fault(self, device_id: int, metric: str) -> Fault | None:
+        for row in self.rows.values():
+            if (row.device_id, row.metric, row.status) == (device_id, metric, FaultStatus.OPEN):
+                return copy.copy(row)
+        return None
+
+    def save(self, fault: Fault) -> None:
+        assert fault.id is not None
+        self.rows[fault.id] = copy.copy(fault)
+
+
+class FakeDeviceOwners:
+    def __init__(self, devices: dict[int, OwnedDevice]) -> None:
+        self.devices = devices
+
+    def owner_of(self, device_id: int) -> OwnedDevice | None:
+        return self.devices.get(device_id)
