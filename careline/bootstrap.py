@@ -163,9 +163,13 @@ def build_ingest(
     worker = IngestWorker(
         limits, builder, store, quarantine_dir=settings.data_dir / QUARANTINE_FOLDER
     )
-    mqtt_settings = settings.mqtt.model_copy(
-        update={"host": endpoints.mqtt_host, "port": endpoints.mqtt_port}
-    )
+    where: dict[str, object] = {"host": endpoints.mqtt_host, "port": endpoints.mqtt_port}
+    if endpoints.embedded_broker and settings.mqtt.protocol == "auto":
+        # The embedded rumqttd listens for MQTT 3.1.1 (its v5 listener needs a TOML
+        # configuration we have not shown to keep persistent sessions): ask for what it
+        # speaks rather than try 5 and log a fallback at every start.
+        where["protocol"] = "3.1.1"
+    mqtt_settings = settings.mqtt.model_copy(update=where)
     source = MqttSource(
         mqtt_settings,
         subscription_filter(settings.mqtt.topic_root, settings.mqtt.share_group),
