@@ -57,6 +57,8 @@ class Batch:
     checkpoints: list[tuple[int, bytes]] = field(default_factory=list)
     # position in ``messages`` -> the span of its rows and fault events (accepted ones only)
     spans: dict[int, Span] = field(default_factory=dict)
+    # bytes counted against the inbox's bound beyond the messages' own (decoded rows)
+    charged: int = 0
 
     @property
     def size(self) -> int:

@@ -38,6 +38,11 @@ log = logging.getLogger(__name__)
 FIRST_DELAY_S = 0.2
 
 
+class CommitAbandoned(Exception):
+    """The worker is stopping while the database fails: the batch stays unacknowledged,
+    and the broker delivers it again to the next session."""
+
+
 class Committer:
     """Commits batches through a :class:`BatchStore`; one per ingest worker (one thread)."""
 
@@ -47,8 +52,10 @@ class Committer:
         *,
         retry_max_delay_s: float = 10.0,
         quarantine_dir: Path | None = None,
+        stopping: threading.Event | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
+        self._stopping = stopping
         self._store = store
         self._retry_max_delay_s = retry_max_delay_s
         self._quarantine_dir = quarantine_dir
@@ -57,6 +64,7 @@ class Committer:
         self.database_ok.set()
         self.retries = 0
         self.isolated = 0  # messages the database refused, found by splitting batches
+        self._isolated: list[RawMessage] = []
 
     def database_away(self, exc: DatabaseUnavailable, held: int) -> None:
         """Count a failed attempt; log the outage once (its end is logged once too)."""
@@ -75,9 +83,17 @@ class Committer:
             self.database_ok.set()
 
     def backoff(self, delay: float) -> float:
-        """Sleep ``delay``; the next, longer delay."""
+        """Sleep ``delay``; the next, longer delay. :class:`CommitAbandoned` instead when
+        the worker is stopping: waiting out an outage must not hold up a shutdown."""
+        if self._stopping is not None and self._stopping.is_set():
+            raise CommitAbandoned
         self._sleep(delay)
         return min(delay * 2, self._retry_max_delay_s)
+
+    def take_refused(self) -> list[RawMessage]:
+        """The messages isolated since the last call (replay reports them)."""
+        isolated, self._isolated = self._isolated, []
+        return isolated
 
     def commit(self, batch: Batch) -> WriteResult:
         """Commit ``batch``; return only when every message in it has a place."""
@@ -108,6 +124,7 @@ class Committer:
     def _refused(self, message: RawMessage, exc: UnstorableBatch) -> WriteResult:
         """The one message behind a refusal: a dead letter, else the quarantine."""
         self.isolated += 1
+        self._isolated.append(message)
         reason = f"the database refused what this message carries: {exc}"
         letter = Batch([message], rejections=[Rejection(message, RejectReason.UNSTORABLE, reason)])
         log.warning("a message on %r was refused by the database: %s", message.topic[:200], exc)

@@ -1,10 +1,12 @@
 """A bound in bytes on what ingest holds: messages received and not yet acknowledged.
 
-The inbox queue is bounded in messages; this bounds the same messages in bytes, from the
-moment the MQTT thread hands one over until its batch is committed and acknowledged. When
-the budget is spent the MQTT thread waits, stops reading, and TCP keeps the rest at the
-broker. One message is always let in when nothing is held, so a message larger than the
-whole budget (it cannot be larger than ``ingest.max_message_bytes``) does not wait forever.
+The inbox queue is bounded in messages; a budget bounds the same messages in bytes, from
+the moment the MQTT thread hands one over until its batch is committed and acknowledged.
+When it is spent the MQTT thread waits, stops reading, and TCP keeps the rest at the
+broker. A second budget bounds what the messages become once decoded (rows waiting to be
+written, many times their bytes): the batch builder waits on it until the writer commits.
+One message is always let in when nothing is held, so a message larger than the whole
+budget (it cannot be larger than ``ingest.max_message_bytes``) does not wait forever.
 
 >>> budget = ByteBudget(100)
 >>> budget.acquire(60, timeout=0), budget.acquire(60, timeout=0)

@@ -65,6 +65,14 @@ class IngestSettings(Group):
     batch_max_messages: Annotated[
         int, Field(ge=1, le=100000, description="Most messages in one committed batch.")
     ] = 2000
+    batch_max_bytes: Annotated[
+        int,
+        Field(
+            ge=1024,
+            description="Most bytes of messages in one batch: a batch of large messages "
+            "is cut sooner, so that its decoded readings stay a few hundred MB at most.",
+        ),
+    ] = 2 * 1024 * 1024
     batch_max_wait_ms: Annotated[
         int, Field(ge=1, le=10000, description="Longest a message waits for its batch.")
     ] = 15

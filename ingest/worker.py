@@ -33,7 +33,7 @@ from pathlib import Path
 
 from crm_core.kernel.errors import DatabaseUnavailable
 from ingest.batch import Batch, BatchBuilder
-from ingest.committer import FIRST_DELAY_S, Committer
+from ingest.committer import FIRST_DELAY_S, CommitAbandoned, Committer
 from ingest.inbox import ByteBudget
 from ingest.messages import RawMessage, processing_error
 from ingest.outcome import WriteResult
@@ -44,6 +44,9 @@ log = logging.getLogger(__name__)
 
 CommitObserver = Callable[[Batch, WriteResult, float], None]
 FREEZE_EVERY_DEVICES = 500
+ROW_BYTES = 150
+"""What one reading costs in memory as a row of a batch waiting to be written (measured:
+a tuple of five numbers and its list slot)."""
 _STOP = object()
 
 
@@ -74,19 +77,23 @@ class IngestWorker:
         self._settings = settings
         self._builder = builder
         self._store = store
+        self._stopping = threading.Event()
         self._committer = Committer(
-            store, retry_max_delay_s=settings.retry_max_delay_s, quarantine_dir=quarantine_dir
+            store,
+            retry_max_delay_s=settings.retry_max_delay_s,
+            quarantine_dir=quarantine_dir,
+            stopping=self._stopping,
         )
         self._ack: Callable[[RawMessage], None] = lambda message: None
         # Four batches: one collecting, two waiting to be written, one being written.
         self._inbox: queue.Queue[RawMessage | object] = queue.Queue(
             maxsize=4 * settings.batch_max_messages
         )
-        self.held = ByteBudget(settings.inbox_max_bytes)
+        self.held = ByteBudget(settings.inbox_max_bytes)  # raw, waited on by the MQTT thread
+        self.decoded = ByteBudget(settings.inbox_max_bytes)  # rows, waited on by the builder
         self._outbox: queue.Queue[Batch | object] = queue.Queue(maxsize=2)
         self._observers = list(observers or [])
         self._threads: list[threading.Thread] = []
-        self._stopping = threading.Event()
         self._stats = IngestStats()
         self.last_commit_at: float | None = None
         self.database_ok = self._committer.database_ok
@@ -157,10 +164,12 @@ class IngestWorker:
         assert isinstance(first, RawMessage)
         messages = [first]
         limit = self._settings.batch_max_messages
+        max_bytes = self._settings.batch_max_bytes
+        size = first.size
         deadline = time.monotonic() + self._settings.batch_max_wait_ms / 1000
         get = self._inbox.get
         get_nowait = self._inbox.get_nowait
-        while len(messages) < limit:
+        while len(messages) < limit and size < max_bytes:
             try:
                 item = get_nowait()
             except queue.Empty:
@@ -173,7 +182,9 @@ class IngestWorker:
                     break
             if item is _STOP:
                 return messages, True
-            messages.append(item)  # type: ignore[arg-type]
+            assert isinstance(item, RawMessage)
+            messages.append(item)
+            size += item.size
         return messages, False
 
     def _build_loop(self) -> None:
@@ -183,7 +194,11 @@ class IngestWorker:
                 messages, stop = self._collect()
                 if messages or stop:
                     for batch in self._build_with_retry(messages, final=stop):
-                        self._outbox.put(batch)
+                        # Decoded, a message takes far more room than its bytes (a reading
+                        # costs ~ROW_BYTES as a row): that is bounded too, until written.
+                        if not self._reserve_decoded(batch):
+                            return
+                        self._hand_over(batch)
                 if stop:
                     break
                 # Monitors live as long as the worker; once many new ones exist, take them
@@ -193,11 +208,36 @@ class IngestWorker:
                 if devices - frozen_devices >= FREEZE_EVERY_DEVICES:
                     gc.freeze()
                     frozen_devices = devices
+        except CommitAbandoned:
+            log.warning("stopping while the database is away; the broker keeps the rest")
         except Exception:
             log.exception("the ingest builder failed; messages stay unacknowledged")
             raise
         finally:
-            self._outbox.put(_STOP)
+            self._hand_over(_STOP)
+
+    def _writer_gone(self) -> bool:
+        return len(self._threads) > 1 and not self._threads[1].is_alive()
+
+    def _reserve_decoded(self, batch: Batch) -> bool:
+        """Wait until the batch's rows fit the decoded budget; False when stopping for good."""
+        batch.charged = ROW_BYTES * len(batch.rows)
+        while not self.decoded.acquire(batch.charged, timeout=0.5):
+            if self._stopping.is_set() and self._writer_gone():
+                return False
+        return True
+
+    def _hand_over(self, item: Batch | object) -> None:
+        """Queue for the writer; give up once stopping if the writer has gone (it leaves
+        when the database fails during a shutdown)."""
+        while True:
+            try:
+                self._outbox.put(item, timeout=0.5)
+            except queue.Full:
+                if self._stopping.is_set() and self._writer_gone():
+                    return
+            else:
+                return
 
     def _write_loop(self) -> None:
         while True:
@@ -205,10 +245,19 @@ class IngestWorker:
             if item is _STOP:
                 return
             assert isinstance(item, Batch)
-            result = self._committer.commit(item)
+            try:
+                result = self._committer.commit(item)
+            except CommitAbandoned:
+                log.warning(
+                    "stopping while the database is away: %d messages stay unacknowledged, "
+                    "and the broker delivers them again",
+                    len(item.messages),
+                )
+                return
             for message in item.messages:
                 self._ack(message)
             self.held.release(item.size)
+            self.decoded.release(item.charged)
             committed_at = time.time()
             self.last_commit_at = committed_at
             self._count(item, result)

@@ -3,8 +3,10 @@ what is kept (an oversized one, of which only the head was kept, is not replayab
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 
+import orjson
 import psycopg
 import pytest
 from psycopg.rows import TupleRow
@@ -15,10 +17,11 @@ from careline.settings import load_settings
 from devices.catalog import Catalog
 from ingest.batch import Batch
 from ingest.messages import Rejection, RejectReason, received
-from ingest.replay import replay_dead_letters
+from ingest.replay import PAGE, replay_dead_letters
 from ingest.retention import SLICE, purge_dead_letters
 from ingest.settings import IngestSettings
 from ingest.store import BatchStore
+from tests.integration.conftest import register_devices
 from tests.integration.harness import count, wait_for
 
 pytestmark = pytest.mark.integration
@@ -78,3 +81,41 @@ def test_an_oversized_dead_letter_is_kept_by_its_head_and_not_replayed(
         outcome = conn.execute("SELECT replay_outcome FROM dead_letters").fetchone()
     assert outcome is not None
     assert outcome[0].startswith("not replayable")
+
+
+def test_replay_goes_page_by_page_over_every_dead_letter(
+    db: Pool, database_url: str, catalog: Catalog
+) -> None:
+    now = time.time()
+    messages = [
+        received(
+            b"dt/FR-000099/json",
+            orjson.dumps({"time": now - 3600 + i, "values": {"cabinet_temp": 4.0}}),
+            now,
+            0,
+            1,
+            1024 * 1024,
+        )
+        for i in range(PAGE * 2 + 50)
+    ]
+    store = BatchStore(db)
+    try:
+        store.write(
+            Batch(
+                messages,
+                rejections=[
+                    Rejection(m, RejectReason.UNKNOWN_DEVICE, "no such device") for m in messages
+                ],
+            )
+        )
+    finally:
+        store.close()
+    register_devices(db, ["FR-000099"], with_customer=False)
+    report = replay_dead_letters(db, catalog, IngestSettings(), "dt")
+    assert (report.replayed, report.stored, report.still_rejected) == (
+        len(messages),
+        len(messages),
+        0,
+    )
+    assert count(database_url, "SELECT count(*) FROM readings") == len(messages)
+    assert replay_dead_letters(db, catalog, IngestSettings(), "dt").replayed == 0

@@ -281,3 +281,45 @@ def test_unknown_serials_do_not_grow_the_registry_cache(
         assert run.ingest.directory.unknown_cached <= 50
     finally:
         run.stop()
+
+
+def dense_pack(serial: str, start: float, count: int) -> bytes:
+    """``count`` readings a second apart in one SenML pack (about 8 bytes a reading)."""
+    records = [{"bn": f"urn:dev:serial:{serial}:cabinet_temp", "bt": start, "v": 4.0}]
+    records += [{"t": i, "v": 4} for i in range(1, count)]
+    return orjson.dumps(records)
+
+
+def test_dense_packs_are_counted_decoded_not_only_as_bytes(
+    db: Pool,
+    database_url: str,
+    broker: MosquittoProcess,
+    catalog: Catalog,
+    publisher: TestPublisher,
+) -> None:
+    """100 packs of 10,000 readings: 8 MB on the wire, about 150 MB once decoded."""
+    register_devices(db, ["FR-000001"])
+    settings = settings_for(
+        database_url, broker.port, new_client_id(), inbox_max_bytes=8 * 1024 * 1024
+    )
+    run = RunningIngest(settings, catalog).start()
+    before = rss()
+    peak = before
+    try:
+        start = time.time() - 1_000_000 - 3600  # 11.6 days of one reading a second
+        for i in range(100):
+            publisher.publish(f"{FR}/senml", dense_pack("FR-000001", start + i * 10_000, 10_000))
+        publisher.flush(timeout=SETTLE_S)
+        deadline = time.monotonic() + SETTLE_S
+        while count(database_url, "SELECT count(*) FROM readings") < 1_000_000:
+            assert time.monotonic() < deadline, "a million readings were not stored in time"
+            peak = max(peak, rss())
+            time.sleep(0.1)
+        assert run.ingest is not None
+        worker = run.ingest.worker
+        assert worker.held.peak <= 8 * 1024 * 1024 + 100 * 1024
+        # rows: the bound, or one batch alone when larger (2 MiB of 8-byte readings)
+        assert worker.decoded.peak <= max(8 * 1024 * 1024, 2 * 1024 * 1024 // 8 * 150 * 1.1)
+    finally:
+        run.stop()
+    assert peak - before < 300 * 1024 * 1024, f"RSS grew by {(peak - before) >> 20} MiB"
