@@ -20,20 +20,23 @@ separately (and a part again after a failure) adds nothing twice.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
+
+import psycopg
 
 from crm_core.kernel.errors import DatabaseUnavailable
 from ingest.batch import Batch
 from ingest.messages import RawMessage, Rejection, RejectReason
 from ingest.outcome import WriteResult
-from ingest.store import BatchStore, UnstorableBatch
+from ingest.store import BatchStore, UnstorableBatch, message_digest
 
 log = logging.getLogger(__name__)
+_R = TypeVar("_R")
 
 FIRST_DELAY_S = 0.2
 
@@ -53,9 +56,12 @@ class Committer:
         retry_max_delay_s: float = 10.0,
         quarantine_dir: Path | None = None,
         stopping: threading.Event | None = None,
+        keep_refused: bool = False,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._stopping = stopping
+        self._keep_refused = keep_refused
+        self._bugs_logged: set[str] = set()
         self._store = store
         self._retry_max_delay_s = retry_max_delay_s
         self._quarantine_dir = quarantine_dir
@@ -91,66 +97,76 @@ class Committer:
         return min(delay * 2, self._retry_max_delay_s)
 
     def take_refused(self) -> list[RawMessage]:
-        """The messages isolated since the last call (replay reports them)."""
+        """The messages isolated since the last call (kept only with ``keep_refused``)."""
         isolated, self._isolated = self._isolated, []
         return isolated
 
-    def commit(self, batch: Batch) -> WriteResult:
-        """Commit ``batch``; return only when every message in it has a place."""
+    def until_reachable(self, action: Callable[[], _R], held: int) -> _R:
+        """``action()``, tried again with backoff while the database is unavailable.
+
+        Other errors (:class:`UnstorableBatch` among them) propagate at once.
+        """
         delay = FIRST_DELAY_S
         while True:
             try:
-                result = self._store.write(batch)
+                result = action()
             except DatabaseUnavailable as exc:
-                self.database_away(exc, len(batch.messages))
-            except UnstorableBatch as exc:
-                self.database_back()
-                return self._isolate(batch, exc)
+                self.database_away(exc, held)
             else:
                 self.database_back()
                 return result
             delay = self.backoff(delay)
 
+    def commit(self, batch: Batch) -> WriteResult:
+        """Commit ``batch``; return only when every message in it has a place."""
+        try:
+            return self.until_reachable(lambda: self._store.write(batch), len(batch.messages))
+        except UnstorableBatch as exc:
+            return self._isolate(batch, exc)
+
     def _isolate(self, batch: Batch, exc: UnstorableBatch) -> WriteResult:
-        if len(batch.messages) == 1:
-            return self._refused(batch.messages[0], exc)
         if not batch.messages:
             # Checkpoints and last-seen times alone: nothing a message sent. Losing them
             # costs a detector warm-up after a restart, not data.
             log.error("detector checkpoints and device status refused, not saved: %s", exc)
             return WriteResult()
+        if len(batch.messages) == 1 and not (batch.seen or batch.checkpoints):
+            return self._refused(batch.messages[0], exc)
+        # split() sets what no message owns apart, so a lone message is judged alone too
         return WriteResult.combine([self.commit(part) for part in batch.split()])
 
     def _refused(self, message: RawMessage, exc: UnstorableBatch) -> WriteResult:
         """The one message behind a refusal: a dead letter, else the quarantine."""
         self.isolated += 1
-        self._isolated.append(message)
+        if self._keep_refused:
+            self._isolated.append(message)
+        if isinstance(exc.__cause__, psycopg.Error) and exc.__cause__.sqlstate is not None:
+            log.warning("a message on %r was refused by the database: %s", message.topic[:200], exc)
+        else:  # raised in our code, or by psycopg on our side: most likely a bug
+            kind = type(exc.__cause__).__name__
+            if kind not in self._bugs_logged:
+                self._bugs_logged.add(kind)
+                log.error(
+                    "writing a message on %r failed in careline's own code; it and every "
+                    "later one failing with %s are dead-lettered (unstorable) for replay "
+                    "after a fix",
+                    message.topic[:200],
+                    kind,
+                    exc_info=exc.__cause__,
+                )
         reason = f"the database refused what this message carries: {exc}"
         letter = Batch([message], rejections=[Rejection(message, RejectReason.UNSTORABLE, reason)])
-        log.warning("a message on %r was refused by the database: %s", message.topic[:200], exc)
-        delay = FIRST_DELAY_S
-        while True:
-            try:
-                return self._store.write(letter)
-            except DatabaseUnavailable as away:
-                self.database_away(away, 1)
-            except UnstorableBatch as again:
-                return self._quarantine(message, f"{reason}; as a dead letter: {again}")
-            delay = self.backoff(delay)
+        try:
+            return self.until_reachable(lambda: self._store.write(letter), 1)
+        except UnstorableBatch as again:
+            return self._quarantine(message, f"{reason}; as a dead letter: {again}")
 
     def _quarantine(self, message: RawMessage, error: str) -> WriteResult:
-        delay = FIRST_DELAY_S
-        while True:
-            try:
-                self._store.quarantine(message, error)
-            except DatabaseUnavailable as away:
-                self.database_away(away, 1)
-            except UnstorableBatch as again:
-                self._to_file(message, f"{error}; in the quarantine table: {again}")
-                break
-            else:
-                break
-            delay = self.backoff(delay)
+        try:
+            self.until_reachable(lambda: self._store.quarantine(message, error), 1)
+        except UnstorableBatch as again:
+            if not self._to_file(message, f"{error}; in the quarantine table: {again}"):
+                return WriteResult(lost=1)
         log.error(
             "a message on %r could not be dead-lettered; it is kept in the quarantine: %s",
             message.topic[:200],
@@ -158,13 +174,13 @@ class Committer:
         )
         return WriteResult(quarantined=1)
 
-    def _to_file(self, message: RawMessage, error: str) -> None:
-        """Last resort: the raw bytes in ``quarantine_dir``, named by their digest."""
+    def _to_file(self, message: RawMessage, error: str) -> bool:
+        """Last resort: the raw bytes in ``quarantine_dir``; False if even that failed."""
         if self._quarantine_dir is None:
             log.critical("a message on %r was lost: no quarantine folder", message.topic[:200])
-            return
-        digest = hashlib.sha256(message.payload).hexdigest()[:32]
-        base = self._quarantine_dir / f"{int(message.received_at)}-{digest}"
+            return False
+        digest = message_digest(message).hex()[:32]  # of topic and payload
+        base = self._quarantine_dir / f"{message.received_at:.6f}-{digest}"
         try:
             self._quarantine_dir.mkdir(parents=True, exist_ok=True)
             base.with_suffix(".payload").write_bytes(message.payload)
@@ -175,3 +191,5 @@ class Committer:
             )
         except OSError as exc:
             log.critical("a message on %r was lost: %s", message.topic[:200], exc)
+            return False
+        return True

@@ -121,6 +121,11 @@ class MqttSource:
         if reason_code.is_failure:
             log.warning("broker refused the connection: %s", reason_code)
             return
+        # Sessions made before ingest subscribed to {root}/# hold {root}/+/+ as well:
+        # drop it, or a broker may deliver a message once per matching subscription.
+        legacy = self._filter.removesuffix("#") + "+/+"
+        if legacy != self._filter:
+            client.unsubscribe(legacy)
         client.subscribe(self._filter, qos=1)
         if self._outage_logged:
             log.info("broker connection restored (session present: %s)", flags.session_present)
@@ -243,8 +248,8 @@ class MqttSource:
             self._client = self._try_connect(MQTTProtocolVersion.MQTTv311, timeout)
         if self._client is None:
             raise BrokerUnavailable(
-                f"no CONNACK from {self._settings.host}:{self._settings.port} "
-                f"within {timeout:.0f} s (MQTT {wanted})"
+                f"not connected and subscribed to {self._filter} at {self._settings.host}:"
+                f"{self._settings.port} within {timeout:.0f} s (MQTT {wanted})"
             )
 
     def ack(self, message: RawMessage) -> None:

@@ -42,6 +42,7 @@ class WriteResult:
     dead_letters: int = 0
     faults: FaultOutcome = field(default_factory=FaultOutcome)
     quarantined: int = 0
+    lost: int = 0  # refused by the database, the quarantine table and the disk alike
 
     @staticmethod
     def combine(results: list[WriteResult]) -> WriteResult:
@@ -57,4 +58,35 @@ class WriteResult:
             sum(r.dead_letters for r in results),
             faults,
             sum(r.quarantined for r in results),
+            sum(r.lost for r in results),
         )
+
+
+@dataclass(slots=True)
+class IngestStats:
+    """Running totals of an ingest worker, for its operators and the demo."""
+
+    messages: int = 0
+    readings: int = 0
+    readings_inserted: int = 0
+    dead_letters: int = 0
+    quarantined: int = 0
+    lost: int = 0
+    batches: int = 0
+    faults_opened: int = 0
+    faults_cleared: int = 0
+    tickets_opened: int = 0
+    db_retries: int = 0
+
+    def add(self, messages: int, readings: int, result: WriteResult) -> None:
+        """Count one committed batch."""
+        self.batches += 1
+        self.messages += messages
+        self.readings += readings
+        self.readings_inserted += result.readings_inserted
+        self.dead_letters += result.dead_letters
+        self.quarantined += result.quarantined
+        self.lost += result.lost
+        self.faults_opened += len(result.faults.faults_opened)
+        self.faults_cleared += result.faults.faults_cleared
+        self.tickets_opened += len(result.faults.tickets_opened)

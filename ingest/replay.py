@@ -5,7 +5,8 @@ oversized one, of which only the head was kept: it cannot be replayed), with its
 receive time (SenML relative times resolve as they did then). What passes is
 written like any batch: idempotently, so readings stored before (the good part of a
 partly refused message) are not doubled. The dead letter keeps its row and records when
-it was replayed and with what outcome; a still-bad message is not counted again.
+it was replayed and with what outcome; a message still refused by validation is not counted
+again (one the database refuses goes through the committer and adds an occurrence).
 """
 
 from __future__ import annotations
@@ -77,7 +78,8 @@ def replay_dead_letters(
         max_readings=limits.max_readings_per_message,
     )
     store = BatchStore(pool, max_reason_chars=limits.max_reason_chars)
-    committer = Committer(store, stopping=_ALWAYS)  # the first outage ends the replay
+    # The first outage ends the replay; refused messages are reported in their outcome.
+    committer = Committer(store, stopping=_ALWAYS, keep_refused=True)
     replayed = stored = 0
     after = 0
     try:

@@ -28,15 +28,13 @@ import queue
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
-from crm_core.kernel.errors import DatabaseUnavailable
 from ingest.batch import Batch, BatchBuilder
-from ingest.committer import FIRST_DELAY_S, CommitAbandoned, Committer
+from ingest.committer import CommitAbandoned, Committer
 from ingest.inbox import ByteBudget
 from ingest.messages import RawMessage, processing_error
-from ingest.outcome import WriteResult
+from ingest.outcome import IngestStats, WriteResult
 from ingest.settings import IngestSettings
 from ingest.store import BatchStore
 
@@ -48,20 +46,6 @@ ROW_BYTES = 150
 """What one reading costs in memory as a row of a batch waiting to be written (measured:
 a tuple of five numbers and its list slot)."""
 _STOP = object()
-
-
-@dataclass(slots=True)
-class IngestStats:
-    messages: int = 0
-    readings: int = 0
-    readings_inserted: int = 0
-    dead_letters: int = 0
-    quarantined: int = 0
-    batches: int = 0
-    faults_opened: int = 0
-    faults_cleared: int = 0
-    tickets_opened: int = 0
-    db_retries: int = 0
 
 
 class IngestWorker:
@@ -260,7 +244,13 @@ class IngestWorker:
             self.decoded.release(item.charged)
             committed_at = time.time()
             self.last_commit_at = committed_at
-            self._count(item, result)
+            self._stats.add(len(item.messages), len(item.rows), result)
+            if result.faults.tickets_opened:
+                log.info(
+                    "opened proactive ticket(s) %s for fault(s) %s",
+                    result.faults.tickets_opened,
+                    result.faults.faults_opened,
+                )
             for observer in self._observers:
                 observer(item, result, committed_at)
 
@@ -271,42 +261,26 @@ class IngestWorker:
         builder fail on the batch for any other reason, each message is built alone, and
         one that still fails becomes a dead letter: the loop goes on.
         """
-        delay = FIRST_DELAY_S
-        while True:
-            try:
-                return [self._builder.build(messages, final=final)]
-            except DatabaseUnavailable as exc:
-                self._committer.database_away(exc, len(messages))
-            except Exception:
-                log.exception("building a batch failed; building its messages one by one")
-                return [self._build_alone(message) for message in messages]
-            delay = self._committer.backoff(delay)
+        held = len(messages)
+        try:
+            return [
+                self._committer.until_reachable(
+                    lambda: self._builder.build(messages, final=final), held
+                )
+            ]
+        except CommitAbandoned:
+            raise
+        except Exception:
+            log.exception("building a batch failed; building its messages one by one")
+        last = len(messages) - 1
+        return [self._build_alone(m, final=final and i == last) for i, m in enumerate(messages)]
 
-    def _build_alone(self, message: RawMessage) -> Batch:
-        delay = FIRST_DELAY_S
-        while True:
-            try:
-                return self._builder.build([message])
-            except DatabaseUnavailable as exc:
-                self._committer.database_away(exc, 1)
-            except Exception as exc:
-                return Batch([message], rejections=[processing_error(message, exc)])
-            delay = self._committer.backoff(delay)
-
-    def _count(self, batch: Batch, result: WriteResult) -> None:
-        stats = self._stats
-        stats.batches += 1
-        stats.messages += len(batch.messages)
-        stats.readings += len(batch.rows)
-        stats.readings_inserted += result.readings_inserted
-        stats.dead_letters += result.dead_letters
-        stats.quarantined += result.quarantined
-        stats.faults_opened += len(result.faults.faults_opened)
-        stats.faults_cleared += result.faults.faults_cleared
-        stats.tickets_opened += len(result.faults.tickets_opened)
-        if result.faults.tickets_opened:
-            log.info(
-                "opened proactive ticket(s) %s for fault(s) %s",
-                result.faults.tickets_opened,
-                result.faults.faults_opened,
+    def _build_alone(self, message: RawMessage, *, final: bool) -> Batch:
+        try:
+            return self._committer.until_reachable(
+                lambda: self._builder.build([message], final=final), 1
             )
+        except CommitAbandoned:
+            raise
+        except Exception as exc:
+            return Batch([message], rejections=[processing_error(message, exc)])

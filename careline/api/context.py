@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 import psycopg
 from psycopg.rows import TupleRow
@@ -12,13 +11,10 @@ from psycopg_pool import ConnectionPool
 
 from careline.settings import Settings
 from crm_core.kernel.capabilities import Capabilities
+from crm_core.kernel.clock import Clock, utc_now
 from devices.catalog import Catalog
 
 Pool = ConnectionPool[psycopg.Connection[TupleRow]]
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,4 +31,4 @@ class AppContext:
     catalog: Catalog
     capabilities: Capabilities
     ingest_status: Callable[[], dict[str, object]] | None = None
-    clock: Callable[[], datetime] = utc_now
+    clock: Clock = utc_now

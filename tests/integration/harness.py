@@ -8,6 +8,7 @@ from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 
+import orjson
 import paho.mqtt.client as mqtt
 import psycopg
 from paho.mqtt.enums import CallbackAPIVersion
@@ -16,6 +17,13 @@ from careline.bootstrap import Endpoints, Ingest, build_ingest, open_database, s
 from careline.settings import Settings, load_settings
 from devices.catalog import Catalog
 from ingest.messages import RawMessage
+
+
+def good_reading(serial: str, t: float, value: float = 4.0) -> bytes:
+    """A SenML pack of one valid cabinet temperature at time ``t``."""
+    return orjson.dumps(
+        [{"bn": f"urn:dev:serial:{serial}:", "bt": t, "n": "cabinet_temp", "v": value}]
+    )
 
 
 def wait_for(predicate: Callable[[], bool], timeout: float = 20.0, what: str = "") -> None:

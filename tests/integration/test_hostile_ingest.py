@@ -27,6 +27,7 @@ from tests.integration.harness import (
     RunningIngest,
     TestPublisher,
     count,
+    good_reading,
     new_client_id,
     settings_for,
     wait_for,
@@ -41,10 +42,7 @@ SETTLE_S = 120  # a 2-core CI machine decoding 60 MB of hostile payloads
 
 def good(i: int) -> bytes:
     """The i-th good message: one reading, at its own time."""
-    t = BASE + i
-    return orjson.dumps(
-        [{"bn": "urn:dev:serial:FR-000001:", "bt": t, "n": "cabinet_temp", "v": 4.0}]
-    )
+    return good_reading("FR-000001", BASE + i)
 
 
 def rss() -> int:

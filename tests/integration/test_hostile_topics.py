@@ -10,7 +10,6 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 
-import orjson
 import psycopg
 import pytest
 from psycopg.rows import TupleRow
@@ -23,6 +22,7 @@ from tests.integration.harness import (
     RunningIngest,
     TestPublisher,
     count,
+    good_reading,
     new_client_id,
     settings_for,
     wait_for,
@@ -51,10 +51,7 @@ def embedded_broker() -> Iterator[EmbeddedBroker]:
 
 
 def good(i: int) -> bytes:
-    t = int(time.time()) - 86400 + i
-    return orjson.dumps(
-        [{"bn": "urn:dev:serial:FR-000001:", "bt": t, "n": "cabinet_temp", "v": 4.0}]
-    )
+    return good_reading("FR-000001", int(time.time()) - 86400 + i)
 
 
 def test_topics_with_nul_and_control_characters_are_dead_lettered(

@@ -34,7 +34,7 @@ from ingest.settings import IngestSettings
 from ingest.store import BatchStore, message_digest
 from ingest.worker import IngestWorker
 from tests.integration.conftest import register_devices
-from tests.integration.harness import wait_for
+from tests.integration.harness import good_reading, wait_for
 
 pytestmark = pytest.mark.integration
 Pool = ConnectionPool[psycopg.Connection[TupleRow]]
@@ -70,10 +70,7 @@ class Harness:
 
 
 def good() -> RawMessage:
-    t = next(_times)
-    payload = orjson.dumps(
-        [{"bn": "urn:dev:serial:FR-000001:", "bt": t, "n": "cabinet_temp", "v": 4.0}]
-    )
+    payload = good_reading("FR-000001", next(_times))
     return RawMessage("dt/FR-000001/senml", payload, time.time(), qos=1)
 
 
@@ -128,8 +125,13 @@ payloads = st.one_of(
     st.lists(senml_record, min_size=1, max_size=4).map(orjson.dumps),
     json_shape.map(orjson.dumps),
 )
+# Any code point, lone surrogates and NUL included, and the characters topics give meaning.
+hostile_text = st.lists(
+    st.characters(exclude_categories=()) | st.sampled_from(["\x00", "\ud800", "\udfff", "/"]),
+    max_size=40,
+).map("".join)
 topics = st.one_of(
-    st.text(max_size=40),
+    hostile_text,
     st.tuples(
         st.sampled_from(["FR-000001", "FR-000002", "FR-999999"]) | st.text(max_size=12),
         st.sampled_from(["senml", "json", "xml"]),
@@ -165,10 +167,18 @@ def test_any_message_ends_stored_or_dead_lettered(
     messages = [RawMessage(topic, payload, time.time(), qos=1) for topic, payload in batch]
     harness.deliver_and_wait(messages)
     for message in messages:
-        result = outcome(harness.pool, message)
-        if result == "stored":
-            # nothing refused: it must have decoded, and named only catalogued readings
-            decode_message(message)
+        if outcome(harness.pool, message) == "stored":
+            # nothing refused: it decoded, and every one of its readings is in the table
+            topic, samples = decode_message(message)
+            with harness.pool.connection() as conn:
+                for sample in samples:
+                    found = conn.execute(
+                        "SELECT 1 FROM readings r JOIN devices d ON d.id = r.device_id "
+                        "JOIN metrics m ON m.id = r.metric_id "
+                        "WHERE d.serial = %s AND m.key = %s AND r.ts = to_timestamp(%s)",
+                        (topic.device_id, sample.metric, sample.time),
+                    ).fetchone()
+                    assert found is not None, (message, sample)
     after = good()
     harness.deliver_and_wait([after])
     assert outcome(harness.pool, after) == "stored"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 
-import orjson
 import psycopg
 import pytest
 from psycopg.rows import TupleRow
@@ -17,6 +16,7 @@ from tests.integration.harness import (
     RunningIngest,
     TestPublisher,
     count,
+    good_reading,
     new_client_id,
     settings_for,
     wait_for,
@@ -25,10 +25,6 @@ from tests.integration.proxy import CuttableProxy
 
 pytestmark = pytest.mark.integration
 Pool = ConnectionPool[psycopg.Connection[TupleRow]]
-
-
-def reading(t: float) -> bytes:
-    return orjson.dumps([{"bn": "urn:dev:serial:FR-000001:", "bt": t, "n": "cabinet_temp", "v": 4}])
 
 
 def test_a_stop_during_an_outage_is_prompt_and_the_broker_keeps_the_messages(
@@ -46,7 +42,7 @@ def test_a_stop_during_an_outage_is_prompt_and_the_broker_keeps_the_messages(
         proxy.cut()
         base = time.time() - 600
         for i in range(50):
-            publisher.publish("dt/FR-000001/senml", reading(base + i))
+            publisher.publish("dt/FR-000001/senml", good_reading("FR-000001", base + i))
         publisher.flush()
         assert run.ingest is not None
         worker = run.ingest.worker

@@ -58,7 +58,7 @@ class FakeTicketsUnitOfWork:
     _pending: bool = False
 
     def __enter__(self) -> Self:
-        self._saved = copy.deepcopy(self.tickets.rows)
+        self._saved = (copy.deepcopy(self.tickets.rows), dict(self.tickets.fault_ticket))
         self._pending = False
         return self
 
@@ -71,7 +71,7 @@ class FakeTicketsUnitOfWork:
         if kind is None and self._pending:
             self.committed += 1
         else:
-            self.tickets.rows = self._saved  # rolled back
+            self.tickets.rows, self.tickets.fault_ticket = self._saved  # rolled back
 
     def commit(self) -> None:
         self._pending = True

@@ -146,3 +146,30 @@ def test_split_keeps_each_message_with_its_rows_and_rejections() -> None:
     assert rest.checkpoints == [(1, b"state")]
     # split again: the spans were renumbered
     assert [row[2] for row in second.split()[1].rows] == [4.0]
+
+
+def test_a_lone_refused_message_does_not_take_the_checkpoints_with_it() -> None:
+    store = FakeStore({b"bad"})
+    result = committer(store).commit(batch_of([b"bad"]))
+    assert result.dead_letters == 1
+    assert sum(len(b.checkpoints) for b in store.committed) == 1  # saved on their own
+    assert [m.payload for b in store.committed for m in b.messages] == [b"bad"]
+
+
+def test_a_message_refused_everywhere_is_counted_lost_not_quarantined() -> None:
+    store = FakeStore({b"bad"}, refuse_letters=True)
+    store.refuse_quarantine = True
+    result = committer(store, None).commit(batch_of([b"ok", b"bad"]))
+    assert (result.quarantined, result.lost) == (0, 1)
+    assert committed_payloads(store) == [b"ok"]
+
+
+def test_refused_messages_are_kept_for_the_caller_only_when_asked() -> None:
+    store = FakeStore({b"bad"})
+    quiet = committer(store)
+    quiet.commit(batch_of([b"ok", b"bad"]))
+    assert quiet.take_refused() == []  # a live worker must not keep them for its lifetime
+    keeping = Committer(store, keep_refused=True, sleep=lambda _: None)  # type: ignore[arg-type]
+    keeping.commit(batch_of([b"ok2", b"bad"]))
+    assert [m.payload for m in keeping.take_refused()] == [b"bad"]
+    assert keeping.take_refused() == []
