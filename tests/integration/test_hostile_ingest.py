@@ -19,6 +19,7 @@ from psycopg.rows import TupleRow
 from psycopg_pool import ConnectionPool
 
 from careline.embedded.mosquitto import MosquittoProcess
+from careline.settings import Settings
 from devices.catalog import Catalog
 from ingest.messages import received
 from ingest.store import message_digest
@@ -122,6 +123,24 @@ def publisher(broker: MosquittoProcess) -> Iterator[TestPublisher]:
     pub.close()
 
 
+def hostile_settings(db: Pool, database_url: str, broker: MosquittoProcess) -> Settings:
+    """Two registered fridges, and limits that let 10^6 keys be decoded and refused."""
+    register_devices(db, ["FR-000001", "FR-000002"])
+    return settings_for(
+        database_url, broker.port, new_client_id(), max_message_bytes=MAX_MESSAGE_BYTES
+    )
+
+
+def still_consuming(publisher: TestPublisher, database_url: str) -> None:
+    """A good message after all the hostile ones is stored."""
+    publisher.publish(f"{FR}/senml", good(10_000))
+    publisher.flush()
+    wait_for(
+        lambda: count(database_url, "SELECT count(*) FROM readings") == len(HOSTILE) + 2,
+        what="a good message after the hostile ones",
+    )
+
+
 def test_the_hostile_table_is_at_least_thirty_distinct_messages() -> None:
     assert len(HOSTILE) >= 30
     assert len({digest(t, p) for _, t, p, _ in HOSTILE}) == len(HOSTILE)
@@ -134,22 +153,13 @@ def test_hostile_messages_between_good_ones(
     catalog: Catalog,
     publisher: TestPublisher,
 ) -> None:
-    register_devices(db, ["FR-000001", "FR-000002"])
-    settings = settings_for(
-        database_url, broker.port, new_client_id(), max_message_bytes=MAX_MESSAGE_BYTES
-    )
+    settings = hostile_settings(db, database_url, broker)
     run = RunningIngest(settings, catalog).start()
     try:
         publish_all(publisher)
         check_outcomes(database_url, run)
         wait_for(lambda: len(run.acked) == 2 * len(HOSTILE) + 1, what="every message acked")
-        # still consuming
-        publisher.publish(f"{FR}/senml", good(10_000))
-        publisher.flush()
-        wait_for(
-            lambda: count(database_url, "SELECT count(*) FROM readings") == len(HOSTILE) + 2,
-            what="a good message after the hostile ones",
-        )
+        still_consuming(publisher, database_url)
     finally:
         run.stop()
 
@@ -161,10 +171,7 @@ def test_hostile_messages_queued_before_the_worker_starts(
     catalog: Catalog,
     publisher: TestPublisher,
 ) -> None:
-    register_devices(db, ["FR-000001", "FR-000002"])
-    settings = settings_for(
-        database_url, broker.port, new_client_id(), max_message_bytes=MAX_MESSAGE_BYTES
-    )
+    settings = hostile_settings(db, database_url, broker)
     RunningIngest(settings, catalog).start().stop()  # the persistent session exists
     publish_all(publisher)  # queued at the broker while no worker runs
     run = RunningIngest(settings, catalog).start()
@@ -173,12 +180,7 @@ def test_hostile_messages_queued_before_the_worker_starts(
         wait_for(lambda: len(run.acked) == 2 * len(HOSTILE) + 1, what="every message acked")
         run.stop()  # and once more: a restart after all of it stores nothing twice
         run = RunningIngest(settings, catalog).start()
-        publisher.publish(f"{FR}/senml", good(10_000))
-        publisher.flush()
-        wait_for(
-            lambda: count(database_url, "SELECT count(*) FROM readings") == len(HOSTILE) + 2,
-            what="a good message after the restart",
-        )
+        still_consuming(publisher, database_url)
         # a redelivery (QoS 1 allows one) counts an occurrence; it never adds a row
         assert count(database_url, "SELECT count(*) FROM dead_letters") == len(HOSTILE)
     finally:
