@@ -28,6 +28,8 @@ class DetectorSpec:
     open_after: int
     clear_after: int
     adapt: float
+    absorb_after: int = 288
+    """Windows a fault may stay open before its level is taken as the new normal."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,10 +92,17 @@ def _detector(raw: dict[str, Any], where: str) -> DetectorSpec:
             open_after=int(raw["open_after"]),
             clear_after=int(raw["clear_after"]),
             adapt=float(raw["adapt"]),
+            absorb_after=int(raw.get("absorb_after", 288)),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise CatalogError(f"{where}.detector: {exc!r}") from exc
-    if spec.window_s <= 0 or spec.open_after < 1 or spec.clear_after < 1 or spec.warmup < 2:
+    if (
+        spec.window_s <= 0
+        or spec.open_after < 1
+        or spec.clear_after < 1
+        or spec.warmup < 2
+        or spec.absorb_after < spec.open_after
+    ):
         raise CatalogError(f"{where}.detector: window, warmup and counts must be positive")
     return spec
 

@@ -34,11 +34,18 @@ class Detector(Protocol):
         ...
 
     def score(self, value: float, at: float) -> float:
-        """A finite score >= 0 for ``value`` seen at ``at``; does not change state."""
+        """A score in [0, SCORE_CAP] for ``value`` seen at ``at``; does not change state."""
         ...
 
     def learn(self, value: float, at: float) -> None:
         """Fold ``value`` seen at ``at`` into the model."""
+        ...
+
+    def reset(self) -> None:
+        """Forget the learned baseline (a repaired part, a new normal): learn from scratch.
+
+        What does not depend on the baseline's level (a daily shape) may be kept.
+        """
         ...
 
 

@@ -16,6 +16,11 @@ Lifecycle of one closed window (``spec`` is the catalog's :class:`DetectorSpec`)
 3. ``open_after`` anomalous windows in a row open a fault (:class:`FaultOpened`, once);
    while it is open, ``clear_after`` normal windows in a row clear it
    (:class:`FaultCleared`). Opens and clears alternate, starting with an open.
+4. A fault still open after ``absorb_after`` windows is **absorbed**: what it shows has
+   lasted long enough to be the device's new normal (a moved setpoint, a warmer room, a
+   repair nobody recorded). It clears with ``absorbed=True``, the detector forgets its
+   baseline (:meth:`Detector.reset`) and warms up again on the new level, so it neither
+   stays flagged forever nor learns the fault as normal while it is being reported.
 
 A fault's ``opened_at`` is the start of the first anomalous window of the run that opened
 it; ``cleared_at`` is the start of the first normal window of the run that cleared it.
@@ -47,6 +52,7 @@ class MetricMonitor:
         "_anomalous_run",
         "_clear_start",
         "_normal_run",
+        "_open_windows",
         "_ring",
         "_ring_len",
         "_ring_next",
@@ -83,9 +89,16 @@ class MetricMonitor:
         self._run_max = 0.0
         self._normal_run = 0
         self._clear_start = 0.0
+        self._open_windows = 0
         self._ring = array("d", bytes(8 * _FIELDS * EVIDENCE_WINDOWS))
         self._ring_next = 0
         self._ring_len = 0
+
+    def __setstate__(self, state: tuple[None, dict[str, object]]) -> None:
+        """Restore a pickled monitor; one saved before a slot existed gets its default."""
+        self._open_windows = 0
+        for name, value in state[1].items():
+            setattr(self, name, value)
 
     def observe(self, time: float, value: float) -> list[FaultEvent] | None:
         """Take one reading (device time, UTC epoch s). Returns None if it was late (and
@@ -129,10 +142,20 @@ class MetricMonitor:
         if detector.learned < spec.warmup:
             detector.learn(mean, start)
             return []
+        if self.is_open:
+            self._open_windows += 1
+            if self._open_windows >= spec.absorb_after:
+                return self._absorb(start)
         if score >= spec.threshold:
             return self._anomalous(start, score)
         detector.learn(mean, start)
         return self._normal(start)
+
+    def _absorb(self, start: float) -> list[FaultEvent]:
+        self.detector.reset()
+        self.is_open = False
+        self._anomalous_run = self._normal_run = self._open_windows = 0
+        return [FaultCleared(self.device_id, self.metric, start, absorbed=True)]
 
     def _anomalous(self, start: float, score: float) -> list[FaultEvent]:
         self._normal_run = 0
@@ -145,6 +168,7 @@ class MetricMonitor:
         if self.is_open or self._anomalous_run < self.spec.open_after:
             return []
         self.is_open = True
+        self._open_windows = 0
         return [
             FaultOpened(
                 device_id=self.device_id,

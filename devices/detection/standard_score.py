@@ -37,6 +37,13 @@ PROFILE_ADAPT = 0.02
 _VISITS_CAP = 1 << 30
 # river's StandardAbsoluteDeviation divides by (std + this); undone when min_std applies.
 _RIVER_EPSILON = 1e-10
+SCORE_CAP = 100.0
+"""Scores stop here: 100 standard deviations is off the scale whatever lies beyond, and a
+bounded score stays comparable between metrics, devices and faults (a metric that was
+almost constant once scored 10^18 on its next small change)."""
+RELATIVE_MIN_STD = 1e-3
+"""With no ``min_std`` given, the spread is floored at this share of the level's size (and
+at least 1e-9), so that a constant stream has a scale to be scored against."""
 
 
 class StandardScoreDetector:
@@ -44,7 +51,8 @@ class StandardScoreDetector:
 
     ``adapt`` is the level's fading factor (closer to 1 follows the data faster);
     ``min_std`` floors the residual standard deviation, so that a metric that has been
-    perfectly constant does not turn the next tiny change into a huge score.
+    perfectly constant does not turn the next tiny change into a huge score (without it,
+    :data:`RELATIVE_MIN_STD` of the level does); scores are capped at :data:`SCORE_CAP`.
 
     The score is 0.0 until three values are learned (no spread is known before that).
 
@@ -110,13 +118,23 @@ class StandardScoreDetector:
     def score(self, value: float, at: float) -> float:
         if self.learned < 3:
             return 0.0
-        residual = value - float(self._level.get()) - self._season(at)
+        level = float(self._level.get())
+        residual = value - level - self._season(at)
         score = float(self._residuals.score_one(None, residual))
-        if self._min_std > 0.0:
-            std = float(self._residuals.variance.get()) ** 0.5
-            if std < self._min_std:
-                score *= (std + _RIVER_EPSILON) / self._min_std
-        return score
+        floor = self._min_std or max(abs(level) * RELATIVE_MIN_STD, 1e-9)
+        std = float(self._residuals.variance.get()) ** 0.5
+        if std < floor:
+            score *= (std + _RIVER_EPSILON) / floor
+        return min(score, SCORE_CAP)
+
+    def reset(self) -> None:
+        """Forget the level and the spread of residuals; keep the hour-of-day profile (the
+        daily shape does not move with the level)."""
+        from river import anomaly, stats
+
+        self._level = stats.EWMean(fading_factor=self._level.fading_factor)
+        self._residuals = anomaly.StandardAbsoluteDeviation(sub_stat=stats.Mean())
+        self.learned = 0
 
     def learn(self, value: float, at: float) -> None:
         if not math.isfinite(value):

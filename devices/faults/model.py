@@ -63,11 +63,16 @@ class FaultOpened(Event):
 
 @dataclass(frozen=True, slots=True)
 class FaultCleared(Event):
-    """The fault on (device, metric) cleared; ``cleared_at`` is UTC epoch seconds."""
+    """The fault on (device, metric) cleared; ``cleared_at`` is UTC epoch seconds.
+
+    ``absorbed``: it did not recover, it lasted long enough to be taken as the device's new
+    normal (the detector learns again from there).
+    """
 
     device_id: int
     metric: str
     cleared_at: float
+    absorbed: bool = False
 
 
 FaultEvent: TypeAlias = FaultOpened | FaultCleared
