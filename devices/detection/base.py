@@ -41,6 +41,14 @@ class Detector(Protocol):
         """Fold ``value`` seen at ``at`` into the model."""
         ...
 
+    def learn_one(self, x: Mapping[str, float]) -> None:
+        """river's interface for one stream: ``x = {"value": v, "t": epoch_seconds}``."""
+        ...
+
+    def score_one(self, x: Mapping[str, float]) -> float:
+        """river's interface for one stream: the score of ``x``, as :meth:`score`."""
+        ...
+
     def reset(self) -> None:
         """Forget the learned baseline (a repaired part, a new normal): learn from scratch.
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import math
 from array import array
+from collections.abc import Mapping
 from typing import Any, ClassVar, Self
 
 from devices.catalog import DetectorSpec
@@ -126,6 +127,26 @@ class StandardScoreDetector:
         if std < floor:
             score *= (std + _RIVER_EPSILON) / floor
         return min(score, SCORE_CAP)
+
+    # river's anomaly-detector interface, for use outside the pipeline on one stream.
+
+    def learn_one(self, x: Mapping[str, float]) -> None:
+        """:meth:`learn` with river's signature: ``x = {"value": v, "t": epoch_seconds}``;
+        without ``"t"`` every value counts as seen at midnight (no daily profile)."""
+        self.learn(float(x["value"]), float(x.get("t", 0.0)))
+
+    def score_one(self, x: Mapping[str, float]) -> float:
+        """:meth:`score` with river's signature (see :meth:`learn_one`).
+
+        >>> detector = StandardScoreDetector(adapt=0.05)
+        >>> for i in range(100):
+        ...     detector.learn_one({"value": 20.0 + (0.1 if i % 2 else -0.1)})
+        >>> round(detector.score_one({"value": 20.0}), 1)
+        0.1
+        >>> round(detector.score_one({"value": 25.0}))
+        47
+        """
+        return self.score(float(x["value"]), float(x.get("t", 0.0)))
 
     def reset(self) -> None:
         """Forget the level and the spread of residuals; keep the hour-of-day profile (the

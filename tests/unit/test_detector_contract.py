@@ -141,3 +141,14 @@ def test_state_stays_small_however_long_it_learns(kind: str) -> None:
 
     assert after_a_month <= MAX_STATE_BYTES
     assert after_a_month == after_a_day  # constant size: nothing grows with history
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_river_style_one_stream_use_matches_the_pipeline_methods(kind: str) -> None:
+    """learn_one/score_one on {"value", "t"} dicts do what learn/score do."""
+    pipeline, standalone = make_detector(spec(kind)), make_detector(spec(kind))
+    for value, at in stream(3, 400):
+        assert standalone.score_one({"value": value, "t": at}) == pipeline.score(value, at)
+        pipeline.learn(value, at)
+        standalone.learn_one({"value": value, "t": at})
+    assert standalone.learned == pipeline.learned == 400
