@@ -13,6 +13,7 @@ rebalanced. Pickle runs code on load: restore only bytes this application wrote.
 
 from __future__ import annotations
 
+import dataclasses
 import pickle
 from typing import Final
 
@@ -140,19 +141,37 @@ class FleetDetectors:
             raise DetectorStateError(
                 f"device {device_id}: the state belongs to device {saved_device!r}"
             )
-        kept = {
-            metric: monitor
-            for metric, monitor in monitors.items()
-            if isinstance(monitor, MetricMonitor)
-            and monitor.device_id == device_id
-            and self._current_spec(metric, monitor.spec)
-        }
+        try:
+            kept = {
+                metric: monitor
+                for metric, monitor in monitors.items()
+                if isinstance(monitor, MetricMonitor)
+                and monitor.device_id == device_id
+                and self._adopt_current_spec(metric, monitor)
+            }
+        except Exception as exc:  # whatever an old pickle holds must not stop ingest
+            raise DetectorStateError(f"device {device_id}: unusable detector state") from exc
         if kept:
             self._devices[device_id] = kept
         else:
             self._devices.pop(device_id, None)
 
-    def _current_spec(self, metric: str, spec: DetectorSpec) -> bool:
-        return any(
-            m.get(metric) is not None and m[metric].detector == spec for m in self._specs.values()
-        )
+    def _adopt_current_spec(self, metric: str, monitor: MetricMonitor) -> bool:
+        """True when the monitor was saved under the catalog's current detector spec.
+
+        A spec saved before a field existed (``absorb_after``) matches on the fields it has
+        and takes the current spec, so an upgrade keeps what the detectors learned.
+        """
+        for specs in self._specs.values():
+            current = specs.get(metric)
+            if current is None or current.detector is None:
+                continue
+            saved = monitor.spec
+            if all(
+                getattr(saved, f.name, getattr(current.detector, f.name))
+                == getattr(current.detector, f.name)
+                for f in dataclasses.fields(DetectorSpec)
+            ):
+                monitor.spec = current.detector
+                return True
+        return False

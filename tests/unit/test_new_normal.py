@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 import pickle
+from pathlib import Path
 
-from devices.detection import make_detector
+from devices.catalog import Catalog
+from devices.detection import FleetDetectors, make_detector
 from devices.detection.standard_score import SCORE_CAP, StandardScoreDetector
 from devices.faults.model import FaultCleared, FaultOpened
 from tests.unit.test_monitor import SPEC, Feeder, monitor
@@ -72,3 +74,19 @@ def test_reset_forgets_the_baseline() -> None:
     detector.reset()
     assert detector.learned == 0
     assert detector.score(9.0, 1_700_000_000) == 0.0  # nothing learned: nothing to judge
+
+
+# Written by the release before absorb_after (commit 3926a68): device 1, a refrigerator fed
+# 300 readings of 4.0 a minute apart, so 60 windows learned on cabinet_temp.
+OLD_CHECKPOINT = Path(__file__).parent / "data" / "detector_state_before_absorb_after.pickle"
+
+
+def test_a_checkpoint_from_before_absorb_after_keeps_what_it_learned(catalog: Catalog) -> None:
+    """Upgrading must not throw away every device's detectors (nor fail ingest on them)."""
+    fleet = FleetDetectors(catalog)
+    fleet.restore(1, OLD_CHECKPOINT.read_bytes())
+    monitor = fleet.monitor(1, "cabinet_temp")
+    assert monitor is not None
+    assert monitor.spec == catalog.device_type("refrigerator").metrics["cabinet_temp"].detector
+    assert monitor.detector.learned == 60
+    assert monitor._open_windows == 0
