@@ -61,7 +61,11 @@ def impact(facts: FaultFacts) -> Level:
     return Level.HIGH if (facts.device_type, facts.metric) in HIGH_IMPACT else Level.MEDIUM
 
 
-def urgency(score: float, threshold: float) -> Level:
+def urgency(score: float, threshold: float, detector: str = "") -> Level:
+    """How soon: a hard limit held for its duration is urgent by definition; a learned
+    detector's, by how far the score is past its threshold."""
+    if detector.startswith("limit_"):
+        return Level.HIGH
     ratio = score / threshold if threshold > 0 else float("inf")
     if ratio >= 2.0:
         return Level.HIGH
@@ -81,7 +85,7 @@ def proactive_ticket(facts: FaultFacts) -> TicketDraft:
     (1, 'Refrigerator FR-1: cabinet temperature abnormal')
     """
     level_impact = impact(facts)
-    level_urgency = urgency(facts.score, facts.threshold)
+    level_urgency = urgency(facts.score, facts.threshold, facts.detector)
     priority = PRIORITY_MATRIX[(level_impact, level_urgency)]
     lines = [
         f"Our monitoring found an anomaly on {facts.device_type_label.lower()} "

@@ -40,6 +40,22 @@ class Typical:
 
 
 @dataclass(frozen=True, slots=True)
+class HardLimit:
+    """A value past ``value`` (``above`` it, or below it) for ``for_s`` seconds is a fault;
+    back within it for ``clear_s`` seconds clears the fault."""
+
+    value: float
+    above: bool
+    for_s: float
+    clear_s: float
+
+    @property
+    def detector(self) -> str:
+        """The name faults from this limit carry: ``limit_high`` or ``limit_low``."""
+        return "limit_high" if self.above else "limit_low"
+
+
+@dataclass(frozen=True, slots=True)
 class MetricSpec:
     key: str
     label: str
@@ -49,6 +65,7 @@ class MetricSpec:
     high: float
     typical: Typical
     detector: DetectorSpec | None
+    limits: tuple[HardLimit, ...] = ()
 
     def in_range(self, value: float) -> bool:
         return self.low <= value <= self.high
@@ -80,6 +97,24 @@ class Catalog:
     def units(self) -> dict[str, str]:
         """metric key -> unit; a key means one quantity across device types."""
         return {m.key: m.unit for t in self.device_types.values() for m in t.metrics.values()}
+
+
+def _limit(raw: dict[str, Any], where: str) -> HardLimit:
+    if ("above" in raw) == ("below" in raw):
+        raise CatalogError(f"{where}.limits: each limit has exactly one of above, below")
+    try:
+        for_s = float(raw["for_s"])
+        limit = HardLimit(
+            value=float(raw["above"] if "above" in raw else raw["below"]),
+            above="above" in raw,
+            for_s=for_s,
+            clear_s=float(raw.get("clear_s", for_s / 2)),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise CatalogError(f"{where}.limits: {exc!r}") from exc
+    if limit.for_s < 0 or limit.clear_s < 0:
+        raise CatalogError(f"{where}.limits: durations must not be negative")
+    return limit
 
 
 def _detector(raw: dict[str, Any], where: str) -> DetectorSpec:
@@ -127,6 +162,7 @@ def _metric(raw: dict[str, Any], where: str) -> MetricSpec:
                 noise=float(typical["noise"]),
             ),
             detector=_detector(raw["detector"], where) if "detector" in raw else None,
+            limits=tuple(_limit(item, where) for item in raw.get("limits", ())),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise CatalogError(f"{where}: {exc!r}") from exc

@@ -67,14 +67,16 @@ class Commentary:
         self._faults_seen: set[int] = set()
         self._caught_up_told = False
 
-    def faults(self, rows: list[tuple[int, str, str, float, float]]) -> None:
-        for fault_id, serial, metric, score, threshold in rows:
+    def faults(self, rows: list[tuple[int, str, str, str, float, float]]) -> None:
+        for fault_id, serial, metric, detector, score, threshold in rows:
             if fault_id not in self._faults_seen:
                 self._faults_seen.add(fault_id)
-                typer.echo(
-                    f"  fault #{fault_id} on {serial}: {metric} "
-                    f"(score {score:.1f} >= threshold {threshold:.1f})"
-                )
+                if detector.startswith("limit_"):
+                    side = "above" if detector == "limit_high" else "below"
+                    why = f"{score:.1f}, {side} its hard limit {threshold:.1f} for too long"
+                else:
+                    why = f"score {score:.1f} >= threshold {threshold:.1f}"
+                typer.echo(f"  fault #{fault_id} on {serial}: {metric} ({why})")
 
     def tickets(self, rows: list[tuple[int, str, str]]) -> None:
         for ticket_id, subject, customer in rows:
@@ -185,7 +187,7 @@ def watch(run: FleetRun, pool: Pool, commentary: Commentary, stop: threading.Eve
         ticks += 1
         with pool.connection() as conn:
             faults = conn.execute(
-                "SELECT f.id, d.serial, f.metric, f.score, f.threshold FROM faults f "
+                "SELECT f.id, d.serial, f.metric, f.detector, f.score, f.threshold FROM faults f "
                 "JOIN devices d ON d.id = f.device_id ORDER BY f.id"
             ).fetchall()
             tickets = conn.execute(
@@ -195,7 +197,7 @@ def watch(run: FleetRun, pool: Pool, commentary: Commentary, stop: threading.Eve
             ).fetchall()
             stored = conn.execute("SELECT count(*) FROM readings").fetchone()
         commentary.faults(
-            [(int(a), str(b), str(c), float(d), float(e)) for a, b, c, d, e in faults]
+            [(int(a), str(b), str(c), str(d), float(e), float(f)) for a, b, c, d, e, f in faults]
         )
         commentary.tickets([(int(a), str(b), str(c)) for a, b, c in tickets])
         progress = run.progress

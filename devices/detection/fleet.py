@@ -19,6 +19,7 @@ from typing import Final
 
 from devices.catalog import Catalog, DetectorSpec, MetricSpec
 from devices.detection.base import make_detector
+from devices.detection.limits import LimitWatch
 from devices.detection.monitor import MetricMonitor
 from devices.errors import DetectorStateError
 from devices.faults.model import FaultEvent
@@ -89,7 +90,7 @@ class FleetDetectors:
         spec = metric.detector
         assert spec is not None
         detector = make_detector(spec, min_std=metric.typical.noise * MIN_STD_OF_TYPICAL_NOISE)
-        return MetricMonitor(device_id, metric.key, spec, detector)
+        return MetricMonitor(device_id, metric.key, spec, detector, _watches(device_id, metric))
 
     def monitor(self, device_id: int, metric: str) -> MetricMonitor | None:
         """The monitor for (device, metric), if one exists yet."""
@@ -173,5 +174,11 @@ class FleetDetectors:
                 for f in dataclasses.fields(DetectorSpec)
             ):
                 monitor.spec = current.detector
+                if tuple(w.limit for w in monitor.limits) != current.limits:
+                    monitor.limits = _watches(monitor.device_id, current)
                 return True
         return False
+
+
+def _watches(device_id: int, metric: MetricSpec) -> tuple[LimitWatch, ...]:
+    return tuple(LimitWatch(device_id, metric.key, limit) for limit in metric.limits)

@@ -25,6 +25,10 @@ Lifecycle of one closed window (``spec`` is the catalog's :class:`DetectorSpec`)
 A fault's ``opened_at`` is the start of the first anomalous window of the run that opened
 it; ``cleared_at`` is the start of the first normal window of the run that cleared it.
 
+Each reading is also checked against the metric's hard limits (:mod:`.limits`), if it has
+any: a limit held past its duration opens its own fault, with this monitor's recent windows
+as evidence.
+
 The per-reading path is two comparisons and two additions. A window whose mean is not finite
 (a NaN or infinite reading slipped through validation) is dropped and counted in
 :attr:`MetricMonitor.invalid`, never learned.
@@ -32,11 +36,13 @@ The per-reading path is two comparisons and two additions. A window whose mean i
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from array import array
 
 from devices.catalog import DetectorSpec
 from devices.detection.base import Detector
+from devices.detection.limits import LimitWatch
 from devices.faults.model import FaultCleared, FaultEvent, FaultOpened, WindowSummary
 
 EVIDENCE_WINDOWS = 24
@@ -65,14 +71,23 @@ class MetricMonitor:
         "invalid",
         "is_open",
         "late",
+        "limits",
         "metric",
         "spec",
         "start",
         "total",
     )
 
-    def __init__(self, device_id: int, metric: str, spec: DetectorSpec, detector: Detector):
+    def __init__(
+        self,
+        device_id: int,
+        metric: str,
+        spec: DetectorSpec,
+        detector: Detector,
+        limits: tuple[LimitWatch, ...] = (),
+    ):
         self.device_id = device_id
+        self.limits = limits
         self.metric = metric
         self.spec = spec
         self.detector = detector
@@ -97,6 +112,7 @@ class MetricMonitor:
     def __setstate__(self, state: tuple[None, dict[str, object]]) -> None:
         """Restore a pickled monitor; one saved before a slot existed gets its default."""
         self._open_windows = 0
+        self.limits = ()
         for name, value in state[1].items():
             setattr(self, name, value)
 
@@ -107,7 +123,7 @@ class MetricMonitor:
             if time >= self.start:
                 self.total += value
                 self.count += 1
-                return []
+                return self._watch_limits(time, value) if self.limits else []
             self.late += 1
             return None
         if not math.isfinite(time):  # +inf would start a window no reading can close
@@ -119,6 +135,18 @@ class MetricMonitor:
         self.end = start + window_s
         self.total = value
         self.count = 1
+        if self.limits:
+            events += self._watch_limits(time, value)
+        return events
+
+    def _watch_limits(self, time: float, value: float) -> list[FaultEvent]:
+        """The hard limits' events; an opened fault gets the recent windows as evidence."""
+        events: list[FaultEvent] = []
+        for watch in self.limits:
+            for event in watch.observe(time, value):
+                if isinstance(event, FaultOpened):
+                    event = dataclasses.replace(event, evidence=self.recent())  # noqa: PLW2901
+                events.append(event)
         return events
 
     def recent(self) -> tuple[WindowSummary, ...]:
@@ -155,7 +183,7 @@ class MetricMonitor:
         self.detector.reset()
         self.is_open = False
         self._anomalous_run = self._normal_run = self._open_windows = 0
-        return [FaultCleared(self.device_id, self.metric, start, absorbed=True)]
+        return [FaultCleared(self.device_id, self.metric, self.detector.name, start, absorbed=True)]
 
     def _anomalous(self, start: float, score: float) -> list[FaultEvent]:
         self._normal_run = 0
@@ -192,7 +220,7 @@ class MetricMonitor:
             return []
         self.is_open = False
         self._normal_run = 0
-        return [FaultCleared(self.device_id, self.metric, self._clear_start)]
+        return [FaultCleared(self.device_id, self.metric, self.detector.name, self._clear_start)]
 
     def _remember(self, start: float, mean: float, score: float) -> None:
         ring, i = self._ring, self._ring_next * _FIELDS

@@ -71,6 +71,7 @@ class FaultCleared(Event):
 
     device_id: int
     metric: str
+    detector: str
     cleared_at: float
     absorbed: bool = False
 
@@ -180,4 +181,9 @@ class Fault:
             )
         self.status = FaultStatus.CLEARED
         self.cleared_at = at
-        return FaultCleared(device_id=self.device_id, metric=self.metric, cleared_at=at.timestamp())
+        return FaultCleared(
+            device_id=self.device_id,
+            metric=self.metric,
+            detector=self.detector,
+            cleared_at=at.timestamp(),
+        )

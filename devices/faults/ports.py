@@ -10,11 +10,12 @@ from devices.faults.model import Fault
 class FaultRepository(Protocol):
     def add(self, fault: Fault) -> Fault | None:
         """Store a new fault and set its id; None when this onset is stored already, or the
-        device has an open fault on the metric (a redelivery, or another worker)."""
+        same detector has an open fault on the device's metric (a redelivery, or another
+        worker)."""
         ...
 
-    def open_fault(self, device_id: int, metric: str) -> Fault | None:
-        """The open fault on (device, metric), if there is one."""
+    def open_fault(self, device_id: int, metric: str, detector: str) -> Fault | None:
+        """The open fault a detector reported on (device, metric), if there is one."""
         ...
 
     def save(self, fault: Fault) -> None:

@@ -66,12 +66,12 @@ class PostgresFaultRepository:
         fault.id = int(row[0])
         return fault
 
-    def open_fault(self, device_id: int, metric: str) -> Fault | None:
+    def open_fault(self, device_id: int, metric: str, detector: str) -> Fault | None:
         row = self._conn.execute(
             "SELECT id, device_id, metric, detector, score, threshold, status, opened_at, "
             "cleared_at, evidence FROM faults "
-            "WHERE device_id = %s AND metric = %s AND status = 'open'",
-            (device_id, metric),
+            "WHERE device_id = %s AND metric = %s AND detector = %s AND status = 'open'",
+            (device_id, metric, detector),
         ).fetchone()
         return None if row is None else _fault(row)
 

@@ -28,7 +28,7 @@ def record_cleared(event: FaultCleared, faults: FaultRepository) -> list[Event]:
     A detector's clearing time earlier than the stored onset (a late window) clears it at
     the onset: a fault never ends before it began.
     """
-    fault = faults.open_fault(event.device_id, event.metric)
+    fault = faults.open_fault(event.device_id, event.metric, event.detector)
     if fault is None or fault.id is None:
         return []
     at = max(datetime.fromtimestamp(event.cleared_at, UTC), fault.opened_at)

@@ -5,6 +5,7 @@ The service tests trust the fakes; these tests are why they may.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -121,12 +122,12 @@ def test_one_open_fault_per_device_and_metric(faults: FaultRepository) -> None:
     assert stored.id is not None
     assert faults.add(fault()) is None  # the same onset again
     assert faults.add(fault(at=NOW + timedelta(hours=1))) is None  # still open
-    found = faults.open_fault(1, "cabinet_temp")
+    found = faults.open_fault(1, "cabinet_temp", "standard_score")
     assert found is not None
     assert (found.id, found.opened_at, found.evidence) == (stored.id, NOW, stored.evidence)
     found.clear(NOW + timedelta(minutes=30))
     faults.save(found)
-    assert faults.open_fault(1, "cabinet_temp") is None
+    assert faults.open_fault(1, "cabinet_temp", "standard_score") is None
     reopened = faults.add(fault(at=NOW + timedelta(hours=1)))
     assert reopened is not None
     assert reopened.status is FaultStatus.OPEN
@@ -148,3 +149,16 @@ def test_device_owners_on_postgres(conn: psycopg.Connection[TupleRow]) -> None:
     owners = PostgresDeviceOwners(conn)
     assert owners.owner_of(1) == OwnedDevice("FR-000001", "refrigerator", "CoolFrost CF-300", 1)
     assert owners.owner_of(999) is None
+
+
+def test_a_limit_and_a_learned_detector_each_have_their_open_fault(
+    faults: FaultRepository,
+) -> None:
+    learned = faults.add(fault())
+    limit = faults.add(dataclasses.replace(fault(), detector="limit_high", id=None))
+    assert learned is not None
+    assert limit is not None
+    assert learned.id != limit.id
+    found = faults.open_fault(1, "cabinet_temp", "limit_high")
+    assert found is not None
+    assert found.id == limit.id

@@ -83,21 +83,27 @@ class FakeFaultRepository:
 
     def add(self, fault: Fault) -> Fault | None:
         for row in self.rows.values():
-            same_onset = (row.device_id, row.metric, row.opened_at) == (
+            same = (row.device_id, row.metric, row.detector) == (
                 fault.device_id,
                 fault.metric,
-                fault.opened_at,
+                fault.detector,
             )
-            open_already = (row.device_id, row.metric) == (fault.device_id, fault.metric)
+            same_onset = same and row.opened_at == fault.opened_at
+            open_already = same
             if same_onset or (open_already and row.is_open):
                 return None
         fault.id = len(self.rows) + 1
         self.rows[fault.id] = copy.copy(fault)
         return fault
 
-    def open_fault(self, device_id: int, metric: str) -> Fault | None:
+    def open_fault(self, device_id: int, metric: str, detector: str) -> Fault | None:
         for row in self.rows.values():
-            if (row.device_id, row.metric, row.status) == (device_id, metric, FaultStatus.OPEN):
+            if (row.device_id, row.metric, row.detector, row.status) == (
+                device_id,
+                metric,
+                detector,
+                FaultStatus.OPEN,
+            ):
                 return copy.copy(row)
         return None
 

@@ -100,8 +100,12 @@ def test_a_device_without_a_customer_gets_a_fault_and_no_ticket(world: World) ->
 
 def test_clearing_closes_the_fault_never_before_its_onset(world: World) -> None:
     world.publish(opened())
-    cleared = world.publish(FaultCleared(1, "cabinet_temp", T0 - 60))  # a late window
+    cleared = world.publish(
+        FaultCleared(1, "cabinet_temp", "standard_score", T0 - 60)
+    )  # a late window
     assert cleared == [FaultCleared, FaultClosed]
     fault = world.faults.rows[1]
     assert fault.cleared_at == fault.opened_at
-    assert world.publish(FaultCleared(1, "cabinet_temp", T0 + 60)) == [FaultCleared]
+    assert world.publish(FaultCleared(1, "cabinet_temp", "standard_score", T0 + 60)) == [
+        FaultCleared
+    ]

@@ -61,7 +61,12 @@ def test_clearing_an_open_fault_records_the_time_and_returns_the_event() -> None
 
     event = fault.clear(at)
 
-    assert event == FaultCleared(device_id=7, metric="cabinet_temp", cleared_at=OPENED + 3.5 * 3600)
+    assert event == FaultCleared(
+        device_id=7,
+        metric="cabinet_temp",
+        detector=fault.detector,
+        cleared_at=OPENED + 3.5 * 3600,
+    )
     assert fault.status is FaultStatus.CLEARED
     assert not fault.is_open
     assert fault.cleared_at == at

@@ -196,7 +196,7 @@ def test_a_return_to_normal_clears_after_clear_after_windows_and_a_new_shift_reo
 
     feeder.close()
 
-    assert cleared(feeder.events) == [FaultCleared(7, "cabinet_temp", back)]
+    assert cleared(feeder.events) == [FaultCleared(7, "cabinet_temp", "standard_score", back)]
     assert not feeder.monitor.is_open
     feeder.feed(4.0, 10)
     feeder.feed(7.0, 10)
