@@ -53,7 +53,13 @@ class ProactiveTickets:
         if device is None or device.customer_id is None:
             return []
         device_type = self.catalog.device_type(device.device_type)
-        metric = device_type.metrics[opened.metric]
+        metric = device_type.metrics.get(opened.metric)
+        # A fault on something other than a metric (no data at all) has no catalog entry.
+        key, label, unit = (
+            (metric.key, metric.label, metric.unit)
+            if metric is not None
+            else (opened.metric, "Telemetry", "min")
+        )
         latest, baseline = window_means(opened)
         draft = proactive_ticket(
             FaultFacts(
@@ -61,9 +67,9 @@ class ProactiveTickets:
                 device_type=device.device_type,
                 device_type_label=device_type.label,
                 model=device.model,
-                metric=metric.key,
-                metric_label=metric.label,
-                unit=metric.unit,
+                metric=key,
+                metric_label=label,
+                unit=unit,
                 detector=opened.detector,
                 score=opened.score,
                 threshold=opened.threshold,

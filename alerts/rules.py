@@ -84,6 +84,8 @@ def proactive_ticket(facts: FaultFacts) -> TicketDraft:
     >>> draft.priority, draft.subject
     (1, 'Refrigerator FR-1: cabinet temperature abnormal')
     """
+    if facts.detector == "no_data":
+        return _no_data_ticket(facts)
     level_impact = impact(facts)
     level_urgency = urgency(facts.score, facts.threshold, facts.detector)
     priority = PRIORITY_MATRIX[(level_impact, level_urgency)]
@@ -111,6 +113,28 @@ def proactive_ticket(facts: FaultFacts) -> TicketDraft:
         f"{facts.metric_label.lower()} abnormal",
         description="\n".join(lines),
         priority=priority,
+    )
+
+
+def _no_data_ticket(facts: FaultFacts) -> TicketDraft:
+    """A device gone silent: probably its connection, its power or its module; P3."""
+    since = facts.opened_at.astimezone(UTC)
+    return TicketDraft(
+        subject=f"{facts.device_type_label} {facts.device_serial}: no data since "
+        f"{since:%Y-%m-%d %H:%M} UTC",
+        description="\n".join(
+            [
+                f"{facts.device_type_label} {facts.device_serial} (model {facts.model}) has "
+                f"sent nothing for {facts.score:.0f} minutes (allowed: {facts.threshold:.0f}).",
+                "",
+                "Its faults cannot be seen while it is silent. Likely causes: the home's "
+                "network or power, or the appliance's connectivity module.",
+                "Priority P3: impact medium, urgency medium.",
+                "Suggested action: ask the customer whether the appliance is on and "
+                "connected; book a visit if it is and stays silent.",
+            ]
+        ),
+        priority=PRIORITY_MATRIX[(Level.MEDIUM, Level.MEDIUM)],
     )
 
 

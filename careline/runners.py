@@ -169,7 +169,7 @@ def run_scheduler(settings: Settings) -> int:
         pool = _pool(settings, stack, size=2)
         with pool.connection() as conn:
             migrate.ensure_current(conn)
-        scheduler = start_scheduler(pool, settings)
+        scheduler = start_scheduler(pool, settings, load_catalog())
         stack.callback(scheduler.shutdown)
         typer.echo("scheduler running: " + ", ".join(job.name for job in scheduler.get_jobs()))
         stop.wait()

@@ -1,8 +1,11 @@
 """Scheduled jobs (APScheduler): the work nobody asks for but everybody relies on.
 
-Today one job: dead-letter retention, daily (and once at start-up, so that a scheduler
-that is restarted often still gets to it). Each job takes ``now`` from the scheduler's
-clock and logs what it did; a failed run is logged and tried again at the next time.
+The jobs: dead-letter retention, daily (and once at start-up, so that a scheduler that is
+restarted often still gets to it); the no-data check, every minute, which opens a fault
+(and, through the same event handlers ingest uses, a proactive ticket) for a device silent
+longer than its type's ``no_data_after_s`` and clears it when the device is heard again.
+Each job takes ``now`` from the scheduler's clock and logs what it did; a failed run is
+logged and tried again at the next time.
 ``careline scheduler`` runs the jobs in their own process; ``careline demo`` runs them in
 its own process, beside everything else.
 """
@@ -15,9 +18,15 @@ from datetime import UTC, datetime
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from careline.bootstrap import Pool
+from careline.bootstrap import Pool, event_bus
 from careline.settings import Settings
-from crm_core.kernel.errors import StorageError
+from crm_core.kernel.errors import StorageError, database_errors
+from crm_core.kernel.events import EventBus
+from crm_core.kernel.uow import PostgresUnitOfWork
+from devices.catalog import Catalog
+from devices.faults.model import FaultRecorded
+from devices.faults.no_data import no_data_events
+from devices.faults.postgres import silences
 from ingest.retention import purge_dead_letters
 
 log = logging.getLogger(__name__)
@@ -43,9 +52,33 @@ def dead_letter_retention(
     return run
 
 
+def no_data_check(
+    pool: Pool, catalog: Catalog, bus: EventBus, clock: Callable[[], datetime]
+) -> Callable[[], None]:
+    """The no-data job: one transaction, the events through the bus like a batch's."""
+
+    def run() -> None:
+        try:
+            with database_errors(), pool.connection() as conn, PostgresUnitOfWork(conn) as uow:
+                events = no_data_events(silences(conn), catalog, clock().timestamp())
+                handled = bus.publish(events, uow)
+                uow.commit()
+        except StorageError as exc:
+            log.warning("the no-data check did not run: %s; trying again in a minute", exc)
+            return
+        for event in handled:
+            if isinstance(event, FaultRecorded):
+                log.info(
+                    "device %d is silent: fault %d opened", event.opened.device_id, event.fault_id
+                )
+
+    return run
+
+
 def start_scheduler(
     pool: Pool,
     settings: Settings,
+    catalog: Catalog,
     *,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> BackgroundScheduler:
@@ -58,6 +91,15 @@ def start_scheduler(
         next_run_time=datetime.now(UTC),  # APScheduler's own time; jobs take clock()
         id="dead-letter-retention",
         name="dead-letter retention",
+        coalesce=True,
+        max_instances=1,
+    )
+    scheduler.add_job(
+        no_data_check(pool, catalog, event_bus(catalog, clock), clock),
+        "interval",
+        minutes=1,
+        id="no-data-check",
+        name="no-data check",
         coalesce=True,
         max_instances=1,
     )

@@ -78,6 +78,8 @@ class DeviceType:
     report_interval_s: float
     offline_after_s: float
     metrics: dict[str, MetricSpec]
+    no_data_after_s: float = 3600.0
+    """Silence that becomes a fault (and a ticket): longer than offline, which only shows."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,6 +188,7 @@ def parse_catalog(data: dict[str, Any]) -> Catalog:
             label=str(raw.get("label", key)),
             report_interval_s=float(raw.get("report_interval_s", 60)),
             offline_after_s=float(raw.get("offline_after_s", 600)),
+            no_data_after_s=float(raw.get("no_data_after_s", 3600)),
             metrics=metrics,
         )
     if not types:

@@ -149,7 +149,7 @@ def run_demo(settings: Settings, options: DemoOptions) -> int:
                 "backlog": ingest.worker.backlog,
             }
 
-        scheduler = start_scheduler(database.pool, settings)
+        scheduler = start_scheduler(database.pool, settings, catalog)
         stack.callback(scheduler.shutdown)
 
         app = build_app(settings, database, catalog, stack, ingest_status)

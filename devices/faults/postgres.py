@@ -14,6 +14,7 @@ import psycopg
 from psycopg.rows import TupleRow
 
 from devices.faults.model import Fault, FaultStatus, WindowSummary
+from devices.faults.no_data import NO_DATA, TELEMETRY, Silence
 
 
 def evidence_json(fault: Fault) -> bytes:
@@ -80,3 +81,18 @@ class PostgresFaultRepository:
             "UPDATE faults SET status = %s, cleared_at = %s WHERE id = %s",
             (fault.status.value, fault.cleared_at, fault.id),
         )
+
+
+def silences(conn: psycopg.Connection[TupleRow]) -> list[Silence]:
+    """Every device that has reported: its last receive time, and its open no-data fault."""
+    rows = conn.execute(
+        """
+        SELECT d.id, d.device_type, extract(epoch FROM s.last_received_at), f.id IS NOT NULL
+          FROM devices d
+          JOIN device_status s ON s.device_id = d.id
+          LEFT JOIN faults f ON f.device_id = d.id AND f.metric = %s AND f.detector = %s
+                            AND f.status = 'open'
+        """,
+        (TELEMETRY, NO_DATA),
+    ).fetchall()
+    return [Silence(int(r[0]), str(r[1]), float(r[2]), bool(r[3])) for r in rows]

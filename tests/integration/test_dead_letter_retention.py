@@ -48,14 +48,16 @@ def test_retention_deletes_only_what_was_not_seen_for_the_period(db: Pool) -> No
     assert left == (5,)
 
 
-def test_the_scheduler_runs_retention_at_start_and_daily(db: Pool, database_url: str) -> None:
+def test_the_scheduler_runs_retention_at_start_and_daily(
+    db: Pool, database_url: str, catalog: Catalog
+) -> None:
     add_letters(db, 3, NOW - timedelta(days=40), "old")
     add_letters(db, 2, NOW - timedelta(days=1), "recent")
     settings = load_settings(ingest={"dead_letter_retention_days": 7})
-    scheduler = start_scheduler(db, settings, clock=lambda: NOW)
+    scheduler = start_scheduler(db, settings, catalog, clock=lambda: NOW)
     try:
         wait_for(lambda: count(database_url, "SELECT count(*) FROM dead_letters") == 2)
-        [job] = scheduler.get_jobs()
+        job = scheduler.get_job("dead-letter-retention")
         assert job.trigger.interval == timedelta(days=1)
     finally:
         scheduler.shutdown()
