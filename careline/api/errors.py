@@ -22,6 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from crm_core.auth.errors import NotAuthenticatedError, PermissionDeniedError
 from crm_core.kernel.errors import DatabaseUnavailable, NotFound, StorageError
 from crm_core.tickets.model import TicketConflictError
+from devices.errors import FaultError
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +93,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(PermissionDeniedError, _permission_denied)
     app.add_exception_handler(NotFound, _not_found)
     app.add_exception_handler(TicketConflictError, _conflict)
+    app.add_exception_handler(FaultError, _conflict)
     app.add_exception_handler(DatabaseUnavailable, _unavailable)
     app.add_exception_handler(StorageError, _storage)
     # Third-party errors that reach the edge: the server went away or the pool is exhausted.

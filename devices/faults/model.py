@@ -30,6 +30,7 @@ from devices.errors import FaultAlreadyCleared, FaultClearedBeforeOpened, Invali
 
 class FaultStatus(StrEnum):
     OPEN = "open"
+    ACKNOWLEDGED = "acknowledged"  # someone has it in hand; still live
     CLEARED = "cleared"
 
 
@@ -88,6 +89,16 @@ class FaultRecorded(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class FaultAcknowledged(Event):
+    """Someone took fault ``fault_id`` in hand."""
+
+    fault_id: int
+    by: str
+    at: datetime
+    comment: str
+
+
+@dataclass(frozen=True, slots=True)
 class FaultClosed(Event):
     """Fault ``fault_id`` was cleared and stored so."""
 
@@ -132,11 +143,15 @@ class Fault:
     status: FaultStatus = FaultStatus.OPEN
     cleared_at: datetime | None = None
     evidence: tuple[WindowSummary, ...] = ()
+    acknowledged_at: datetime | None = None
+    acknowledged_by: str | None = None
 
     def __post_init__(self) -> None:
         self.opened_at = _aware(self.opened_at, "opened_at")
         if self.cleared_at is not None:
             self.cleared_at = _aware(self.cleared_at, "cleared_at")
+        if self.acknowledged_at is not None:
+            self.acknowledged_at = _aware(self.acknowledged_at, "acknowledged_at")
         if (self.status is FaultStatus.CLEARED) != (self.cleared_at is not None):
             raise ValueError("a fault has cleared_at exactly when its status is cleared")
         if self.cleared_at is not None and self.cleared_at < self.opened_at:
@@ -160,7 +175,25 @@ class Fault:
 
     @property
     def is_open(self) -> bool:
-        return self.status is FaultStatus.OPEN
+        """Live: open or acknowledged, not cleared yet."""
+        return self.status is not FaultStatus.CLEARED
+
+    def acknowledge(self, by: str, at: datetime, comment: str = "") -> FaultAcknowledged:
+        """Someone has the fault in hand; a cleared fault cannot be acknowledged any more.
+
+        Acknowledging twice keeps the first acknowledgement (the event is raised again, so
+        a second person's comment is still recorded).
+        """
+        at = _aware(at, "at")
+        if self.status is FaultStatus.CLEARED:
+            raise FaultAlreadyCleared(f"fault {self.id} has cleared; there is nothing to take on")
+        if not by:
+            raise ValueError("an acknowledgement names who made it")
+        if self.status is FaultStatus.OPEN:
+            self.status = FaultStatus.ACKNOWLEDGED
+            self.acknowledged_at, self.acknowledged_by = at, by
+        assert self.id is not None, "a fault is acknowledged once stored"
+        return FaultAcknowledged(self.id, by, at, comment)
 
     def clear(self, at: datetime) -> FaultCleared:
         """Clear the fault at ``at``; returns the event to publish.

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Protocol
 
+from crm_core.kernel.uow import UnitOfWork
 from devices.faults.model import Fault
 
 
@@ -14,10 +16,23 @@ class FaultRepository(Protocol):
         worker)."""
         ...
 
+    def get(self, fault_id: int, *, for_update: bool = False) -> Fault | None:
+        """The fault, locked for the rest of the transaction when ``for_update``."""
+        ...
+
+    def note(self, fault_id: int, at: datetime, author: str, action: str, comment: str) -> None:
+        """Add a line to the fault's history."""
+        ...
+
     def open_fault(self, device_id: int, metric: str, detector: str) -> Fault | None:
         """The open fault a detector reported on (device, metric), if there is one."""
         ...
 
     def save(self, fault: Fault) -> None:
-        """Store a fault's changed status and clearing time."""
+        """Store a fault's changed status, acknowledgement and clearing time."""
         ...
+
+
+class FaultsUnitOfWork(UnitOfWork, Protocol):
+    @property
+    def faults(self) -> FaultRepository: ...

@@ -7,20 +7,29 @@ one open fault per device and metric, so a redelivered batch adds nothing.
 from __future__ import annotations
 
 import dataclasses
+from datetime import datetime
 from typing import Any
 
 import orjson
 import psycopg
 from psycopg.rows import TupleRow
 
+from crm_core.kernel.uow import PostgresUnitOfWork
 from devices.faults.model import Fault, FaultStatus, WindowSummary
 from devices.faults.no_data import NO_DATA, TELEMETRY, Silence
+from devices.faults.ports import FaultRepository
 
 
 def evidence_json(fault: Fault) -> bytes:
     """The windows around the onset, and the threshold they were judged against."""
     windows = [dataclasses.asdict(w) for w in fault.evidence]
     return orjson.dumps({"windows": windows, "threshold": fault.threshold})
+
+
+_COLUMNS = (
+    "id, device_id, metric, detector, score, threshold, status, opened_at, cleared_at, "
+    "evidence, acknowledged_at, acknowledged_by"
+)
 
 
 def _fault(row: tuple[Any, ...]) -> Fault:
@@ -36,6 +45,8 @@ def _fault(row: tuple[Any, ...]) -> Fault:
         opened_at=row[7],
         cleared_at=row[8],
         evidence=tuple(WindowSummary(**w) for w in evidence.get("windows", ())),
+        acknowledged_at=row[10],
+        acknowledged_by=row[11],
     )
 
 
@@ -67,20 +78,46 @@ class PostgresFaultRepository:
         fault.id = int(row[0])
         return fault
 
+    def get(self, fault_id: int, *, for_update: bool = False) -> Fault | None:
+        lock = " FOR UPDATE" if for_update else ""
+        row = self._conn.execute(
+            f"SELECT {_COLUMNS} FROM faults WHERE id = %s{lock}", (fault_id,)
+        ).fetchone()
+        return None if row is None else _fault(row)
+
     def open_fault(self, device_id: int, metric: str, detector: str) -> Fault | None:
         row = self._conn.execute(
-            "SELECT id, device_id, metric, detector, score, threshold, status, opened_at, "
-            "cleared_at, evidence FROM faults "
-            "WHERE device_id = %s AND metric = %s AND detector = %s AND status = 'open'",
+            f"SELECT {_COLUMNS} FROM faults WHERE device_id = %s AND metric = %s "
+            "AND detector = %s AND status <> 'cleared'",
             (device_id, metric, detector),
         ).fetchone()
         return None if row is None else _fault(row)
 
     def save(self, fault: Fault) -> None:
         self._conn.execute(
-            "UPDATE faults SET status = %s, cleared_at = %s WHERE id = %s",
-            (fault.status.value, fault.cleared_at, fault.id),
+            "UPDATE faults SET status = %s, cleared_at = %s, acknowledged_at = %s, "
+            "acknowledged_by = %s WHERE id = %s",
+            (
+                fault.status.value,
+                fault.cleared_at,
+                fault.acknowledged_at,
+                fault.acknowledged_by,
+                fault.id,
+            ),
         )
+
+    def note(self, fault_id: int, at: datetime, author: str, action: str, comment: str) -> None:
+        self._conn.execute(
+            "INSERT INTO fault_notes (fault_id, at, author, action, comment) "
+            "VALUES (%s, %s, %s, %s, %s)",
+            (fault_id, at, author, action, comment),
+        )
+
+
+class PostgresFaultsUnitOfWork(PostgresUnitOfWork):
+    def __init__(self, connection: psycopg.Connection[TupleRow]) -> None:
+        super().__init__(connection)
+        self.faults: FaultRepository = PostgresFaultRepository(connection)
 
 
 def silences(conn: psycopg.Connection[TupleRow]) -> list[Silence]:

@@ -21,7 +21,7 @@ from crm_core.kernel.read_models import (
 from devices.catalog import Catalog
 from devices.readings import MAX_POINTS, MetricSeries, metric_series
 
-FaultStatus = Literal["open", "cleared"]
+FaultStatus = Literal["open", "acknowledged", "cleared"]
 CHART_MARGIN = timedelta(hours=2)
 
 
@@ -36,7 +36,18 @@ class FaultSummary(ReadModel):
     status: FaultStatus
     opened_at: UtcDateTime
     cleared_at: UtcDateTime | None
+    acknowledged_at: UtcDateTime | None
+    acknowledged_by: str | None
     ticket_id: int | None
+
+
+class FaultNote(ReadModel):
+    """One line of a fault's history."""
+
+    at: UtcDateTime
+    author: str
+    action: str
+    comment: str
 
 
 class FaultDetail(FaultSummary):
@@ -45,11 +56,14 @@ class FaultDetail(FaultSummary):
     evidence: JsonValue
     readings: MetricSeries
     """The fault's metric from 2 h before its onset to 2 h after."""
+    notes: list[FaultNote]
+    """Who did what to the fault, oldest first."""
 
 
 SELECT_FAULTS: LiteralString = """
     SELECT f.id, f.device_id, d.serial AS device_serial, f.metric, f.detector, f.score,
-           f.threshold, f.status, f.opened_at, f.cleared_at, tf.ticket_id
+           f.threshold, f.status, f.opened_at, f.cleared_at, f.acknowledged_at,
+           f.acknowledged_by, tf.ticket_id
     FROM faults f
     JOIN devices d ON d.id = f.device_id
     LEFT JOIN ticket_faults tf ON tf.fault_id = f.id
@@ -116,4 +130,10 @@ def get_fault(conn: psycopg.Connection[TupleRow], catalog: Catalog, fault_id: in
         until=row.opened_at + CHART_MARGIN,
         limit=MAX_POINTS,
     )
-    return FaultDetail(**row.model_dump(), readings=series)
+    notes = fetch_models(
+        conn,
+        FaultNote,
+        "SELECT at, author, action, comment FROM fault_notes WHERE fault_id = %s ORDER BY at, id",
+        (fault_id,),
+    )
+    return FaultDetail(**row.model_dump(), readings=series, notes=notes)

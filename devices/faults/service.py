@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from crm_core.kernel.errors import NotFound
 from crm_core.kernel.events import Event
 from devices.faults.model import Fault, FaultCleared, FaultClosed, FaultOpened, FaultRecorded
-from devices.faults.ports import FaultRepository
+from devices.faults.ports import FaultRepository, FaultsUnitOfWork
 
 
 def record_opened(event: FaultOpened, faults: FaultRepository) -> list[Event]:
@@ -35,3 +36,21 @@ def record_cleared(event: FaultCleared, faults: FaultRepository) -> list[Event]:
     fault.clear(at)
     faults.save(fault)
     return [FaultClosed(fault.id, fault.device_id, fault.metric)]
+
+
+def acknowledge(
+    uow: FaultsUnitOfWork, fault_id: int, by: str, comment: str, now: datetime
+) -> list[Event]:
+    """Someone takes a fault in hand, in one transaction; the history records it.
+
+    :class:`NotFound`, or :class:`~devices.errors.FaultAlreadyCleared` when it has cleared.
+    """
+    with uow:
+        fault = uow.faults.get(fault_id, for_update=True)
+        if fault is None:
+            raise NotFound(f"fault {fault_id} does not exist")
+        event = fault.acknowledge(by, now, comment)
+        uow.faults.save(fault)
+        uow.faults.note(fault_id, now, by, "acknowledged", comment)
+        uow.commit()
+    return [event]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import psycopg
@@ -17,9 +17,11 @@ from careline.settings import ApiSettings, Settings
 from crm_core.auth.users import create_api_key
 from crm_core.kernel.capabilities import Capabilities
 from devices.catalog import Catalog
+from tests.api import factories as make
 from tests.api.server import serve
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+MINUTE = timedelta(minutes=1)
 SESSION_SECRET = "test-session-secret-0123456789-abcdefghij"
 
 Pool = ConnectionPool[psycopg.Connection[TupleRow]]
@@ -58,3 +60,56 @@ def agent(db: Pool) -> dict[str, str]:
 @pytest.fixture
 def admin(db: Pool) -> dict[str, str]:
     return {"X-API-Key": key_for(db, "admin")}
+
+
+@pytest.fixture
+def fleet(db: Pool, catalog: Catalog) -> dict[str, int]:
+    """Two customers; an online fridge with readings, an open fault and a ticket; more."""
+    with db.connection() as conn:
+        amelie = make.customer(conn)
+        bakery = make.customer(conn, "Boulangerie du Vieux Lyon", kind="business", email=None)
+        home = make.site(conn, amelie)
+        fridge = make.device(conn, "RF-1", customer_id=amelie, site_id=home)
+        make.device_status(conn, fridge, NOW - 2 * MINUTE, NOW - MINUTE)
+        washer = make.device(conn, "WM-1", device_type="washing_machine", customer_id=amelie)
+        make.device_status(conn, washer, NOW - timedelta(hours=3), NOW - timedelta(hours=2))
+        make.device(conn, "RF-2", customer_id=bakery)  # never reported
+        start = NOW - timedelta(hours=5)
+        make.readings(
+            conn,
+            catalog,
+            fridge,
+            "cabinet_temp",
+            [(start + i * MINUTE, 4.0 + (i / 100)) for i in range(300)],
+        )
+        make.readings(conn, catalog, fridge, "compressor_power", [(start, 95.0)])
+        opened = NOW - timedelta(hours=1)
+        fault = make.fault(conn, fridge, opened, score=6.25)
+        old = make.fault(
+            conn,
+            fridge,
+            NOW - timedelta(days=3),
+            metric="compressor_power",
+            cleared_at=NOW - timedelta(days=2),
+        )
+        ticket = make.ticket(conn, amelie, opened + MINUTE, device_id=fridge)
+        make.ticket_fault(conn, ticket, fault)
+        older = make.ticket(
+            conn,
+            bakery,
+            NOW - timedelta(days=5),
+            kind="reactive",
+            status="solved",
+            subject="Noisy fan",
+        )
+    return {
+        "amelie": amelie,
+        "bakery": bakery,
+        "home": home,
+        "fridge": fridge,
+        "washer": washer,
+        "fault": fault,
+        "old_fault": old,
+        "ticket": ticket,
+        "older_ticket": older,
+    }

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
+from datetime import datetime
 from types import TracebackType
 from typing import Self
 
@@ -80,6 +81,7 @@ class FakeTicketsUnitOfWork:
 class FakeFaultRepository:
     def __init__(self) -> None:
         self.rows: dict[int, Fault] = {}
+        self.notes: list[tuple[int, datetime, str, str, str]] = []
 
     def add(self, fault: Fault) -> Fault | None:
         for row in self.rows.values():
@@ -107,9 +109,41 @@ class FakeFaultRepository:
                 return copy.copy(row)
         return None
 
+    def get(self, fault_id: int, *, for_update: bool = False) -> Fault | None:
+        row = self.rows.get(fault_id)
+        return None if row is None else copy.copy(row)
+
     def save(self, fault: Fault) -> None:
         assert fault.id is not None
         self.rows[fault.id] = copy.copy(fault)
+
+    def note(self, fault_id: int, at: datetime, author: str, action: str, comment: str) -> None:
+        self.notes.append((fault_id, at, author, action, comment))
+
+
+@dataclass
+class FakeFaultsUnitOfWork:
+    faults: FakeFaultRepository = field(default_factory=FakeFaultRepository)
+    committed: int = 0
+
+    def __enter__(self) -> Self:
+        self._saved = (copy.deepcopy(self.faults.rows), list(self.faults.notes))
+        self._pending = False
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if kind is None and self._pending:
+            self.committed += 1
+        else:
+            self.faults.rows, self.faults.notes = self._saved
+
+    def commit(self) -> None:
+        self._pending = True
 
 
 class FakeDeviceOwners:

@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query
+from pydantic import BaseModel, ConfigDict, Field
 
-from careline.api.deps import Conn, Context, Paging
+from careline.api.deps import Conn, Context, Now, Paging, RequireAgent
 from careline.api.errors import responses
 from crm_core.kernel.read_models import Listing
+from devices.faults.postgres import PostgresFaultsUnitOfWork
 from devices.faults.queries import (
     FaultDetail,
     FaultStatus,
@@ -16,6 +18,7 @@ from devices.faults.queries import (
     get_fault,
     list_faults,
 )
+from devices.faults.service import acknowledge
 
 router = APIRouter(prefix="/faults", tags=["faults"])
 
@@ -24,7 +27,9 @@ router = APIRouter(prefix="/faults", tags=["faults"])
 def faults_list(
     conn: Conn,
     page: Paging,
-    status: Annotated[FaultStatus | None, Query(description="open or cleared")] = None,
+    status: Annotated[
+        FaultStatus | None, Query(description="open, acknowledged or cleared")
+    ] = None,
     device: Annotated[str | None, Query(description="A device serial.")] = None,
 ) -> Listing[FaultSummary]:
     return Listing.of(list_faults(conn, status=status, device_serial=device, page=page), page)
@@ -36,4 +41,27 @@ def faults_list(
     responses=responses(404),
 )
 def fault_detail(fault_id: int, conn: Conn, context: Context) -> FaultDetail:
+    return get_fault(conn, context.catalog, fault_id)
+
+
+class Acknowledgement(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    comment: Annotated[str, Field(max_length=2000, description="What is being done.")] = ""
+
+
+@router.post(
+    "/{fault_id}/acknowledge",
+    summary="Take a fault in hand (agent or admin); recorded in its history",
+    responses=responses(404, 409),
+)
+def fault_acknowledge(
+    fault_id: int,
+    body: Acknowledgement,
+    conn: Conn,
+    context: Context,
+    now: Now,
+    principal: RequireAgent,
+) -> FaultDetail:
+    acknowledge(PostgresFaultsUnitOfWork(conn), fault_id, principal.name, body.comment, now)
     return get_fault(conn, context.catalog, fault_id)
