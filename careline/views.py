@@ -15,7 +15,7 @@ from psycopg.rows import TupleRow
 
 from crm_core.customers.queries import CustomerRecord, get_customer
 from crm_core.kernel.read_models import MAX_LIMIT, Page
-from crm_core.tickets.queries import TicketRecord, get_ticket
+from crm_core.tickets.queries import TicketHistoryLine, TicketRecord, get_ticket, ticket_history
 from devices.catalog import Catalog
 from devices.faults.queries import FaultSummary, ticket_faults
 from devices.queries import DeviceSummary, list_devices
@@ -27,6 +27,7 @@ class CustomerDetail(CustomerRecord):
 
 class TicketDetail(TicketRecord):
     faults: list[FaultSummary]
+    history: list[TicketHistoryLine]
 
 
 def customer_detail(
@@ -41,4 +42,8 @@ def customer_detail(
 def ticket_detail(conn: psycopg.Connection[TupleRow], ticket_id: int) -> TicketDetail:
     """One ticket with its linked faults, oldest onset first."""
     record = get_ticket(conn, ticket_id)
-    return TicketDetail(**record.model_dump(), faults=ticket_faults(conn, ticket_id))
+    return TicketDetail(
+        **record.model_dump(),
+        faults=ticket_faults(conn, ticket_id),
+        history=ticket_history(conn, ticket_id),
+    )

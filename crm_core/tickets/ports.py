@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from crm_core.kernel.uow import UnitOfWork
-from crm_core.tickets.model import Ticket
+from crm_core.tickets.model import HistoryEntry, Ticket
 
 
 class TicketRepository(Protocol):
@@ -25,6 +25,10 @@ class TicketRepository(Protocol):
     def save(self, ticket: Ticket) -> None:
         """Store a changed status; :class:`TicketConflictError` when reopening it would give
         its device a second live proactive ticket."""
+        ...
+
+    def record(self, ticket_id: int, change: HistoryEntry) -> None:
+        """Add a line to the ticket's history."""
         ...
 
     def link_fault(self, ticket_id: int, fault_id: int) -> bool:

@@ -13,14 +13,14 @@ import psycopg
 from psycopg.rows import TupleRow
 
 from crm_core.kernel.uow import PostgresUnitOfWork
-from crm_core.tickets.model import Ticket, TicketConflictError
+from crm_core.tickets.model import HistoryEntry, Ticket, TicketConflictError
 from crm_core.tickets.ports import TicketRepository
 
 _COLUMNS = (
     "id, kind, status, priority, subject, description, customer_id, device_id, "
     "created_at, updated_at"
 )
-_LIVE_PROACTIVE = "kind = 'proactive' AND status NOT IN ('solved', 'closed')"
+_LIVE_PROACTIVE = "kind = 'proactive' AND status NOT IN ('resolved', 'closed', 'cancelled')"
 
 
 def _ticket(row: tuple[Any, ...]) -> Ticket:
@@ -99,6 +99,21 @@ class PostgresTicketRepository:
                 f"ticket {ticket.id} cannot be reopened: its device has another live "
                 "proactive ticket"
             ) from exc
+
+    def record(self, ticket_id: int, change: HistoryEntry) -> None:
+        self._conn.execute(
+            "INSERT INTO ticket_history (ticket_id, at, actor, action, old_status, new_status, "
+            "comment) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+            (
+                ticket_id,
+                change.at,
+                change.actor,
+                change.action,
+                change.old_status,
+                change.new_status,
+                change.comment,
+            ),
+        )
 
     def link_fault(self, ticket_id: int, fault_id: int) -> bool:
         cur = self._conn.execute(

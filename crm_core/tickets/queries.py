@@ -79,3 +79,23 @@ def get_ticket(conn: psycopg.Connection[TupleRow], ticket_id: int) -> TicketReco
     if row is None:
         raise NotFound(f"ticket {ticket_id} does not exist")
     return row
+
+
+class TicketHistoryLine(ReadModel):
+    at: UtcDateTime
+    actor: str
+    action: str
+    old_status: TicketStatus | None
+    new_status: TicketStatus | None
+    comment: str
+
+
+def ticket_history(conn: psycopg.Connection[TupleRow], ticket_id: int) -> list[TicketHistoryLine]:
+    """Who did what to the ticket, oldest first."""
+    return fetch_models(
+        conn,
+        TicketHistoryLine,
+        "SELECT at, actor, action, old_status, new_status, comment FROM ticket_history "
+        "WHERE ticket_id = %s ORDER BY at, id",
+        (ticket_id,),
+    )

@@ -99,7 +99,7 @@ def fleet(db: Pool, catalog: Catalog) -> dict[str, int]:
             bakery,
             NOW - timedelta(days=5),
             kind="reactive",
-            status="solved",
+            status="resolved",
             subject="Noisy fan",
         )
     return {

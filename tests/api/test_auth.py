@@ -78,7 +78,7 @@ def test_api_refuses_callers_without_credentials(client: httpx.Client, path: str
 
 
 def test_writes_refuse_callers_without_credentials(client: httpx.Client) -> None:
-    assert client.patch("/api/v1/tickets/1", json={"status": "open"}).status_code == 401
+    assert client.patch("/api/v1/tickets/1", json={"status": "assigned"}).status_code == 401
     assert client.post("/api/v1/dead-letters/replay", json={"all": True}).status_code == 401
 
 
@@ -86,7 +86,7 @@ def test_viewer_reads_but_may_not_patch_tickets_or_replay(
     client: httpx.Client, viewer: dict[str, str]
 ) -> None:
     assert client.get("/api/v1/tickets", headers=viewer).status_code == 200
-    patch = client.patch("/api/v1/tickets/1", json={"status": "open"}, headers=viewer)
+    patch = client.patch("/api/v1/tickets/1", json={"status": "assigned"}, headers=viewer)
     assert patch.status_code == 403
     assert patch.json()["error"] == "forbidden"
     replay = client.post("/api/v1/dead-letters/replay", json={"all": True}, headers=viewer)
@@ -193,7 +193,7 @@ def test_console_session_signs_in_reaches_the_api_and_signs_out(
     assert client.get("/api/v1/tickets").status_code == 200
     assert client.get("/console/tickets").status_code == 200
     # an agent may patch: the 404 shows the role check passed
-    assert client.patch("/api/v1/tickets/999", json={"status": "open"}).status_code == 404
+    assert client.patch("/api/v1/tickets/999", json={"status": "assigned"}).status_code == 404
     assert client.get("/console/dead-letters").status_code == 403  # admins only
     out = client.post("/console/sign-out")
     assert out.status_code == 303

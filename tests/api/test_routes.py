@@ -127,8 +127,8 @@ def test_tickets_list_newest_first_with_customer_and_device(
         (fleet["ticket"], "Amélie Laurent", "RF-1"),
         (fleet["older_ticket"], "Boulangerie du Vieux Lyon", None),
     ]
-    solved = client.get("/api/v1/tickets?status=solved", headers=viewer).json()["items"]
-    assert [t["id"] for t in solved] == [fleet["older_ticket"]]
+    resolved = client.get("/api/v1/tickets?status=resolved", headers=viewer).json()["items"]
+    assert [t["id"] for t in resolved] == [fleet["older_ticket"]]
     proactive = client.get(
         f"/api/v1/tickets?kind=proactive&customer_id={fleet['amelie']}", headers=viewer
     ).json()["items"]
@@ -149,17 +149,32 @@ def test_agent_changes_ticket_status(
     client: httpx.Client, agent: dict[str, str], fleet: dict[str, int]
 ) -> None:
     url = f"/api/v1/tickets/{fleet['ticket']}"
-    answer = client.patch(url, json={"status": "pending"}, headers=agent)
+    answer = client.patch(
+        url, json={"status": "waiting_for_customer", "comment": "no answer"}, headers=agent
+    )
     assert answer.status_code == 200
-    assert answer.json()["status"] == "pending"
+    assert answer.json()["status"] == "waiting_for_customer"
     assert answer.json()["updated_at"] == "2026-11-24T12:00:00Z"
-    assert client.get(url, headers=agent).json()["status"] == "pending"
+    assert client.get(url, headers=agent).json()["status"] == "waiting_for_customer"
     invalid = client.patch(url, json={"status": "escalated"}, headers=agent)
     assert invalid.status_code == 422
+    skipped = client.patch(url, json={"status": "closed"}, headers=agent)  # not resolved yet
+    assert skipped.status_code == 409
+    assert skipped.json()["error"] == "conflict"
+    assert client.patch(url, json={"status": "resolved"}, headers=agent).status_code == 200
     assert client.patch(url, json={"status": "closed"}, headers=agent).status_code == 200
-    reopened = client.patch(url, json={"status": "open"}, headers=agent)
+    reopened = client.patch(url, json={"status": "in_progress"}, headers=agent)
     assert reopened.status_code == 409
-    assert reopened.json()["error"] == "conflict"
+    commented = client.post(f"{url}/comments", json={"comment": "closed by phone"}, headers=agent)
+    assert commented.status_code == 200
+    history = [(h["action"], h["new_status"], h["comment"]) for h in commented.json()["history"]]
+    assert history == [
+        ("status", "waiting_for_customer", "no answer"),
+        ("status", "resolved", ""),
+        ("status", "closed", ""),
+        ("comment", None, "closed by phone"),
+    ]
+    assert client.post(f"{url}/comments", json={"comment": ""}, headers=agent).status_code == 422
 
 
 def test_dead_letters_newest_first_with_text_or_base64_payloads(

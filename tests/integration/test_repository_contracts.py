@@ -88,18 +88,18 @@ def test_status_is_saved_and_reopening_beside_a_live_ticket_is_refused(
     first = tickets.add(proactive(tickets))
     assert first is not None
     assert first.id is not None
-    first.change_status("solved", NOW + timedelta(hours=1))
+    first.change_status("resolved", NOW + timedelta(hours=1), "agent")
     tickets.save(first)
     stored = tickets.get(first.id)
     assert stored is not None
-    assert (stored.status, stored.updated_at) == ("solved", NOW + timedelta(hours=1))
+    assert (stored.status, stored.updated_at) == ("resolved", NOW + timedelta(hours=1))
     assert tickets.add(proactive(tickets)) is not None  # the device's new live ticket
-    first.change_status("open", NOW)
+    first.change_status("in_progress", NOW, "agent")
     with pytest.raises(TicketConflictError):
         tickets.save(first)
     again = tickets.get(first.id)
     assert again is not None
-    assert again.status == "solved"
+    assert again.status == "resolved"
     assert tickets.get(999_999) is None
 
 

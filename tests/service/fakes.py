@@ -9,7 +9,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Self
 
-from crm_core.tickets.model import Ticket, TicketConflictError
+from crm_core.tickets.model import HistoryEntry, Ticket, TicketConflictError
 from devices.faults.model import Fault, FaultStatus
 from devices.owners import OwnedDevice
 
@@ -18,6 +18,7 @@ class FakeTicketRepository:
     def __init__(self) -> None:
         self.rows: dict[int, Ticket] = {}
         self.fault_ticket: dict[int, int] = {}
+        self.history: list[tuple[int, HistoryEntry]] = []
 
     def get(self, ticket_id: int, *, for_update: bool = False) -> Ticket | None:
         row = self.rows.get(ticket_id)
@@ -45,6 +46,9 @@ class FakeTicketRepository:
                 raise TicketConflictError(f"ticket {ticket.id} cannot be reopened")
         self.rows[ticket.id] = copy.copy(ticket)
 
+    def record(self, ticket_id: int, change: HistoryEntry) -> None:
+        self.history.append((ticket_id, change))
+
     def link_fault(self, ticket_id: int, fault_id: int) -> bool:
         if fault_id in self.fault_ticket:
             return False
@@ -59,7 +63,11 @@ class FakeTicketsUnitOfWork:
     _pending: bool = False
 
     def __enter__(self) -> Self:
-        self._saved = (copy.deepcopy(self.tickets.rows), dict(self.tickets.fault_ticket))
+        self._saved = (
+            copy.deepcopy(self.tickets.rows),
+            dict(self.tickets.fault_ticket),
+            list(self.tickets.history),
+        )
         self._pending = False
         return self
 
@@ -72,7 +80,7 @@ class FakeTicketsUnitOfWork:
         if kind is None and self._pending:
             self.committed += 1
         else:
-            self.tickets.rows, self.tickets.fault_ticket = self._saved  # rolled back
+            self.tickets.rows, self.tickets.fault_ticket, self.tickets.history = self._saved
 
     def commit(self) -> None:
         self._pending = True

@@ -12,9 +12,10 @@ from crm_core.tickets.model import (
     TicketConflictError,
     TicketDraft,
     TicketOpened,
+    TicketStatus,
     TicketStatusChanged,
 )
-from crm_core.tickets.service import change_status, open_or_join_proactive
+from crm_core.tickets.service import add_comment, change_status, open_or_join_proactive
 from tests.service.fakes import FakeTicketsUnitOfWork
 
 NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
@@ -29,37 +30,64 @@ def open_for(uow: FakeTicketsUnitOfWork, device_id: int, fault_id: int) -> list[
     )
 
 
-def test_status_changes_commit_once_and_say_what_changed() -> None:
+def test_status_changes_commit_once_say_what_changed_and_are_history() -> None:
     uow = FakeTicketsUnitOfWork()
     open_for(uow, 1, 10)
     later = NOW + timedelta(hours=1)
-    assert change_status(uow, 1, "pending", later) == [TicketStatusChanged(1, "new", "pending")]
+    assert change_status(uow, 1, "assigned", later, "dispatch", "to Anna") == [
+        TicketStatusChanged(1, "new", "assigned", "dispatch", "to Anna")
+    ]
     assert uow.committed == 1
-    assert uow.tickets.rows[1].status == "pending"
+    assert uow.tickets.rows[1].status == "assigned"
     assert uow.tickets.rows[1].updated_at == later
-    assert change_status(uow, 1, "pending", later) == []  # no change, nothing saved
+    assert change_status(uow, 1, "assigned", later, "dispatch") == []  # no change
+    add_comment(uow, 1, "agent", "customer prefers mornings", later)
+    assert [(e.action, e.actor, e.new_status, e.comment) for _, e in uow.tickets.history] == [
+        ("created", "careline", "new", ""),
+        ("status", "dispatch", "assigned", "to Anna"),
+        ("comment", "agent", None, "customer prefers mornings"),
+    ]
 
 
-def test_a_closed_ticket_is_final_and_nothing_is_written() -> None:
+def test_the_whole_field_service_path() -> None:
     uow = FakeTicketsUnitOfWork()
     open_for(uow, 1, 10)
-    change_status(uow, 1, "closed", NOW)
-    with pytest.raises(TicketConflictError):
-        change_status(uow, 1, "open", NOW)
+    path: tuple[TicketStatus, ...] = (
+        "assigned",
+        "scheduled",
+        "in_progress",
+        "waiting_for_customer",
+        "in_progress",
+        "resolved",
+        "closed",
+    )
+    for status in path:
+        change_status(uow, 1, status, NOW, "agent")
     assert uow.tickets.rows[1].status == "closed"
+
+
+def test_a_move_the_lifecycle_forbids_writes_nothing() -> None:
+    uow = FakeTicketsUnitOfWork()
+    open_for(uow, 1, 10)
+    with pytest.raises(TicketConflictError, match="from new to closed"):
+        change_status(uow, 1, "closed", NOW, "agent")
+    change_status(uow, 1, "cancelled", NOW, "agent")
+    with pytest.raises(TicketConflictError, match="it is final"):
+        change_status(uow, 1, "in_progress", NOW, "agent")
+    assert uow.tickets.rows[1].status == "cancelled"
     assert uow.committed == 1
 
 
 def test_reopening_is_refused_while_the_device_has_another_live_ticket() -> None:
     uow = FakeTicketsUnitOfWork()
     open_for(uow, 1, 10)
-    change_status(uow, 1, "solved", NOW)
+    change_status(uow, 1, "resolved", NOW, "agent")
     assert [type(e) for e in open_for(uow, 1, 11)] == [TicketOpened, FaultJoinedTicket]
     with pytest.raises(TicketConflictError):
-        change_status(uow, 1, "open", NOW)
-    assert uow.tickets.rows[1].status == "solved"  # rolled back
+        change_status(uow, 1, "in_progress", NOW, "agent")
+    assert uow.tickets.rows[1].status == "resolved"  # rolled back
 
 
 def test_an_unknown_ticket_is_not_found() -> None:
     with pytest.raises(NotFound):
-        change_status(FakeTicketsUnitOfWork(), 404, "open", NOW)
+        change_status(FakeTicketsUnitOfWork(), 404, "assigned", NOW, "agent")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from careline.api.deps import Conn, Now, Paging, RequireAgent
 from careline.api.errors import responses
@@ -14,7 +14,7 @@ from crm_core.kernel.read_models import Listing
 from crm_core.tickets.model import TicketKind, TicketStatus
 from crm_core.tickets.postgres import PostgresTicketsUnitOfWork
 from crm_core.tickets.queries import TicketSummary, list_tickets
-from crm_core.tickets.service import change_status
+from crm_core.tickets.service import add_comment, change_status
 
 router = APIRouter(prefix="/tickets", tags=["tickets"])
 
@@ -23,6 +23,13 @@ class TicketPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     status: TicketStatus
+    comment: Annotated[str, Field(max_length=4000, description="Why, for the history.")] = ""
+
+
+class TicketComment(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    comment: Annotated[str, Field(min_length=1, max_length=4000)]
 
 
 @router.get("", summary="List tickets, newest first")
@@ -44,11 +51,24 @@ def ticket_get(ticket_id: int, conn: Conn) -> TicketDetail:
 
 @router.patch(
     "/{ticket_id}",
-    summary="Change a ticket's status (agent or admin)",
+    summary="Move a ticket along its lifecycle (agent or admin); 409 for a move it forbids",
     responses=responses(404, 409),
 )
 def ticket_update(
     ticket_id: int, patch: TicketPatch, conn: Conn, now: Now, principal: RequireAgent
 ) -> TicketDetail:
-    change_status(PostgresTicketsUnitOfWork(conn), ticket_id, patch.status, now)
+    uow = PostgresTicketsUnitOfWork(conn)
+    change_status(uow, ticket_id, patch.status, now, principal.name, patch.comment)
+    return ticket_detail(conn, ticket_id)
+
+
+@router.post(
+    "/{ticket_id}/comments",
+    summary="Add a comment to a ticket's history (agent or admin)",
+    responses=responses(404),
+)
+def ticket_comment(
+    ticket_id: int, body: TicketComment, conn: Conn, now: Now, principal: RequireAgent
+) -> TicketDetail:
+    add_comment(PostgresTicketsUnitOfWork(conn), ticket_id, principal.name, body.comment, now)
     return ticket_detail(conn, ticket_id)
