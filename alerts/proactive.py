@@ -24,12 +24,19 @@ from devices.owners import DeviceOwners
 
 
 def window_means(event: FaultOpened) -> tuple[float | None, float | None]:
-    """The latest window mean, and the mean of the normal windows before the onset."""
+    """The latest window mean, and the mean of the normal windows before the onset.
+
+    For a learned detector a window is normal when it scored under the threshold; for a
+    hard limit (whose threshold is a value, not a score) every window before the onset is.
+    """
     windows = list(event.evidence)
     if not windows:
         return None, None
     latest = float(windows[-1].mean)
-    normal = [float(w.mean) for w in windows if float(w.score) < event.threshold]
+    if event.detector.startswith("limit_"):
+        normal = [float(w.mean) for w in windows if w.start < event.opened_at]
+    else:
+        normal = [float(w.mean) for w in windows if float(w.score) < event.threshold]
     baseline = sum(normal) / len(normal) if normal else None
     return latest, baseline
 

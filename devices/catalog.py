@@ -101,6 +101,14 @@ class Catalog:
         return {m.key: m.unit for t in self.device_types.values() for m in t.metrics.values()}
 
 
+def _limits(raw: dict[str, Any], where: str) -> tuple[HardLimit, ...]:
+    limits = tuple(_limit(item, where) for item in raw.get("limits", ()))
+    if limits and "detector" not in raw:
+        # The metric's monitor checks the limits; a metric without one would ignore them.
+        raise CatalogError(f"{where}.limits: a metric with limits needs a detector too")
+    return limits
+
+
 def _limit(raw: dict[str, Any], where: str) -> HardLimit:
     if ("above" in raw) == ("below" in raw):
         raise CatalogError(f"{where}.limits: each limit has exactly one of above, below")
@@ -133,14 +141,14 @@ def _detector(raw: dict[str, Any], where: str) -> DetectorSpec:
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise CatalogError(f"{where}.detector: {exc!r}") from exc
-    if (
-        spec.window_s <= 0
-        or spec.open_after < 1
-        or spec.clear_after < 1
-        or spec.warmup < 2
-        or spec.absorb_after < spec.open_after
-    ):
+    if spec.window_s <= 0 or spec.open_after < 1 or spec.clear_after < 1 or spec.warmup < 2:
         raise CatalogError(f"{where}.detector: window, warmup and counts must be positive")
+    if spec.absorb_after < spec.clear_after:
+        raise CatalogError(
+            f"{where}.detector: absorb_after ({spec.absorb_after}) must be at least "
+            f"clear_after ({spec.clear_after}): a fault must be able to clear before it is "
+            "taken as the new normal"
+        )
     return spec
 
 
@@ -164,7 +172,7 @@ def _metric(raw: dict[str, Any], where: str) -> MetricSpec:
                 noise=float(typical["noise"]),
             ),
             detector=_detector(raw["detector"], where) if "detector" in raw else None,
-            limits=tuple(_limit(item, where) for item in raw.get("limits", ())),
+            limits=_limits(raw, where),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise CatalogError(f"{where}: {exc!r}") from exc

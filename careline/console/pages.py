@@ -162,7 +162,7 @@ def install_pages(app: FastAPI) -> None:
             for series in device.series
             if series.points
         ]
-        open_faults = [f for f in device.faults if f.status == "open"]
+        open_faults = [f for f in device.faults if f.status != "cleared"]
         return render(
             request, "device.html", user, device=device, charts=charts, open_faults=open_faults
         )

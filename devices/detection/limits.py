@@ -5,8 +5,8 @@ The catalog gives each limit per metric (``limits = [{ above = 8.0, for_s = 1200
 a service team reads them as they are written, and they hold from a device's first reading,
 before any learned detector has warmed up. The duration runs in device time from the first
 reading past the limit; a reading back within it restarts the count. An open fault clears
-after ``clear_s`` seconds back within the limit. Readings arrive in order per device (the
-monitor drops late ones before they get here).
+after ``clear_s`` seconds back within the limit. A reading older than the last one seen
+(late, or out of order) is ignored.
 
 >>> from devices.catalog import HardLimit
 >>> watch = LimitWatch(7, "cabinet_temp", HardLimit(8.0, True, 1200, 600))
@@ -27,7 +27,16 @@ from devices.faults.model import FaultCleared, FaultEvent, FaultOpened
 class LimitWatch:
     """One hard limit of one metric of one device."""
 
-    __slots__ = ("back_since", "device_id", "is_open", "limit", "metric", "since", "worst")
+    __slots__ = (
+        "back_since",
+        "device_id",
+        "is_open",
+        "last",
+        "limit",
+        "metric",
+        "since",
+        "worst",
+    )
 
     def __init__(self, device_id: int, metric: str, limit: HardLimit) -> None:
         self.device_id = device_id
@@ -37,8 +46,12 @@ class LimitWatch:
         self.back_since: float | None = None  # first reading back within, while open
         self.worst = 0.0
         self.is_open = False
+        self.last = float("-inf")
 
     def observe(self, time: float, value: float) -> list[FaultEvent]:
+        if time < self.last:  # out of order within the monitor's window: not a new state
+            return []
+        self.last = time
         limit = self.limit
         if value > limit.value if limit.above else value < limit.value:
             self.back_since = None

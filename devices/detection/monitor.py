@@ -16,7 +16,7 @@ Lifecycle of one closed window (``spec`` is the catalog's :class:`DetectorSpec`)
 3. ``open_after`` anomalous windows in a row open a fault (:class:`FaultOpened`, once);
    while it is open, ``clear_after`` normal windows in a row clear it
    (:class:`FaultCleared`). Opens and clears alternate, starting with an open.
-4. A fault still open after ``absorb_after`` windows is **absorbed**: what it shows has
+4. A fault that has seen ``absorb_after`` anomalous windows is **absorbed**: what it shows has
    lasted long enough to be the device's new normal (a moved setpoint, a warmer room, a
    repair nobody recorded). It clears with ``absorbed=True``, the detector forgets its
    baseline (:meth:`Detector.reset`) and warms up again on the new level, so it neither
@@ -170,11 +170,11 @@ class MetricMonitor:
         if detector.learned < spec.warmup:
             detector.learn(mean, start)
             return []
-        if self.is_open:
-            self._open_windows += 1
-            if self._open_windows >= spec.absorb_after:
-                return self._absorb(start)
         if score >= spec.threshold:
+            if self.is_open:
+                self._open_windows += 1  # anomalous windows only: a recovery is not absorbed
+                if self._open_windows >= spec.absorb_after:
+                    return self._absorb(start)
             return self._anomalous(start, score)
         detector.learn(mean, start)
         return self._normal(start)

@@ -25,7 +25,8 @@ class FaultRepository(Protocol):
         ...
 
     def open_fault(self, device_id: int, metric: str, detector: str) -> Fault | None:
-        """The open fault a detector reported on (device, metric), if there is one."""
+        """The live fault a detector reported on (device, metric), if there is one, locked
+        for the rest of the transaction (an acknowledgement may be under way)."""
         ...
 
     def save(self, fault: Fault) -> None:

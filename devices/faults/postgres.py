@@ -88,7 +88,7 @@ class PostgresFaultRepository:
     def open_fault(self, device_id: int, metric: str, detector: str) -> Fault | None:
         row = self._conn.execute(
             f"SELECT {_COLUMNS} FROM faults WHERE device_id = %s AND metric = %s "
-            "AND detector = %s AND status <> 'cleared'",
+            "AND detector = %s AND status <> 'cleared' FOR UPDATE",
             (device_id, metric, detector),
         ).fetchone()
         return None if row is None else _fault(row)
@@ -128,7 +128,7 @@ def silences(conn: psycopg.Connection[TupleRow]) -> list[Silence]:
           FROM devices d
           JOIN device_status s ON s.device_id = d.id
           LEFT JOIN faults f ON f.device_id = d.id AND f.metric = %s AND f.detector = %s
-                            AND f.status = 'open'
+                            AND f.status <> 'cleared'
         """,
         (TELEMETRY, NO_DATA),
     ).fetchall()

@@ -93,9 +93,9 @@ def list_faults(
 def device_faults(
     conn: psycopg.Connection[TupleRow], device_id: int, *, limit: int = 50
 ) -> list[FaultSummary]:
-    """A device's faults, open ones first, then newest onset first."""
+    """A device's faults, live ones (open or acknowledged) first, then newest onset first."""
     query = SELECT_FAULTS + (
-        " WHERE f.device_id = %s ORDER BY f.status = 'open' DESC, f.opened_at DESC LIMIT %s"
+        " WHERE f.device_id = %s ORDER BY f.status <> 'cleared' DESC, f.opened_at DESC LIMIT %s"
     )
     return fetch_models(conn, FaultSummary, query, (device_id, limit))
 

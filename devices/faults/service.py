@@ -14,6 +14,12 @@ from crm_core.kernel.events import Event
 from devices.faults.model import Fault, FaultCleared, FaultClosed, FaultOpened, FaultRecorded
 from devices.faults.ports import FaultRepository, FaultsUnitOfWork
 
+SYSTEM = "careline"
+ABSORBED_NOTE = (
+    "not recovered: lasted long enough to be taken as the device's new normal; the "
+    "detector learns again from this level"
+)
+
 
 def record_opened(event: FaultOpened, faults: FaultRepository) -> list[Event]:
     """Store the fault a detector opened; nothing when it is stored already."""
@@ -35,6 +41,8 @@ def record_cleared(event: FaultCleared, faults: FaultRepository) -> list[Event]:
     at = max(datetime.fromtimestamp(event.cleared_at, UTC), fault.opened_at)
     fault.clear(at)
     faults.save(fault)
+    if event.absorbed:
+        faults.note(fault.id, at, SYSTEM, "absorbed", ABSORBED_NOTE)
     return [FaultClosed(fault.id, fault.device_id, fault.metric)]
 
 

@@ -11,7 +11,7 @@ Pool = ConnectionPool[psycopg.Connection[TupleRow]]
 
 
 def test_an_agent_acknowledges_a_fault_with_a_comment_and_it_is_history(
-    client: httpx.Client, agent: dict[str, str], fleet: dict[str, int]
+    client: httpx.Client, agent: dict[str, str], admin: dict[str, str], fleet: dict[str, int]
 ) -> None:
     url = f"/api/v1/faults/{fleet['fault']}/acknowledge"
     answer = client.post(url, json={"comment": "calling the customer"}, headers=agent)
@@ -22,8 +22,9 @@ def test_an_agent_acknowledges_a_fault_with_a_comment_and_it_is_history(
     assert [(n["action"], n["comment"]) for n in body["notes"]] == [
         ("acknowledged", "calling the customer")
     ]
-    again = client.post(url, json={"comment": "technician booked"}, headers=agent).json()
-    assert again["acknowledged_at"] == body["acknowledged_at"]  # the first one stands
+    again = client.post(url, json={"comment": "technician booked"}, headers=admin).json()
+    assert again["acknowledged_by"] == body["acknowledged_by"]  # the first one stands
+    assert again["notes"][1]["author"] != body["acknowledged_by"]
     assert [n["comment"] for n in again["notes"]] == ["calling the customer", "technician booked"]
     live = client.get("/api/v1/faults?status=acknowledged", headers=agent).json()["items"]
     assert [f["id"] for f in live] == [fleet["fault"]]

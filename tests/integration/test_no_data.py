@@ -13,6 +13,8 @@ from careline.bootstrap import event_bus
 from careline.scheduler import no_data_check
 from crm_core.kernel.clock import frozen
 from devices.catalog import Catalog
+from devices.faults.postgres import PostgresFaultsUnitOfWork
+from devices.faults.service import acknowledge
 from tests.integration.conftest import register_devices
 
 pytestmark = pytest.mark.integration
@@ -58,3 +60,22 @@ def test_a_silent_fridge_gets_a_fault_and_a_ticket_once_and_clears_when_heard(
     assert rows(db, "SELECT status, cleared_at FROM faults") == [
         ("cleared", NOW - timedelta(minutes=1))
     ]
+
+
+def test_an_acknowledged_no_data_fault_still_clears_and_the_next_silence_is_a_new_fault(
+    db: Pool, catalog: Catalog
+) -> None:
+    ids = register_devices(db, ["FR-000001"])
+    device = ids["FR-000001"]
+    bus = event_bus(catalog, frozen(NOW))
+    heard(db, device, NOW - timedelta(minutes=90))
+    no_data_check(db, catalog, bus, frozen(NOW))()
+    [(fault_id,)] = rows(db, "SELECT id FROM faults")
+    with db.connection() as conn:
+        acknowledge(PostgresFaultsUnitOfWork(conn), int(fault_id), "agent", "calling", NOW)  # type: ignore[call-overload]
+    heard(db, device, NOW + timedelta(minutes=1))
+    no_data_check(db, catalog, bus, frozen(NOW + timedelta(minutes=2)))()
+    assert rows(db, "SELECT status FROM faults") == [("cleared",)]
+    later = NOW + timedelta(hours=3)
+    no_data_check(db, catalog, bus, frozen(later))()  # silent again for two hours and more
+    assert rows(db, "SELECT status FROM faults ORDER BY id") == [("cleared",), ("open",)]

@@ -10,7 +10,7 @@ from types import TracebackType
 from typing import Self
 
 from crm_core.tickets.model import HistoryEntry, Ticket, TicketConflictError
-from devices.faults.model import Fault, FaultStatus
+from devices.faults.model import Fault
 from devices.owners import OwnedDevice
 
 
@@ -108,11 +108,8 @@ class FakeFaultRepository:
 
     def open_fault(self, device_id: int, metric: str, detector: str) -> Fault | None:
         for row in self.rows.values():
-            if (row.device_id, row.metric, row.detector, row.status) == (
-                device_id,
-                metric,
-                detector,
-                FaultStatus.OPEN,
+            if (row.device_id, row.metric, row.detector) == (device_id, metric, detector) and (
+                row.is_open
             ):
                 return copy.copy(row)
         return None

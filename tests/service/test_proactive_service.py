@@ -109,3 +109,13 @@ def test_clearing_closes_the_fault_never_before_its_onset(world: World) -> None:
     assert world.publish(FaultCleared(1, "cabinet_temp", "standard_score", T0 + 60)) == [
         FaultCleared
     ]
+
+
+def test_an_absorbed_fault_is_cleared_with_a_note_saying_so(world: World) -> None:
+    world.publish(opened())
+    world.publish(FaultCleared(1, "cabinet_temp", "standard_score", T0 + 86400, absorbed=True))
+    fault = world.faults.rows[1]
+    assert not fault.is_open
+    [(fault_id, _, author, action, comment)] = world.faults.notes
+    assert (fault_id, author, action) == (1, "careline", "absorbed")
+    assert "new normal" in comment

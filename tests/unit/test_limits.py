@@ -47,3 +47,13 @@ def test_a_floor_limit_reports_the_lowest_value() -> None:
     ]
     [opened] = [e for e in events if isinstance(e, FaultOpened)]
     assert (opened.detector, opened.score) == ("limit_low", 2.0)
+
+
+def test_a_reading_out_of_order_does_not_restart_the_count() -> None:
+    watch = LimitWatch(1, "cabinet_temp", HardLimit(8.0, True, 1200, 600))
+    events = []
+    for minute in range(25):
+        events += watch.observe(T0 + 60 * minute, 9.0)
+        if minute == 10:
+            events += watch.observe(T0 + 60 * minute - 30, 4.0)  # late, in range
+    assert [type(e) for e in events] == [FaultOpened]

@@ -90,3 +90,11 @@ def test_a_checkpoint_from_before_absorb_after_keeps_what_it_learned(catalog: Ca
     assert monitor.spec == catalog.device_type("refrigerator").metrics["cabinet_temp"].detector
     assert monitor.detector.learned == 60
     assert monitor._open_windows == 0
+
+
+def test_a_fault_that_recovers_just_before_absorption_is_cleared_not_absorbed() -> None:
+    feeder = shifted()
+    feeder.feed(8.0, ABSORB)  # open_after of them open it; fewer than ABSORB after that
+    feeder.feed(4.0, 30)
+    [cleared] = [e for e in feeder.events if isinstance(e, FaultCleared)]
+    assert cleared.absorbed is False

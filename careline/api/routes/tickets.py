@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from careline.api.deps import Conn, Now, Paging, RequireAgent
 from careline.api.errors import responses
@@ -29,7 +29,7 @@ class TicketPatch(BaseModel):
 class TicketComment(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    comment: Annotated[str, Field(min_length=1, max_length=4000)]
+    comment: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
 
 
 @router.get("", summary="List tickets, newest first")

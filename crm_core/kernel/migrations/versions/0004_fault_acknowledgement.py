@@ -38,7 +38,7 @@ def upgrade() -> None:
             fault_id  bigint NOT NULL REFERENCES faults (id) ON DELETE CASCADE,
             at        timestamptz NOT NULL,
             author    text NOT NULL,
-            action    text NOT NULL CHECK (action IN ('acknowledged', 'commented')),
+            action    text NOT NULL CHECK (action IN ('acknowledged', 'commented', 'absorbed')),
             comment   text NOT NULL DEFAULT ''
         );
         CREATE INDEX fault_notes_fault ON fault_notes (fault_id, at);
