@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from starlette.middleware.sessions import SessionMiddleware
 
 from careline.api.context import AppContext
+from careline.api.csrf import CsrfMiddleware
 from careline.api.errors import install_error_handlers
 from careline.api.routes import api_v1_router, health
 from careline.console import install_console
@@ -47,9 +48,11 @@ def create_app(context: AppContext) -> FastAPI:
     app.include_router(health.router)
     app.include_router(api_v1_router())
     install_console(app)
+    secret = _session_secret(context)
+    app.add_middleware(CsrfMiddleware, secret=secret)
     app.add_middleware(
         SessionMiddleware,
-        secret_key=_session_secret(context),
+        secret_key=secret,
         session_cookie=SESSION_COOKIE,
         max_age=SESSION_MAX_AGE_S,
         same_site="lax",

@@ -16,6 +16,7 @@ from fastapi.routing import APIRouter
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from careline.api.csrf import csrf_field
 from careline.api.deps import SESSION_USER, Conn, Context, Now, session_principal
 from careline.console.assets import plotly_version
 from careline.console.charts import fault_label, metric_figure
@@ -24,7 +25,7 @@ from crm_core.auth.principals import Principal
 from crm_core.auth.users import authenticate
 from crm_core.kernel.errors import NotFound
 from crm_core.kernel.read_models import Page
-from crm_core.tickets.model import TICKET_STATUSES, TicketStatus
+from crm_core.tickets.model import TICKET_STATUSES, TRANSITIONS, TicketStatus
 from crm_core.tickets.queries import list_tickets
 from devices.queries import get_device
 from ingest.dead_letters import list_dead_letters
@@ -48,6 +49,7 @@ def _templates() -> Jinja2Templates:
     )
     env.filters["fault_label"] = fault_label
     env.globals["plotly_version"] = plotly_version()
+    env.globals["csrf_field"] = csrf_field
     return Jinja2Templates(env=env)
 
 
@@ -141,13 +143,24 @@ def install_pages(app: FastAPI) -> None:
 
     @router.get("/tickets/{ticket_id}")
     def ticket_page(
-        request: Request, ticket_id: int, user: ConsoleUser, conn: Conn
+        request: Request,
+        ticket_id: int,
+        user: ConsoleUser,
+        conn: Conn,
+        error: str | None = None,
     ) -> HTMLResponse:
         try:
             ticket = ticket_detail(conn, ticket_id)
         except NotFound as exc:
             return not_found(request, user, str(exc))
-        return render(request, "ticket.html", user, ticket=ticket)
+        return render(
+            request,
+            "ticket.html",
+            user,
+            ticket=ticket,
+            moves=TRANSITIONS[ticket.status],
+            error=error[:300] if error else None,
+        )
 
     @router.get("/devices/{serial}")
     def device_page(

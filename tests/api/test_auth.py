@@ -192,10 +192,17 @@ def test_console_session_signs_in_reaches_the_api_and_signs_out(
     assert "careline_session" in client.cookies
     assert client.get("/api/v1/tickets").status_code == 200
     assert client.get("/console/tickets").status_code == 200
-    # an agent may patch: the 404 shows the role check passed
-    assert client.patch("/api/v1/tickets/999", json={"status": "assigned"}).status_code == 404
+    # a write with the session cookie needs the CSRF token the console's pages set ...
+    forged = client.patch("/api/v1/tickets/999", json={"status": "assigned"})
+    assert forged.status_code == 403
+    assert client.post("/console/sign-out").status_code == 403
+    token = client.cookies["csrftoken"]
+    # ... and with it an agent may patch: the 404 shows the role check passed
+    headers = {"x-csrftoken": token}
+    patched = client.patch("/api/v1/tickets/999", json={"status": "assigned"}, headers=headers)
+    assert patched.status_code == 404
     assert client.get("/console/dead-letters").status_code == 403  # admins only
-    out = client.post("/console/sign-out")
+    out = client.post("/console/sign-out", data={"csrftoken": token})
     assert out.status_code == 303
     assert client.get("/api/v1/tickets").status_code == 401
 

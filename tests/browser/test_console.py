@@ -133,6 +133,22 @@ def test_sign_in_ticket_and_device_chart(
             expect(fault_row).to_contain_text("7.80")
             expect(fault_row).to_contain_text("cabinet_temp")
 
+            # work the ticket: take the fault in hand, move the ticket, leave a comment
+            page.click(f"#ack-{seeded['fault']}")
+            expect(fault_row).to_contain_text("acknowledged")
+            page.select_option("#move-status", "assigned")
+            page.fill("#move-form input[name=comment]", "Anna, fridges, Lyon north")
+            page.click("#move-submit")
+            expect(page.locator("dl.facts")).to_contain_text("assigned")
+            page.fill("#comment-form textarea", "Customer prefers mornings.")
+            page.click("#comment-submit")
+            history = page.locator("#history")
+            expect(history).to_contain_text("moved it from new to")
+            expect(history).to_contain_text("Anna, fridges, Lyon north")
+            expect(history).to_contain_text("Customer prefers mornings.")
+            # a move the lifecycle forbids is refused on the page, not with an error page
+            expect(page.locator("#move-status option[value=closed]")).to_have_count(0)
+
             page.click("#device-link")
             expect(page).to_have_url(f"{base_url}/console/devices/RF-000042")
             expect(page.locator("#device-status")).to_have_text("online")

@@ -1,0 +1,92 @@
+"""The console's actions on a ticket page: move a ticket, comment on it, acknowledge a fault.
+
+Each is a form (protected against cross-site forgery by :mod:`careline.api.csrf`) that runs
+the same use case as the API and answers with a redirect to the ticket (post, redirect,
+get); a refusal comes back as a message on that page. Agents and admins only.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import FastAPI, Form
+from fastapi.responses import RedirectResponse
+from fastapi.routing import APIRouter
+
+from careline.api.deps import Conn, Now
+from careline.console.pages import PREFIX, ConsoleUser
+from crm_core.kernel.errors import NotFound
+from crm_core.tickets.model import TicketConflictError, TicketStatus
+from crm_core.tickets.postgres import PostgresTicketsUnitOfWork
+from crm_core.tickets.service import add_comment, change_status
+from devices.errors import FaultError
+from devices.faults.postgres import PostgresFaultsUnitOfWork
+from devices.faults.service import acknowledge
+
+Refusal = (TicketConflictError, FaultError, NotFound, ValueError)
+
+
+def _back(ticket_id: int, error: str | None = None) -> RedirectResponse:
+    url = f"{PREFIX}/tickets/{ticket_id}"
+    if error:
+        url += f"?error={quote(error)}"
+    return RedirectResponse(url, status_code=303)
+
+
+def install_actions(app: FastAPI) -> None:
+    router = APIRouter(prefix=PREFIX, include_in_schema=False)
+
+    @router.post("/tickets/{ticket_id}/status")
+    def move_ticket(
+        ticket_id: int,
+        user: ConsoleUser,
+        conn: Conn,
+        now: Now,
+        status: Annotated[TicketStatus, Form()],
+        comment: Annotated[str, Form(max_length=4000)] = "",
+    ) -> RedirectResponse:
+        if not user.allows("agent"):
+            return _back(ticket_id, "Viewers cannot change tickets.")
+        uow = PostgresTicketsUnitOfWork(conn)
+        try:
+            change_status(uow, ticket_id, status, now, user.name, comment.strip())
+        except Refusal as exc:
+            return _back(ticket_id, str(exc))
+        return _back(ticket_id)
+
+    @router.post("/tickets/{ticket_id}/comments")
+    def comment_ticket(
+        ticket_id: int,
+        user: ConsoleUser,
+        conn: Conn,
+        now: Now,
+        comment: Annotated[str, Form(max_length=4000)],
+    ) -> RedirectResponse:
+        if not user.allows("agent"):
+            return _back(ticket_id, "Viewers cannot comment on tickets.")
+        try:
+            add_comment(PostgresTicketsUnitOfWork(conn), ticket_id, user.name, comment, now)
+        except Refusal as exc:
+            return _back(ticket_id, str(exc))
+        return _back(ticket_id)
+
+    @router.post("/faults/{fault_id}/acknowledge")
+    def acknowledge_fault(
+        fault_id: int,
+        user: ConsoleUser,
+        conn: Conn,
+        now: Now,
+        ticket_id: Annotated[int, Form()],
+        comment: Annotated[str, Form(max_length=2000)] = "",
+    ) -> RedirectResponse:
+        if not user.allows("agent"):
+            return _back(ticket_id, "Viewers cannot acknowledge faults.")
+        uow = PostgresFaultsUnitOfWork(conn)
+        try:
+            acknowledge(uow, fault_id, user.name, comment.strip(), now)
+        except Refusal as exc:
+            return _back(ticket_id, str(exc))
+        return _back(ticket_id)
+
+    app.include_router(router)
