@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Final, Literal
+from typing import Final, Literal, get_args
 
 from crm_core.kernel.events import Event
 
@@ -42,16 +42,7 @@ TicketStatus = Literal[
     "cancelled",
 ]
 TicketKind = Literal["proactive", "reactive"]
-TICKET_STATUSES: Final[tuple[TicketStatus, ...]] = (
-    "new",
-    "assigned",
-    "scheduled",
-    "in_progress",
-    "waiting_for_customer",
-    "resolved",
-    "closed",
-    "cancelled",
-)
+TICKET_STATUSES: Final[tuple[TicketStatus, ...]] = get_args(TicketStatus)
 ENDED: Final = frozenset({"resolved", "closed", "cancelled"})
 TRANSITIONS: Final[dict[TicketStatus, tuple[TicketStatus, ...]]] = {
     "new": ("assigned", "in_progress", "waiting_for_customer", "resolved", "cancelled"),

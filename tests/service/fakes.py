@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, field
 from datetime import datetime
 from types import TracebackType
 from typing import Self
@@ -56,18 +55,16 @@ class FakeTicketRepository:
         return True
 
 
-@dataclass
-class FakeTicketsUnitOfWork:
-    tickets: FakeTicketRepository = field(default_factory=FakeTicketRepository)
-    committed: int = 0
-    _pending: bool = False
+class FakeUnitOfWork:
+    """Rolls its repository back to a deep copy unless ``commit()`` was called."""
+
+    committed = 0
+
+    def _repository(self) -> object:
+        raise NotImplementedError
 
     def __enter__(self) -> Self:
-        self._saved = (
-            copy.deepcopy(self.tickets.rows),
-            dict(self.tickets.fault_ticket),
-            list(self.tickets.history),
-        )
+        self._saved = copy.deepcopy(vars(self._repository()))
         self._pending = False
         return self
 
@@ -80,10 +77,18 @@ class FakeTicketsUnitOfWork:
         if kind is None and self._pending:
             self.committed += 1
         else:
-            self.tickets.rows, self.tickets.fault_ticket, self.tickets.history = self._saved
+            vars(self._repository()).update(self._saved)
 
     def commit(self) -> None:
         self._pending = True
+
+
+class FakeTicketsUnitOfWork(FakeUnitOfWork):
+    def __init__(self) -> None:
+        self.tickets = FakeTicketRepository()
+
+    def _repository(self) -> object:
+        return self.tickets
 
 
 class FakeFaultRepository:
@@ -126,29 +131,12 @@ class FakeFaultRepository:
         self.notes.append((fault_id, at, author, action, comment))
 
 
-@dataclass
-class FakeFaultsUnitOfWork:
-    faults: FakeFaultRepository = field(default_factory=FakeFaultRepository)
-    committed: int = 0
+class FakeFaultsUnitOfWork(FakeUnitOfWork):
+    def __init__(self) -> None:
+        self.faults = FakeFaultRepository()
 
-    def __enter__(self) -> Self:
-        self._saved = (copy.deepcopy(self.faults.rows), list(self.faults.notes))
-        self._pending = False
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        value: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        if kind is None and self._pending:
-            self.committed += 1
-        else:
-            self.faults.rows, self.faults.notes = self._saved
-
-    def commit(self) -> None:
-        self._pending = True
+    def _repository(self) -> object:
+        return self.faults
 
 
 class FakeDeviceOwners:
