@@ -25,7 +25,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 import psycopg
 
@@ -33,7 +33,7 @@ from crm_core.kernel.errors import DatabaseUnavailable
 from ingest.batch import Batch
 from ingest.messages import RawMessage, Rejection, RejectReason
 from ingest.outcome import WriteResult
-from ingest.store import BatchStore, UnstorableBatch, message_digest
+from ingest.store import UnstorableBatch, message_digest
 
 log = logging.getLogger(__name__)
 _R = TypeVar("_R")
@@ -46,12 +46,20 @@ class CommitAbandoned(Exception):
     and the broker delivers it again to the next session."""
 
 
+class BatchWriter(Protocol):
+    """What the committer needs of the store (:class:`~ingest.store.BatchStore`)."""
+
+    def write(self, batch: Batch) -> WriteResult: ...
+
+    def quarantine(self, message: RawMessage, error: str) -> None: ...
+
+
 class Committer:
-    """Commits batches through a :class:`BatchStore`; one per ingest worker (one thread)."""
+    """Commits batches through a :class:`BatchWriter`; one per ingest worker (one thread)."""
 
     def __init__(
         self,
-        store: BatchStore,
+        store: BatchWriter,
         *,
         retry_max_delay_s: float = 10.0,
         quarantine_dir: Path | None = None,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import psycopg
 import pytest
@@ -33,7 +34,7 @@ def heard(db: Pool, device_id: int, at: datetime) -> None:
         )
 
 
-def rows(db: Pool, sql: str) -> list[tuple[object, ...]]:
+def rows(db: Pool, sql: str) -> list[tuple[Any, ...]]:
     with db.connection() as conn:
         return conn.execute(sql).fetchall()
 
@@ -72,7 +73,7 @@ def test_an_acknowledged_no_data_fault_still_clears_and_the_next_silence_is_a_ne
     no_data_check(db, catalog, bus, frozen(NOW))()
     [(fault_id,)] = rows(db, "SELECT id FROM faults")
     with db.connection() as conn:
-        acknowledge(PostgresFaultsUnitOfWork(conn), int(fault_id), "agent", "calling", NOW)  # type: ignore[call-overload]
+        acknowledge(PostgresFaultsUnitOfWork(conn), int(fault_id), "agent", "calling", NOW)
     heard(db, device, NOW + timedelta(minutes=1))
     no_data_check(db, catalog, bus, frozen(NOW + timedelta(minutes=2)))()
     assert rows(db, "SELECT status FROM faults") == [("cleared",)]

@@ -60,7 +60,7 @@ def batch_of(payloads: list[bytes]) -> Batch:
 
 
 def committer(store: FakeStore, tmp_path: Path | None = None) -> Committer:
-    return Committer(store, quarantine_dir=tmp_path, sleep=lambda _: None)  # type: ignore[arg-type]
+    return Committer(store, quarantine_dir=tmp_path, sleep=lambda _: None)
 
 
 def committed_payloads(store: FakeStore) -> list[bytes]:
@@ -169,7 +169,7 @@ def test_refused_messages_are_kept_for_the_caller_only_when_asked() -> None:
     quiet = committer(store)
     quiet.commit(batch_of([b"ok", b"bad"]))
     assert quiet.take_refused() == []  # a live worker must not keep them for its lifetime
-    keeping = Committer(store, keep_refused=True, sleep=lambda _: None)  # type: ignore[arg-type]
+    keeping = Committer(store, keep_refused=True, sleep=lambda _: None)
     keeping.commit(batch_of([b"ok2", b"bad"]))
     assert [m.payload for m in keeping.take_refused()] == [b"bad"]
     assert keeping.take_refused() == []
