@@ -4,7 +4,8 @@ Pure: the scheduler's job reads each reporting device's last receive time and wh
 no-data fault is open (:func:`devices.faults.postgres.silences`), and this module says what
 changed. The fault is on the pseudo-metric :data:`TELEMETRY` with detector :data:`NO_DATA`;
 it opens at the last receive time (when the data stopped) and clears at the next one.
-Devices that never reported are not judged: nothing says they should have.
+Devices that never reported are not judged: nothing says they should have; nor are
+devices silent for more than :data:`HORIZON_S` when first judged.
 
 >>> from devices.catalog import load_catalog
 >>> quiet = Silence(device_id=3, device_type="refrigerator", last_received=0.0, fault_open=False)
@@ -26,6 +27,11 @@ from devices.faults.model import FaultCleared, FaultEvent, FaultOpened
 
 TELEMETRY: Final = "telemetry"
 NO_DATA: Final = "no_data"
+HORIZON_S: Final = 7 * 86400.0
+"""A device silent for longer than this when first judged gets no fault: the check runs
+every minute, so such a silence began while nothing was checking (the first run after an
+upgrade, a scheduler that was down), and a week-old silence is a retired device more than
+an urgent one. Without it the first run would open a ticket for every device ever sold."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +53,7 @@ def no_data_events(silences: Iterable[Silence], catalog: Catalog, now: float) ->
         if kind is None:
             continue
         silent_s = now - silence.last_received
-        if silent_s >= kind.no_data_after_s and not silence.fault_open:
+        if kind.no_data_after_s <= silent_s < HORIZON_S and not silence.fault_open:
             events.append(
                 FaultOpened(
                     device_id=silence.device_id,

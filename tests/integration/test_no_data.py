@@ -80,3 +80,12 @@ def test_an_acknowledged_no_data_fault_still_clears_and_the_next_silence_is_a_ne
     later = NOW + timedelta(hours=3)
     no_data_check(db, catalog, bus, frozen(later))()  # silent again for two hours and more
     assert rows(db, "SELECT status FROM faults ORDER BY id") == [("cleared",), ("open",)]
+
+
+def test_the_first_run_does_not_open_a_fault_for_every_long_retired_device(
+    db: Pool, catalog: Catalog
+) -> None:
+    ids = register_devices(db, ["FR-000001"])
+    heard(db, ids["FR-000001"], NOW - timedelta(days=30))  # gone long before the check ran
+    no_data_check(db, catalog, event_bus(catalog, frozen(NOW)), frozen(NOW))()
+    assert rows(db, "SELECT count(*) FROM faults") == [(0,)]
