@@ -80,7 +80,7 @@ class Committer:
         self.isolated = 0  # messages the database refused, found by splitting batches
         self._isolated: list[RawMessage] = []
 
-    def database_away(self, exc: DatabaseUnavailable, held: int) -> None:
+    def _database_away(self, exc: DatabaseUnavailable, held: int) -> None:
         """Count a failed attempt; log the outage once (its end is logged once too)."""
         self.retries += 1
         if self.database_ok.is_set():
@@ -91,12 +91,12 @@ class Committer:
             )
             self.database_ok.clear()
 
-    def database_back(self) -> None:
+    def _database_back(self) -> None:
         if not self.database_ok.is_set():
             log.info("database back; the held batch is committed")
             self.database_ok.set()
 
-    def backoff(self, delay: float) -> float:
+    def _backoff(self, delay: float) -> float:
         """Sleep ``delay``; the next, longer delay. :class:`CommitAbandoned` instead when
         the worker is stopping: waiting out an outage must not hold up a shutdown."""
         if self._stopping is not None and self._stopping.is_set():
@@ -112,18 +112,22 @@ class Committer:
     def until_reachable(self, action: Callable[[], _R], held: int) -> _R:
         """``action()``, tried again with backoff while the database is unavailable.
 
-        Other errors (:class:`UnstorableBatch` among them) propagate at once.
+        Other errors propagate at once; :class:`UnstorableBatch` says the database answered,
+        so it ends an outage too.
         """
         delay = FIRST_DELAY_S
         while True:
             try:
                 result = action()
             except DatabaseUnavailable as exc:
-                self.database_away(exc, held)
+                self._database_away(exc, held)
+            except UnstorableBatch:
+                self._database_back()
+                raise
             else:
-                self.database_back()
+                self._database_back()
                 return result
-            delay = self.backoff(delay)
+            delay = self._backoff(delay)
 
     def commit(self, batch: Batch) -> WriteResult:
         """Commit ``batch``; return only when every message in it has a place."""

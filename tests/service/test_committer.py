@@ -173,3 +173,14 @@ def test_refused_messages_are_kept_for_the_caller_only_when_asked() -> None:
     keeping.commit(batch_of([b"ok2", b"bad"]))
     assert [m.payload for m in keeping.take_refused()] == [b"bad"]
     assert keeping.take_refused() == []
+
+
+def test_a_refusal_after_an_outage_ends_the_outage(tmp_path: Path) -> None:
+    """The database answered, if only to refuse: it is back, though nothing was stored."""
+    store = FakeStore({b"bad"}, away=2, refuse_letters=True)
+    store.refuse_quarantine = True
+    c = committer(store, tmp_path)
+    c.commit(Batch([RawMessage("dt/FR-000001/senml", b"bad", 1.0)]))
+    assert c.retries == 2
+    assert store.committed == []
+    assert c.database_ok.is_set()
