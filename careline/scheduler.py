@@ -20,6 +20,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from careline.bootstrap import Pool, event_bus
 from careline.settings import Settings
+from crm_core.kernel.clock import Clock, utc_now
 from crm_core.kernel.errors import StorageError, database_errors
 from crm_core.kernel.events import EventBus
 from crm_core.kernel.uow import PostgresUnitOfWork
@@ -32,9 +33,7 @@ from ingest.retention import purge_dead_letters
 log = logging.getLogger(__name__)
 
 
-def dead_letter_retention(
-    pool: Pool, settings: Settings, clock: Callable[[], datetime]
-) -> Callable[[], None]:
+def dead_letter_retention(pool: Pool, settings: Settings, clock: Clock) -> Callable[[], None]:
     """The retention job, bound to its pool and settings."""
     days = settings.ingest.dead_letter_retention_days
 
@@ -52,9 +51,7 @@ def dead_letter_retention(
     return run
 
 
-def no_data_check(
-    pool: Pool, catalog: Catalog, bus: EventBus, clock: Callable[[], datetime]
-) -> Callable[[], None]:
+def no_data_check(pool: Pool, catalog: Catalog, bus: EventBus, clock: Clock) -> Callable[[], None]:
     """The no-data job: one transaction, the events through the bus like a batch's."""
 
     def run() -> None:
@@ -80,7 +77,7 @@ def start_scheduler(
     settings: Settings,
     catalog: Catalog,
     *,
-    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    clock: Clock = utc_now,
 ) -> BackgroundScheduler:
     """Start the jobs on a background thread; ``shutdown()`` the result to stop them."""
     scheduler = BackgroundScheduler(timezone=UTC)

@@ -38,7 +38,6 @@ from ingest.outcome import FaultOutcome, WriteResult
 from ingest.storable import TOPIC_CHARS, storable
 
 log = logging.getLogger(__name__)
-_T = TypeVar("_T")
 _R = TypeVar("_R")
 
 STAGING_DDL = """
@@ -143,7 +142,7 @@ class BatchStore:
         is away, a serialization failure, a schema that needs an operator) and
         :class:`UnstorableBatch` when something in the batch was refused.
         """
-        return self._guarded(self._write, batch)
+        return self._guarded(lambda: self._write(batch))
 
     def quarantine(self, message: RawMessage, error: str) -> None:
         """Keep a message that could not even be dead-lettered, byte for byte.
@@ -157,18 +156,18 @@ class BatchStore:
             error.encode("utf-8", "surrogatepass"),
         )
 
-        def insert(row: tuple[bytes, bytes, bytes]) -> None:
+        def insert() -> None:
             conn = self._connection()
             with conn.transaction():
                 conn.execute(INSERT_QUARANTINE, row)
 
-        self._guarded(insert, row)
+        self._guarded(insert)
 
-    def _guarded(self, action: Callable[[_T], _R], argument: _T) -> _R:
+    def _guarded(self, action: Callable[[], _R]) -> _R:
         """Run ``action`` on our connection, with errors sorted into the two kinds."""
         try:
             with database_errors():
-                return action(argument)
+                return action()
         except DatabaseUnavailable:
             self._drop_connection()
             raise

@@ -201,27 +201,33 @@ class IngestWorker:
             self._hand_over(_STOP)
 
     def _writer_gone(self) -> bool:
-        return len(self._threads) > 1 and not self._threads[1].is_alive()
+        """Stopping, and the writer has left (it does when the database fails then)."""
+        writer_dead = len(self._threads) > 1 and not self._threads[1].is_alive()
+        return self._stopping.is_set() and writer_dead
+
+    def _until_writer_gone(self, attempt: Callable[[float], bool]) -> bool:
+        """Try ``attempt(timeout)`` until it succeeds; False if the writer left meanwhile."""
+        while not attempt(0.5):
+            if self._writer_gone():
+                return False
+        return True
 
     def _reserve_decoded(self, batch: Batch) -> bool:
         """Wait until the batch's rows fit the decoded budget; False when stopping for good."""
         batch.charged = ROW_BYTES * len(batch.rows)
-        while not self.decoded.acquire(batch.charged, timeout=0.5):
-            if self._stopping.is_set() and self._writer_gone():
-                return False
-        return True
+        return self._until_writer_gone(lambda t: self.decoded.acquire(batch.charged, t))
 
     def _hand_over(self, item: Batch | object) -> None:
-        """Queue for the writer; give up once stopping if the writer has gone (it leaves
-        when the database fails during a shutdown)."""
-        while True:
+        """Queue for the writer, unless it has left."""
+
+        def offer(timeout: float) -> bool:
             try:
-                self._outbox.put(item, timeout=0.5)
+                self._outbox.put(item, timeout=timeout)
             except queue.Full:
-                if self._stopping.is_set() and self._writer_gone():
-                    return
-            else:
-                return
+                return False
+            return True
+
+        self._until_writer_gone(offer)
 
     def _write_loop(self) -> None:
         while True:

@@ -1,10 +1,19 @@
-"""Integration helpers: registering devices."""
+"""Integration helpers and fixtures: registering devices, a publisher, a running worker."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import psycopg
+import pytest
 from psycopg.rows import TupleRow
 from psycopg_pool import ConnectionPool
+
+from devices.catalog import Catalog
+from tests.integration.brokers import TestBroker
+from tests.integration.harness import RunningIngest, TestPublisher, new_client_id, settings_for
+
+Pool = ConnectionPool[psycopg.Connection[TupleRow]]
 
 
 def register_devices(
@@ -30,3 +39,22 @@ def register_devices(
                 (serial, device_type, customer_id),
             ).fetchone()[0]  # type: ignore[index]
     return ids
+
+
+@pytest.fixture
+def publisher(broker: TestBroker) -> Iterator[TestPublisher]:
+    pub = TestPublisher(broker.port)
+    yield pub
+    pub.close()
+
+
+@pytest.fixture
+def running(
+    db: Pool, database_url: str, broker: TestBroker, catalog: Catalog
+) -> Iterator[RunningIngest]:
+    """An ingest worker with default settings, and two registered fridges."""
+    register_devices(db, ["FR-000001", "FR-000002"])
+    run = RunningIngest(settings_for(database_url, broker.port, new_client_id()), catalog)
+    run.start()
+    yield run
+    run.stop()

@@ -9,7 +9,6 @@ already queued at the broker when the worker starts.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import orjson
@@ -116,13 +115,6 @@ def check_outcomes(database_url: str, run: RunningIngest) -> None:
     assert wrong == []
 
 
-@pytest.fixture
-def publisher(broker: MosquittoProcess) -> Iterator[TestPublisher]:
-    pub = TestPublisher(broker.port)
-    yield pub
-    pub.close()
-
-
 def hostile_settings(db: Pool, database_url: str, broker: MosquittoProcess) -> Settings:
     """Two registered fridges, and limits that let 10^6 keys be decoded and refused."""
     register_devices(db, ["FR-000001", "FR-000002"])
@@ -188,7 +180,7 @@ def test_hostile_messages_queued_before_the_worker_starts(
 
 
 def test_the_issue_command_leaves_ingest_running(
-    running_default: RunningIngest, publisher: TestPublisher, database_url: str
+    running: RunningIngest, publisher: TestPublisher, database_url: str
 ) -> None:
     """The issue's 48 bytes: ``{"device":"FR-000002","values":{"a\\u0000b":1}}``."""
     publisher.publish(f"{FR}/json", rb'{"device":"FR-000002","values":{"a\u0000b":1}}')
@@ -200,17 +192,6 @@ def test_the_issue_command_leaves_ingest_running(
     assert reason == "device_mismatch"
     assert "\\x00" in detail  # the NUL, escaped
     assert "\x00" not in detail
-
-
-@pytest.fixture
-def running_default(
-    db: Pool, database_url: str, broker: MosquittoProcess, catalog: Catalog
-) -> Iterator[RunningIngest]:
-    register_devices(db, ["FR-000001", "FR-000002"])
-    run = RunningIngest(settings_for(database_url, broker.port, new_client_id()), catalog)
-    run.start()
-    yield run
-    run.stop()
 
 
 def test_a_flood_of_large_messages_keeps_memory_bounded(

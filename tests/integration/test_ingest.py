@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 
 import orjson
 import psycopg
@@ -46,24 +45,6 @@ def senml(serial: str, t: float, temp: float = 4.2, power: float = 95.0) -> byte
 
 def readings(url: str) -> int:
     return count(url, "SELECT count(*) FROM readings")
-
-
-@pytest.fixture
-def publisher(broker: MosquittoProcess) -> Iterator[TestPublisher]:
-    pub = TestPublisher(broker.port)
-    yield pub
-    pub.close()
-
-
-@pytest.fixture
-def running(
-    db: Pool, database_url: str, broker: MosquittoProcess, catalog: Catalog
-) -> Iterator[RunningIngest]:
-    register_devices(db, ["FR-000001", "FR-000002"])
-    run = RunningIngest(settings_for(database_url, broker.port, new_client_id()), catalog)
-    run.start()
-    yield run
-    run.stop()
 
 
 def test_publish_senml_and_json_become_rows(
