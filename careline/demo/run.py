@@ -17,6 +17,7 @@ import typer
 
 from careline.api.server import ServerThread, build_app, with_secrets
 from careline.bootstrap import (
+    QUARANTINE_FOLDER,
     Pool,
     build_ingest,
     open_database,
@@ -31,7 +32,15 @@ from devices.catalog import load_catalog
 
 # What a data folder of ours holds; --fresh deletes nothing else.
 OUR_FILES = frozenset(
-    {"pgdata", "run", "session-secret", "admin-password", "bench", "simulation.json"}
+    {
+        "pgdata",
+        "run",
+        "session-secret",
+        "admin-password",
+        "bench",
+        "simulation.json",
+        QUARANTINE_FOLDER,
+    }
 )
 
 
