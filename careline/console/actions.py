@@ -7,6 +7,7 @@ get); a refusal comes back as a message on that page. Agents and admins only.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 from urllib.parse import quote
 
@@ -16,6 +17,7 @@ from fastapi.routing import APIRouter
 
 from careline.api.deps import Conn, Now
 from careline.console.pages import PREFIX, ConsoleUser
+from crm_core.auth.principals import Principal
 from crm_core.kernel.errors import NotFound
 from crm_core.tickets.model import TicketConflictError, TicketStatus
 from crm_core.tickets.postgres import PostgresTicketsUnitOfWork
@@ -34,6 +36,19 @@ def _back(ticket_id: int, error: str | None = None) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
 
 
+def _act(
+    user: Principal, ticket_id: int, refused: str, action: Callable[[], object]
+) -> RedirectResponse:
+    """Run ``action`` for an agent or admin and go back to the ticket, with the refusal if any."""
+    if not user.allows("agent"):
+        return _back(ticket_id, refused)
+    try:
+        action()
+    except Refusal as exc:
+        return _back(ticket_id, str(exc))
+    return _back(ticket_id)
+
+
 def install_actions(app: FastAPI) -> None:
     router = APIRouter(prefix=PREFIX, include_in_schema=False)
 
@@ -46,14 +61,13 @@ def install_actions(app: FastAPI) -> None:
         status: Annotated[TicketStatus, Form()],
         comment: Annotated[str, Form(max_length=4000)] = "",
     ) -> RedirectResponse:
-        if not user.allows("agent"):
-            return _back(ticket_id, "Viewers cannot change tickets.")
         uow = PostgresTicketsUnitOfWork(conn)
-        try:
-            change_status(uow, ticket_id, status, now, user.name, comment.strip())
-        except Refusal as exc:
-            return _back(ticket_id, str(exc))
-        return _back(ticket_id)
+        return _act(
+            user,
+            ticket_id,
+            "Viewers cannot change tickets.",
+            lambda: change_status(uow, ticket_id, status, now, user.name, comment.strip()),
+        )
 
     @router.post("/tickets/{ticket_id}/comments")
     def comment_ticket(
@@ -63,13 +77,13 @@ def install_actions(app: FastAPI) -> None:
         now: Now,
         comment: Annotated[str, Form(max_length=4000)],
     ) -> RedirectResponse:
-        if not user.allows("agent"):
-            return _back(ticket_id, "Viewers cannot comment on tickets.")
-        try:
-            add_comment(PostgresTicketsUnitOfWork(conn), ticket_id, user.name, comment, now)
-        except Refusal as exc:
-            return _back(ticket_id, str(exc))
-        return _back(ticket_id)
+        uow = PostgresTicketsUnitOfWork(conn)
+        return _act(
+            user,
+            ticket_id,
+            "Viewers cannot comment on tickets.",
+            lambda: add_comment(uow, ticket_id, user.name, comment, now),
+        )
 
     @router.post("/faults/{fault_id}/acknowledge")
     def acknowledge_fault(
@@ -80,13 +94,12 @@ def install_actions(app: FastAPI) -> None:
         ticket_id: Annotated[int, Form()],
         comment: Annotated[str, Form(max_length=2000)] = "",
     ) -> RedirectResponse:
-        if not user.allows("agent"):
-            return _back(ticket_id, "Viewers cannot acknowledge faults.")
         uow = PostgresFaultsUnitOfWork(conn)
-        try:
-            acknowledge(uow, fault_id, user.name, comment.strip(), now)
-        except Refusal as exc:
-            return _back(ticket_id, str(exc))
-        return _back(ticket_id)
+        return _act(
+            user,
+            ticket_id,
+            "Viewers cannot acknowledge faults.",
+            lambda: acknowledge(uow, fault_id, user.name, comment.strip(), now),
+        )
 
     app.include_router(router)
