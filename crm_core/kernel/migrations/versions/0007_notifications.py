@@ -1,0 +1,24 @@
+"""Consent ledger and transactional outbox (reserved).
+
+Reserved in the chain so that work on separate branches lands without renumbering; the
+branch that owns it fills it in.
+
+Revision ID: 0007
+Revises: 0006
+Create Date: 2026-12-06
+"""
+
+from __future__ import annotations
+
+revision = "0007"
+down_revision = "0006"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass

@@ -1,0 +1,24 @@
+"""SLA policies, assignment, entitlement and resolution (reserved).
+
+Reserved in the chain so that work on separate branches lands without renumbering; the
+branch that owns it fills it in.
+
+Revision ID: 0009
+Revises: 0008
+Create Date: 2026-12-06
+"""
+
+from __future__ import annotations
+
+revision = "0009"
+down_revision = "0008"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass

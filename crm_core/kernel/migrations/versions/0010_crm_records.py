@@ -1,0 +1,24 @@
+"""CRM records: editing and import (reserved).
+
+Reserved in the chain so that work on separate branches lands without renumbering; the
+branch that owns it fills it in.
+
+Revision ID: 0010
+Revises: 0009
+Create Date: 2026-12-06
+"""
+
+from __future__ import annotations
+
+revision = "0010"
+down_revision = "0009"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass

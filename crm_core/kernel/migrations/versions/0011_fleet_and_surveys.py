@@ -1,0 +1,24 @@
+"""Product issues, surveys and reports (reserved).
+
+Reserved in the chain so that work on separate branches lands without renumbering; the
+branch that owns it fills it in.
+
+Revision ID: 0011
+Revises: 0010
+Create Date: 2026-12-06
+"""
+
+from __future__ import annotations
+
+revision = "0011"
+down_revision = "0010"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
