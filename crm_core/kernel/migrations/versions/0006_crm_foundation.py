@@ -6,6 +6,8 @@
   (basic, standard, premium) that picks the SLA policy, and its validity;
 * ``technicians``: who can be sent, with skills, a home base (for the distance to an
   install site), a region and whether they are active; optionally a staff sign-in;
+* ``devices.production_batch``: the batch a device was built in, so that the fleet view
+  can group faults by model, firmware and batch;
 * ``audit_log``: every change to a ticket, threshold, consent or CRM record, with who,
   when and what, for the console's audit page and for the regulator.
 
@@ -27,6 +29,7 @@ depends_on = None
 def upgrade() -> None:
     op.execute(
         """
+        ALTER TABLE devices ADD COLUMN production_batch text;
         ALTER TABLE customers ADD COLUMN preferred_channel text NOT NULL DEFAULT 'email'
             CHECK (preferred_channel IN ('email', 'phone', 'sms', 'push'));
         CREATE TABLE service_contracts (
@@ -76,5 +79,6 @@ def downgrade() -> None:
         DROP TABLE technicians;
         DROP TABLE service_contracts;
         ALTER TABLE customers DROP COLUMN preferred_channel;
+        ALTER TABLE devices DROP COLUMN production_batch;
         """
     )

@@ -1,4 +1,4 @@
-"""Fault diagnosis, urgency, threshold overrides and baseline resets (reserved).
+"""Fault diagnosis and urgency; the multi-metric detector (reserved).
 
 Reserved in the chain so that work on separate branches lands without renumbering; the
 branch that owns it fills it in.
