@@ -220,7 +220,10 @@ def run_scheduler(settings: Settings) -> int:
             migrate.ensure_current(conn)
         scheduler = start_scheduler(pool, settings, load_catalog())
         stack.callback(scheduler.shutdown)
-        typer.echo("scheduler running: " + ", ".join(job.name for job in scheduler.get_jobs()))
+        typer.echo(
+            f"scheduler {scheduler.holder}: runs {', '.join(scheduler.job_names)} while it "
+            "holds the scheduler lease (another scheduler process stands by)"
+        )
         stop.wait()
         typer.echo("stopping the scheduler ...")
     return 0

@@ -1,24 +1,26 @@
 """Scheduled jobs (APScheduler): the work nobody asks for but everybody relies on.
 
-The jobs: dead-letter retention, daily (and once at start-up, so that a scheduler that is
-restarted often still gets to it); the no-data check, every minute, which opens a fault
-(and, through the same event handlers ingest uses, a proactive ticket) for a device silent
-longer than its type's ``no_data_after_s`` and clears it when the device is heard again.
+The jobs: dead-letter retention, daily (at once on a fresh install); the no-data check,
+every minute, which opens a fault (and, through the same event handlers ingest uses, a
+proactive ticket) for a device silent longer than its type's ``no_data_after_s`` and
+clears it when the device is heard again.
 Each job takes ``now`` from the scheduler's clock and logs what it did; a failed run is
 logged and tried again at the next time.
 ``careline scheduler`` runs the jobs in their own process; ``careline demo`` runs them in
-its own process, beside everything else.
+its own process, beside everything else. The jobs' schedule is kept in PostgreSQL and only
+the process holding the scheduler lease runs them (:mod:`careline.leased_scheduler`), so
+a restart keeps a daily job daily and two schedulers never run one job twice.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import UTC, datetime
 
-from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.interval import IntervalTrigger
 
 from careline.bootstrap import Pool, event_bus
+from careline.leased_scheduler import JobSpec, LeasedScheduler
 from careline.settings import Settings
 from crm_core.kernel.clock import Clock, utc_now
 from crm_core.kernel.errors import StorageError, database_errors
@@ -72,33 +74,33 @@ def no_data_check(pool: Pool, catalog: Catalog, bus: EventBus, clock: Clock) -> 
     return run
 
 
+def default_jobs(
+    pool: Pool, settings: Settings, catalog: Catalog, clock: Clock = utc_now
+) -> list[JobSpec]:
+    """Every scheduled job of the product, with its schedule."""
+    return [
+        JobSpec(
+            "dead-letter-retention",
+            "dead-letter retention",
+            IntervalTrigger(days=1),
+            dead_letter_retention(pool, settings, clock),
+            first_run_now=True,
+        ),
+        JobSpec(
+            "no-data-check",
+            "no-data check",
+            IntervalTrigger(minutes=1),
+            no_data_check(pool, catalog, event_bus(catalog, clock), clock),
+        ),
+    ]
+
+
 def start_scheduler(
     pool: Pool,
     settings: Settings,
     catalog: Catalog,
     *,
     clock: Clock = utc_now,
-) -> BackgroundScheduler:
-    """Start the jobs on a background thread; ``shutdown()`` the result to stop them."""
-    scheduler = BackgroundScheduler(timezone=UTC)
-    scheduler.add_job(
-        dead_letter_retention(pool, settings, clock),
-        "interval",
-        days=1,
-        next_run_time=datetime.now(UTC),  # APScheduler's own time; jobs take clock()
-        id="dead-letter-retention",
-        name="dead-letter retention",
-        coalesce=True,
-        max_instances=1,
-    )
-    scheduler.add_job(
-        no_data_check(pool, catalog, event_bus(catalog, clock), clock),
-        "interval",
-        minutes=1,
-        id="no-data-check",
-        name="no-data check",
-        coalesce=True,
-        max_instances=1,
-    )
-    scheduler.start()
-    return scheduler
+) -> LeasedScheduler:
+    """Run the jobs while this process holds the scheduler lease; ``shutdown()`` to stop."""
+    return LeasedScheduler(pool, default_jobs(pool, settings, catalog, clock)).start()

@@ -57,8 +57,8 @@ def test_the_scheduler_runs_retention_at_start_and_daily(
     scheduler = start_scheduler(db, settings, catalog, clock=lambda: NOW)
     try:
         wait_for(lambda: count(database_url, "SELECT count(*) FROM dead_letters") == 2)
-        job = scheduler.get_job("dead-letter-retention")
-        assert job.trigger.interval == timedelta(days=1)
+        assert "dead-letter retention" in scheduler.job_names
+        assert count(database_url, "SELECT count(*) FROM apscheduler_jobs") == 2
     finally:
         scheduler.shutdown()
 
