@@ -12,9 +12,12 @@ from datetime import datetime
 
 import psycopg
 from psycopg.rows import TupleRow
+from pydantic import BaseModel
 
 from crm_core.customers.queries import CustomerRecord, get_customer
 from crm_core.kernel.read_models import MAX_LIMIT, Page
+from crm_core.surveys.model import Survey
+from crm_core.surveys.store import ticket_survey
 from crm_core.tickets.queries import TicketHistoryLine, TicketRecord, get_ticket, ticket_history
 from devices.catalog import Catalog
 from devices.faults.queries import FaultSummary, ticket_faults
@@ -25,9 +28,37 @@ class CustomerDetail(CustomerRecord):
     devices: list[DeviceSummary]
 
 
+class SurveyView(BaseModel):
+    """A ticket's satisfaction survey: when it was sent, and the answer once given."""
+
+    id: int
+    ticket_id: int
+    customer_id: int
+    sent_at: datetime
+    answered_at: datetime | None
+    csat: int | None
+    nps: int | None
+    comment: str | None
+
+
+def survey_view(survey: Survey) -> SurveyView:
+    answer = survey.answer
+    return SurveyView(
+        id=survey.id,
+        ticket_id=survey.ticket_id,
+        customer_id=survey.customer_id,
+        sent_at=survey.sent_at,
+        answered_at=survey.answered_at,
+        csat=answer.csat if answer else None,
+        nps=answer.nps if answer else None,
+        comment=answer.comment if answer else None,
+    )
+
+
 class TicketDetail(TicketRecord):
     faults: list[FaultSummary]
     history: list[TicketHistoryLine]
+    survey: SurveyView | None
 
 
 def customer_detail(
@@ -46,4 +77,5 @@ def ticket_detail(conn: psycopg.Connection[TupleRow], ticket_id: int) -> TicketD
         **record.model_dump(),
         faults=ticket_faults(conn, ticket_id),
         history=ticket_history(conn, ticket_id),
+        survey=None if (survey := ticket_survey(conn, ticket_id)) is None else survey_view(survey),
     )

@@ -18,6 +18,7 @@ from careline.api.csrf import CsrfMiddleware
 from careline.api.errors import install_error_handlers
 from careline.api.routes import api_v1_router, health
 from careline.console import install_console
+from crm_core.kernel.links import LinkSigner
 
 log = logging.getLogger(__name__)
 
@@ -47,8 +48,9 @@ def create_app(context: AppContext) -> FastAPI:
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(api_v1_router())
-    install_console(app)
     secret = _session_secret(context)
+    app.state.links = LinkSigner(secret)
+    install_console(app, app.state.links)
     app.add_middleware(CsrfMiddleware, secret=secret)
     app.add_middleware(
         SessionMiddleware,

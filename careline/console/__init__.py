@@ -6,11 +6,15 @@ from fastapi import FastAPI
 
 from careline.console.actions import install_actions
 from careline.console.assets import install_assets
-from careline.console.pages import install_pages
+from careline.console.pages import console_templates, install_pages
+from careline.console.survey import install_survey
+from crm_core.kernel.links import LinkSigner
 
 
-def install_console(app: FastAPI) -> None:
-    """Add the console's pages, its static files and plotly.js to ``app``."""
+def install_console(app: FastAPI, links: LinkSigner) -> None:
+    """Add the console's pages, the customers' signed-link pages, its static files and
+    plotly.js to ``app``."""
     install_pages(app)
+    install_survey(app, console_templates(), links)
     install_actions(app)
     install_assets(app)

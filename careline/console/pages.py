@@ -40,7 +40,8 @@ class SignInRequiredError(Exception):
     """The page needs a signed-in user; answered with a redirect to the sign-in page."""
 
 
-def _templates() -> Jinja2Templates:
+def console_templates() -> Jinja2Templates:
+    """The console's Jinja2 templates with its filters and globals."""
     env = Environment(
         loader=PackageLoader("careline.console", "templates"),
         autoescape=select_autoescape(["html"]),
@@ -71,7 +72,7 @@ def _safe_next(target: str | None) -> str:
 
 
 def install_pages(app: FastAPI) -> None:
-    templates = _templates()
+    templates = console_templates()
     router = APIRouter(prefix=PREFIX, include_in_schema=False)
 
     def render(
