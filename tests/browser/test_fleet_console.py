@@ -4,6 +4,7 @@ and downloaded; both usable at a phone's width."""
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -55,6 +56,10 @@ def issue(db: Pool, catalog: Catalog, seeded: dict[str, int]) -> int:  # noqa: F
     return int(row[0])
 
 
+def errors_into(errors: list[str]) -> Callable[[Exception], None]:
+    return lambda exc: errors.append(str(exc))
+
+
 def no_sideways_scroll(page: object) -> bool:
     width = page.evaluate("document.scrollingElement.scrollWidth")  # type: ignore[attr-defined]
     return bool(width <= page.viewport_size["width"])  # type: ignore[attr-defined]
@@ -78,7 +83,7 @@ def test_product_issue_and_reports_in_the_browser(
                     viewport={"width": width, "height": height}, accept_downloads=True
                 )
                 errors: list[str] = []
-                page.on("pageerror", lambda exc, errors=errors: errors.append(str(exc)))
+                page.on("pageerror", errors_into(errors))
                 page.goto(f"{base_url}/console/sign-in")
                 page.fill("input[name=email]", ADMIN_EMAIL)
                 page.fill("input[name=password]", ADMIN_PASSWORD)

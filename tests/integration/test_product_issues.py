@@ -171,8 +171,9 @@ def test_two_workers_racing_to_open_the_same_issue_make_one(db: Pool, catalog: C
     bus = bus_at(catalog)
     publish(db, bus, opened(ids["FR-A1"], NOW - 3 * HOUR))
     publish(db, bus, opened(ids["FR-A2"], NOW - 2 * HOUR))
-    first = psycopg.connect(db.conninfo, autocommit=True)
-    second = psycopg.connect(db.conninfo, autocommit=True)
+    conninfo = str(db.conninfo)
+    first = psycopg.connect(conninfo, autocommit=True)
+    second = psycopg.connect(conninfo, autocommit=True)
     try:
         uow_1, uow_2 = PostgresUnitOfWork(first), PostgresUnitOfWork(second)
         uow_1.__enter__()
