@@ -69,7 +69,6 @@ def upgrade() -> None:
             comment     text NOT NULL DEFAULT ''
         );
         CREATE INDEX product_issue_notes_issue ON product_issue_notes (issue_id, at);
-        CREATE INDEX faults_signature_opened ON faults (metric, detector, opened_at);
         CREATE TABLE report_snapshots (
             name          text NOT NULL,
             day           date NOT NULL,
@@ -85,7 +84,6 @@ def downgrade() -> None:
     op.execute(
         """
         DROP TABLE report_snapshots;
-        DROP INDEX faults_signature_opened;
         DROP TABLE product_issue_notes;
         DROP TABLE product_issue_faults;
         DROP TABLE product_issues;
