@@ -32,6 +32,9 @@ from devices.faults.postgres import PostgresFaultRepository
 from devices.faults.service import record_cleared, record_opened
 from devices.metric_ids import sync_metric_ids
 from devices.owners import PostgresDeviceOwners
+from devices.product_issues.postgres import PostgresProductIssueRepository
+from devices.product_issues.service import Grouping, GroupOnFault
+from devices.product_issues.settings import FleetSettings
 from devices.registry import DeviceDirectory, PostgresDeviceSource
 from ingest.batch import BatchBuilder
 from ingest.mqtt_source import MqttSource
@@ -100,10 +103,14 @@ def open_database(
     return Database(pool, capabilities, metric_ids)
 
 
-def event_bus(catalog: Catalog, clock: Clock = utc_now) -> EventBus:
+def event_bus(
+    catalog: Catalog, clock: Clock = utc_now, fleet: FleetSettings | None = None
+) -> EventBus:
     """Every handler of the domain events ingest produces, on the PostgreSQL adapters.
 
     A new rule family is a handler module in ``alerts/`` and one ``subscribe`` line here.
+    Product issues are grouped after the proactive ticket is opened, so that the ticket is
+    there to link (both in the batch's transaction).
     """
     bus = EventBus()
     bus.subscribe(
@@ -118,6 +125,14 @@ def event_bus(catalog: Catalog, clock: Clock = utc_now) -> EventBus:
             catalog,
             owners=lambda uow: PostgresDeviceOwners(uow.connection),
             tickets=lambda uow: PostgresTicketRepository(uow.connection),
+            clock=clock,
+        ),
+    )
+    bus.subscribe(
+        FaultRecorded,
+        GroupOnFault(
+            repository=lambda uow: PostgresProductIssueRepository(uow.connection),
+            rule=Grouping.of(fleet or FleetSettings()),
             clock=clock,
         ),
     )
@@ -158,7 +173,9 @@ def build_ingest(
         checkpoint_every_s=limits.checkpoint_every_s,
     )
     store = BatchStore(
-        database.pool, bus=event_bus(catalog), max_reason_chars=limits.max_reason_chars
+        database.pool,
+        bus=event_bus(catalog, fleet=settings.fleet),
+        max_reason_chars=limits.max_reason_chars,
     )
     worker = IngestWorker(
         limits, builder, store, quarantine_dir=settings.data_dir / QUARANTINE_FOLDER

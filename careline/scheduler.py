@@ -3,7 +3,10 @@
 The jobs: dead-letter retention, daily (at once on a fresh install); the no-data check,
 every minute, which opens a fault (and, through the same event handlers ingest uses, a
 proactive ticket) for a device silent longer than its type's ``no_data_after_s`` and
-clears it when the device is heard again.
+clears it when the device is heard again; the product-issue sweep, every ten minutes, which
+groups recent faults that are in no product issue (what two ingest workers each saw only
+half of); report snapshots, nightly (at once on a fresh install), every report for
+yesterday.
 Each job takes ``now`` from the scheduler's clock and logs what it did; a failed run is
 logged and tried again at the next time.
 ``careline scheduler`` runs the jobs in their own process; ``careline demo`` runs them in
@@ -16,11 +19,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import timedelta
 
+from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from careline.bootstrap import Pool, event_bus
 from careline.leased_scheduler import JobSpec, LeasedScheduler
+from careline.reports.snapshots import take_snapshots
 from careline.settings import Settings
 from crm_core.kernel.clock import Clock, utc_now
 from crm_core.kernel.errors import StorageError, database_errors
@@ -30,6 +36,9 @@ from devices.catalog import Catalog
 from devices.faults.model import FaultRecorded
 from devices.faults.no_data import no_data_events
 from devices.faults.postgres import silences
+from devices.product_issues.model import ProductIssueOpened
+from devices.product_issues.postgres import PostgresProductIssueRepository
+from devices.product_issues.service import Grouping, sweep
 from ingest.retention import purge_dead_letters
 
 log = logging.getLogger(__name__)
@@ -74,6 +83,47 @@ def no_data_check(pool: Pool, catalog: Catalog, bus: EventBus, clock: Clock) -> 
     return run
 
 
+def product_issue_sweep(pool: Pool, settings: Settings, clock: Clock) -> Callable[[], None]:
+    """The sweep: faults of the last windows that are in no product issue are grouped again.
+
+    Ingest groups each fault as it is recorded; two workers whose batches commit at the same
+    time each see only their own faults, and may both find too few. This job, every ten
+    minutes, sees them all.
+    """
+    rule = Grouping.of(settings.fleet)
+
+    def run() -> None:
+        try:
+            with database_errors(), pool.connection() as conn, PostgresUnitOfWork(conn) as uow:
+                events = sweep(PostgresProductIssueRepository(conn), rule, clock())
+                uow.commit()
+        except StorageError as exc:
+            log.warning("the product-issue sweep did not run: %s; trying again later", exc)
+            return
+        for event in events:
+            if isinstance(event, ProductIssueOpened):
+                log.info("product issue %d opened: %s", event.issue_id, event.title)
+
+    return run
+
+
+def report_snapshots(pool: Pool, clock: Clock) -> Callable[[], None]:
+    """The nightly job: every report for yesterday (UTC), stored (a rerun replaces it)."""
+
+    def run() -> None:
+        now = clock()
+        day = (now - timedelta(days=1)).date()
+        try:
+            with database_errors(), pool.connection() as conn:
+                stored = take_snapshots(conn, day, now)
+        except StorageError as exc:
+            log.warning("report snapshots for %s were not taken: %s", day, exc)
+            return
+        log.info("report snapshots: %d reports for %s", stored, day)
+
+    return run
+
+
 def default_jobs(
     pool: Pool, settings: Settings, catalog: Catalog, clock: Clock = utc_now
 ) -> list[JobSpec]:
@@ -90,7 +140,20 @@ def default_jobs(
             "no-data-check",
             "no-data check",
             IntervalTrigger(minutes=1),
-            no_data_check(pool, catalog, event_bus(catalog, clock), clock),
+            no_data_check(pool, catalog, event_bus(catalog, clock, settings.fleet), clock),
+        ),
+        JobSpec(
+            "product-issue-sweep",
+            "product-issue sweep",
+            IntervalTrigger(minutes=10),
+            product_issue_sweep(pool, settings, clock),
+        ),
+        JobSpec(
+            "report-snapshots",
+            "report snapshots",
+            CronTrigger(hour=0, minute=15, timezone="UTC"),
+            report_snapshots(pool, clock),
+            first_run_now=True,
         ),
     ]
 

@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from crm_core.kernel.settings import DatabaseSettings, Group
+from devices.product_issues.settings import FleetSettings
 from ingest.settings import IngestSettings, MqttSettings
 
 ENV_PREFIX = "CARELINE_"
@@ -91,6 +92,7 @@ class Settings(BaseSettings):
     mqtt: MqttSettings = MqttSettings()
     ingest: IngestSettings = IngestSettings()
     api: ApiSettings = ApiSettings()
+    fleet: FleetSettings = FleetSettings()
 
 
 def env_name(location: tuple[int | str, ...]) -> str:

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -267,3 +267,51 @@ def _onset(rng: random.Random, start: float, end: float) -> float:
         return start + rng.random() * (end - start)
     minutes = math.ceil((end - first) / 60.0)
     return first + 60.0 * rng.randrange(minutes)
+
+
+def plan_batch_fault(
+    fleet: Sequence[SimDevice],
+    taken: Iterable[str],
+    onset: float,
+    *,
+    kind: FaultKind = FaultKind.COMPRESSOR_DEGRADATION,
+    devices: int = 4,
+    stagger_s: float = 900.0,
+) -> list[InjectedFault]:
+    """The same fault on up to ``devices`` devices of one production batch: a bad lot of
+    parts, for the fleet view to find as one product issue.
+
+    The batch is the one of ``kind``'s device type with the most devices not in ``taken``
+    (ties: the first batch name); onsets are ``stagger_s`` apart from ``onset``. Nothing
+    when no batch has three such devices. Deterministic.
+
+    >>> from simulators.fleet import make_fleet
+    >>> [f.serial for f in plan_batch_fault(make_fleet(7, 18, 0), [], 1_795_485_600.0)]
+    ['FR-000005', 'FR-000009', 'FR-000014', 'FR-000015']
+    """
+    profile = PROFILES[kind]
+    busy = set(taken)
+    batches: dict[str, list[SimDevice]] = {}
+    for device in fleet:
+        if (
+            device.device_type == profile.device_type
+            and device.production_batch
+            and device.serial not in busy
+        ):
+            batches.setdefault(device.production_batch, []).append(device)
+    if not batches:
+        return []
+    batch = min(batches, key=lambda name: (-len(batches[name]), name))
+    chosen = batches[batch][:devices]
+    if len(chosen) < 3:
+        return []
+    return [
+        InjectedFault(
+            serial=device.serial,
+            kind=kind,
+            onset=onset + index * stagger_s,
+            ramp_s=profile.ramp_s,
+            duration_s=profile.duration_s,
+        )
+        for index, device in enumerate(chosen)
+    ]

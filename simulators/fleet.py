@@ -29,26 +29,34 @@ WASHING_MACHINE: Final = "washing_machine"
 
 @dataclass(frozen=True, slots=True)
 class ModelSpec:
-    """A product line: its name, the firmware versions in the field and its power level."""
+    """A product line: its name, the firmware versions in the field and its power level,
+    and the production batches its devices come from."""
 
     name: str
     firmware: tuple[str, ...]
     weight: float  # how common the model is in the fleet (relative)
     level: float  # multiplies the catalog's typical means (a bigger model draws more)
+    batches: tuple[str, ...] = ()
 
 
 # Serial prefix and product lines per catalog device type.
 SERIAL_PREFIX: Final[dict[str, str]] = {REFRIGERATOR: "FR", WASHING_MACHINE: "WM"}
 MODELS: Final[dict[str, tuple[ModelSpec, ...]]] = {
     REFRIGERATOR: (
-        ModelSpec("CoolFrost CF-300", ("2.4.1", "2.5.0"), 5.0, 1.00),
-        ModelSpec("CoolFrost CF-520 NoFrost", ("3.1.2", "3.2.0", "3.2.1"), 3.0, 1.06),
-        ModelSpec("CoolFrost CF-610 Side-by-Side", ("3.2.1",), 2.0, 1.12),
+        ModelSpec("CoolFrost CF-300", ("2.4.1", "2.5.0"), 5.0, 1.00, ("CF300-2418", "CF300-2431")),
+        ModelSpec(
+            "CoolFrost CF-520 NoFrost",
+            ("3.1.2", "3.2.0", "3.2.1"),
+            3.0,
+            1.06,
+            ("CF520-2409", "CF520-2427"),
+        ),
+        ModelSpec("CoolFrost CF-610 Side-by-Side", ("3.2.1",), 2.0, 1.12, ("CF610-2422",)),
     ),
     WASHING_MACHINE: (
-        ModelSpec("AquaSpin AS-714", ("1.8.3", "1.9.0"), 5.0, 1.00),
-        ModelSpec("AquaSpin AS-912 Eco", ("2.0.4", "2.1.1"), 3.0, 0.92),
-        ModelSpec("AquaSpin AS-1014 Pro", ("2.1.1",), 2.0, 1.08),
+        ModelSpec("AquaSpin AS-714", ("1.8.3", "1.9.0"), 5.0, 1.00, ("AS714-2411", "AS714-2433")),
+        ModelSpec("AquaSpin AS-912 Eco", ("2.0.4", "2.1.1"), 3.0, 0.92, ("AS912-2420",)),
+        ModelSpec("AquaSpin AS-1014 Pro", ("2.1.1",), 2.0, 1.08, ("AS1014-2425",)),
     ),
 }
 
@@ -64,6 +72,7 @@ class SimDevice:
     make devices of one model differ a little: ``level_scale`` multiplies every typical mean
     (model level times a personal factor), ``cycle_scale`` the daily amplitude and
     ``noise_scale`` the noise, all relative to the metric catalog's ``typical`` values.
+    ``production_batch`` is the batch it was built in (one of its model's).
     """
 
     serial: str
@@ -74,6 +83,7 @@ class SimDevice:
     level_scale: float
     cycle_scale: float
     noise_scale: float
+    production_batch: str | None = None
 
 
 def serial_for(device_type: str, number: int) -> str:
@@ -103,7 +113,16 @@ def make_device(seed: int, device_type: str, number: int) -> SimDevice:
         level_scale=round(model.level * rng.uniform(0.97, 1.03), 4),
         cycle_scale=round(rng.uniform(0.7, 1.3), 4),
         noise_scale=round(rng.uniform(0.8, 1.2), 4),
+        production_batch=_batch(seed, serial, model),
     )
+
+
+def _batch(seed: int, serial: str, model: ModelSpec) -> str | None:
+    """The device's production batch, from a draw of its own: adding batches changed none of
+    the draws above, so every device (and the seeded demo) stays what it was."""
+    if not model.batches:
+        return None
+    return random.Random(f"careline-batch:{seed}:{serial}").choice(model.batches)
 
 
 def make_fleet(seed: int, refrigerators: int, washing_machines: int) -> list[SimDevice]:

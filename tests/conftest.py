@@ -18,6 +18,7 @@ from tests.integration.brokers import TestBroker, running_mosquitto
 
 # Tables emptied between tests (metrics keep their ids: they mirror the catalog).
 TABLES = (
+    "product_issue_notes, product_issue_faults, product_issues, report_snapshots, "
     "surveys, ticket_faults, tickets, faults, detector_state, dead_letters, quarantine, readings, "
     "device_status, audit_log, leases, apscheduler_jobs, technicians, service_contracts, "
     "devices, sites, customers, staff_users, api_keys"

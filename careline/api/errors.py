@@ -19,10 +19,12 @@ from psycopg_pool import PoolTimeout
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from careline.reports.catalog import InvalidReportRequest
 from crm_core.auth.errors import NotAuthenticatedError, PermissionDeniedError
 from crm_core.kernel.errors import DatabaseUnavailable, NotFound, StorageError
 from crm_core.tickets.model import TicketConflictError
 from devices.errors import FaultError
+from devices.product_issues.model import ProductIssueConflict
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +41,7 @@ DESCRIPTIONS = {
     403: "The caller's role does not allow this.",
     404: "No such resource.",
     409: "The change conflicts with the resource's state.",
+    422: "The request's values cannot be used; the detail says why.",
     503: "The database cannot be reached now; retry later.",
 }
 
@@ -71,6 +74,10 @@ async def _conflict(request: Request, exc: Exception) -> JSONResponse:
     return error_response(409, "conflict", str(exc))
 
 
+async def _invalid(request: Request, exc: Exception) -> JSONResponse:
+    return error_response(422, "invalid_request", str(exc))
+
+
 async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
     log.warning("database unavailable during %s %s: %s", request.method, request.url.path, exc)
     return error_response(503, "database_unavailable", "the database cannot be reached now")
@@ -94,6 +101,8 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(NotFound, _not_found)
     app.add_exception_handler(TicketConflictError, _conflict)
     app.add_exception_handler(FaultError, _conflict)
+    app.add_exception_handler(ProductIssueConflict, _conflict)
+    app.add_exception_handler(InvalidReportRequest, _invalid)
     app.add_exception_handler(DatabaseUnavailable, _unavailable)
     app.add_exception_handler(StorageError, _storage)
     # Third-party errors that reach the edge: the server went away or the pool is exhausted.

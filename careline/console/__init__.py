@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from careline.console.actions import install_actions
 from careline.console.assets import install_assets
+from careline.console.fleet import install_fleet_pages
 from careline.console.pages import console_templates, install_pages
 from careline.console.survey import install_survey
 from crm_core.kernel.links import LinkSigner
@@ -17,4 +18,5 @@ def install_console(app: FastAPI, links: LinkSigner) -> None:
     install_pages(app)
     install_survey(app, console_templates(), links)
     install_actions(app)
+    install_fleet_pages(app)
     install_assets(app)

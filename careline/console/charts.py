@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from devices.faults.queries import FaultSummary
+from devices.product_issues.queries import RateReport
 from devices.readings import MetricSeries
 
 FAULT_FILL = "rgba(214, 39, 40, 0.14)"
@@ -91,6 +92,35 @@ def metric_figure(series: MetricSeries, faults: list[FaultSummary]) -> dict[str,
             "yaxis": {"title": {"text": series.unit if unit else ""}, "zeroline": False},
             "shapes": shapes,
             "annotations": annotations,
+            "showlegend": False,
+            "paper_bgcolor": "white",
+            "plot_bgcolor": "white",
+        },
+    }
+
+
+def rate_figure(rates: RateReport, group: str) -> dict[str, object]:
+    """Two bars: the affected group's fault rate against the rest of the fleet's."""
+    sides = [(group, rates.group), ("rest of the fleet", rates.rest)]
+    return {
+        "data": [
+            {
+                "type": "bar",
+                "x": [name for name, _ in sides],
+                "y": [rate.per_100_device_days or 0.0 for _, rate in sides],
+                "marker": {"color": [FAULT_LINE, SERIES_LINE]},
+                "customdata": [[rate.devices, rate.device_days, rate.faults] for _, rate in sides],
+                "hovertemplate": "%{x}<br>%{y} faults per 100 device-days<br>"
+                "%{customdata[0]} devices, %{customdata[1]} device-days, "
+                "%{customdata[2]} faults<extra></extra>",
+            }
+        ],
+        "layout": {
+            "title": {"text": "Faults per 100 device-days", "x": 0, "font": {"size": 15}},
+            "height": 280,
+            "margin": {"l": 56, "r": 16, "t": 48, "b": 40},
+            "xaxis": {"type": "category"},
+            "yaxis": {"rangemode": "tozero"},
             "showlegend": False,
             "paper_bgcolor": "white",
             "plot_bgcolor": "white",

@@ -1,7 +1,9 @@
 """A simulated fleet run for ``demo`` and ``simulate``: plan, register, publish in a thread.
 
 Faults are planned on devices that have an owner (so they become tickets) and after the
-detectors' warm-up (so they can be detected): the warm-up is read from the catalog.
+detectors' warm-up (so they can be detected): the warm-up is read from the catalog. Besides
+the ``faults`` asked for, one production batch gets the same fault on several devices (a
+bad lot of parts), which the fleet view groups into a product issue.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from psycopg.rows import TupleRow
 from careline.demo.seed import is_owned, seed_crm
 from devices.catalog import Catalog, load_catalog
 from simulators.clock import SimClock
-from simulators.faults import InjectedFault, plan_faults
+from simulators.faults import InjectedFault, plan_batch_fault, plan_faults
 from simulators.fleet import SimDevice, make_fleet
 from simulators.publisher import Publisher
 from simulators.run import Progress, run_fleet
@@ -88,6 +90,12 @@ class FleetRun:
         planned: list[InjectedFault] = []
         if faults and latest > warm:
             planned = plan_faults(owned, faults, seed, (warm, min(latest, warm + 3 * HOUR)))
+            # One bad lot besides: the same fault on several devices of one production
+            # batch, for the fleet view to group into a product issue.
+            planned = sorted(
+                planned + plan_batch_fault(owned, [f.serial for f in planned], warm),
+                key=lambda f: (f.onset, f.serial),
+            )
         elif faults:
             log.warning(
                 "%.0f h of history is too short for faults to be detected (warm-up %.0f h)",

@@ -74,6 +74,7 @@ class Commentary:
         self._console_url = console_url
         self._tickets_seen: set[int] = set()
         self._faults_seen: set[int] = set()
+        self._issues_seen: set[int] = set()
         self._caught_up_told = False
 
     def faults(self, rows: list[tuple[int, str, str, str, float, float]]) -> None:
@@ -97,6 +98,20 @@ class Commentary:
                     fg=typer.colors.GREEN,
                 )
 
+    def known_issues(self, issue_ids: list[int]) -> None:
+        """Product issues from an earlier run: not news, so not printed as opened."""
+        self._issues_seen.update(issue_ids)
+
+    def product_issues(self, rows: list[tuple[int, str, int]]) -> None:
+        for issue_id, title, devices in rows:
+            if issue_id not in self._issues_seen:
+                self._issues_seen.add(issue_id)
+                typer.secho(
+                    f"  product issue opened: #{issue_id} {title} ({devices} devices so far)\n"
+                    f"    {self._console_url}/console/product-issues/{issue_id}",
+                    fg=typer.colors.MAGENTA,
+                )
+
     def caught_up(self, messages: int) -> None:
         if self._caught_up_told:
             return
@@ -104,7 +119,8 @@ class Commentary:
         typer.secho(
             f"\nCaught up with the present ({messages:,} messages published this run): "
             f"{len(self._faults_seen)} faults detected, "
-            f"{len(self._tickets_seen)} proactive tickets opened. "
+            f"{len(self._tickets_seen)} proactive tickets opened, "
+            f"{len(self._issues_seen)} product issues. "
             "The fleet now reports live, once a minute per device.\n"
             f"Open {self._console_url} to see them. Ctrl-C stops.",
             bold=True,
@@ -183,6 +199,9 @@ def run_demo(settings: Settings, options: DemoOptions) -> int:
             )
         run.start(endpoints.mqtt_host, endpoints.mqtt_port, stack)
         commentary = Commentary(console_url)
+        with database.pool.connection() as conn:
+            known = [int(r[0]) for r in conn.execute("SELECT id FROM product_issues")]
+        commentary.known_issues(known)
         watch(run, database.pool, commentary, stop)
         typer.echo("stopping: committing what was received, closing services ...")
     typer.echo(f"stopped. Data kept in {settings.data_dir}; `careline demo` resumes.")
@@ -204,11 +223,16 @@ def watch(run: FleetRun, pool: Pool, commentary: Commentary, stop: threading.Eve
                 "JOIN customers c ON c.id = t.customer_id "
                 "WHERE t.kind = 'proactive' ORDER BY t.id"
             ).fetchall()
+            issues = conn.execute(
+                "SELECT p.id, p.title, count(DISTINCT l.device_id) FROM product_issues p "
+                "JOIN product_issue_faults l ON l.issue_id = p.id GROUP BY p.id ORDER BY p.id"
+            ).fetchall()
             stored = conn.execute("SELECT count(*) FROM readings").fetchone()
         commentary.faults(
             [(int(a), str(b), str(c), str(d), float(e), float(f)) for a, b, c, d, e, f in faults]
         )
         commentary.tickets([(int(a), str(b), str(c)) for a, b, c in tickets])
+        commentary.product_issues([(int(a), str(b), int(c)) for a, b, c in issues])
         progress = run.progress
         if progress is None:
             continue

@@ -205,9 +205,9 @@ def seed_crm(
             warranty_end = installed + timedelta(days=365 * rng.choice((2, 3, 5)))
             cur = conn.execute(
                 """
-                INSERT INTO devices (serial, device_type, model, firmware, customer_id, site_id,
-                                     installed_on, warranty_end)
-                VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
+                INSERT INTO devices (serial, device_type, model, firmware, production_batch,
+                                     customer_id, site_id, installed_on, warranty_end)
+                VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)
                 ON CONFLICT (serial) DO NOTHING
                 """,
                 (
@@ -215,6 +215,7 @@ def seed_crm(
                     device.device_type,
                     device.model,
                     device.firmware,
+                    device.production_batch,
                     owner[0] if owner else None,
                     owner[1] if owner else None,
                     installed if owner else None,

@@ -6,7 +6,16 @@ from fastapi import APIRouter, Depends
 
 from careline.api.deps import require_viewer
 from careline.api.errors import responses
-from careline.api.routes import customers, dead_letters, devices, faults, surveys, tickets
+from careline.api.routes import (
+    customers,
+    dead_letters,
+    devices,
+    faults,
+    product_issues,
+    reports,
+    surveys,
+    tickets,
+)
 
 
 def api_v1_router() -> APIRouter:
@@ -16,6 +25,7 @@ def api_v1_router() -> APIRouter:
         dependencies=[Depends(require_viewer)],
         responses=responses(401, 403, 503),
     )
-    for module in (customers, devices, faults, tickets, surveys, dead_letters):
+    modules = (customers, devices, faults, tickets, product_issues, reports, surveys, dead_letters)
+    for module in modules:
         router.include_router(module.router)
     return router

@@ -1,0 +1,1 @@
+"""Reports: fleet reliability and ticket times, computed with pandas from the database."""
