@@ -53,7 +53,9 @@ def test_the_factory_knows_the_catalog_kind() -> None:
 
 
 def test_an_unknown_kind_is_a_clear_error() -> None:
-    with pytest.raises(UnknownDetectorKindError, match=r"'isolation'.*known kinds: standard_score"):
+    with pytest.raises(
+        UnknownDetectorKindError, match=r"'isolation'.*known kinds: regression, standard_score"
+    ):
         make_detector(spec("isolation"))
     assert issubclass(UnknownDetectorKindError, DeviceError)
 
