@@ -324,7 +324,8 @@ def test_the_fleet_creates_monitors_only_for_watched_metrics(catalog: Catalog) -
     assert fleet.observe(1, "refrigerator", "door_open", START, 0.0) == []
     assert fleet.devices() == 1
     door = fleet.monitor(1, "door_open")  # watched by its limit alone: nothing learned
-    assert door is not None and door.detector.name == "limits_only"
+    assert door is not None
+    assert door.detector.name == "limits_only"
     watched = fleet.monitor(1, "cabinet_temp")
     assert watched is not None
     assert watched.count == 1
