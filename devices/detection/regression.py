@@ -115,7 +115,7 @@ class RegressionDetector:
         # river takes about two seconds to import; only processes that detect pay for it.
         from river import linear_model, optim, preprocessing, stats
 
-        rate = _Settling(self._adapt)
+        rate: Any = _Settling(self._adapt)  # duck-typed: river calls only ``get(t)``
         regression = linear_model.LinearRegression(
             optimizer=optim.SGD(rate),
             intercept_lr=rate,
