@@ -26,15 +26,13 @@ from __future__ import annotations
 
 import math
 import statistics
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Literal
 
 from devices.catalog import DeviceType
 from devices.causes import Cause, Direction, Indicator, Move
-from devices.faults.model import WindowSummary
-
-Confidence = Literal["high", "medium", "low", "none"]
+from devices.faults.findings import Confidence, Diagnosis, Urgency
+from devices.faults.model import Fault, WindowSummary, epoch_from_utc
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,58 +72,6 @@ def seen(
     )
 
 
-@dataclass(frozen=True, slots=True)
-class Urgency:
-    hours_to_failure: float | None
-    confidence: Confidence
-    note: str
-
-
-@dataclass(frozen=True, slots=True)
-class Diagnosis:
-    cause: str
-    label: str
-    part: str
-    visit: bool
-    advice: str
-    cleared_hint: str
-    signature: tuple[str, ...]
-    urgency: Urgency
-
-    def as_json(self) -> dict[str, object]:
-        return {
-            "cause": self.cause,
-            "label": self.label,
-            "part": self.part,
-            "visit": self.visit,
-            "advice": self.advice,
-            "cleared_hint": self.cleared_hint,
-            "signature": list(self.signature),
-            "hours_to_failure": _round(self.urgency.hours_to_failure),
-            "confidence": self.urgency.confidence,
-            "urgency_note": self.urgency.note,
-        }
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, object]) -> Diagnosis:
-        hours = data.get("hours_to_failure")
-        confidence = str(data.get("confidence", "none"))
-        return cls(
-            cause=str(data.get("cause", "")),
-            label=str(data.get("label", "")),
-            part=str(data.get("part", "")),
-            visit=bool(data.get("visit", True)),
-            advice=str(data.get("advice", "")),
-            cleared_hint=str(data.get("cleared_hint", "")),
-            signature=tuple(str(s) for s in data.get("signature", ()) or ()),  # type: ignore[attr-defined]
-            urgency=Urgency(
-                float(hours) if isinstance(hours, int | float) else None,
-                confidence if confidence in ("high", "medium", "low") else "none",  # type: ignore[arg-type]
-                str(data.get("urgency_note", "")),
-            ),
-        )
-
-
 UNDIAGNOSED_ADVICE = (
     "No known fault signature fits: call the customer and book a technician visit to "
     "diagnose on site."
@@ -147,6 +93,26 @@ def matching_cause(device_type: DeviceType, signature: Sequence[Seen]) -> Cause 
         if all(_fits(move, signature) for move in cause.signature):
             return cause
     return None
+
+
+def seen_fault(fault: Fault) -> Seen:
+    """Read a stored fault."""
+    return seen(
+        fault.metric,
+        fault.detector,
+        fault.threshold,
+        epoch_from_utc(fault.opened_at),
+        fault.evidence,
+    )
+
+
+def diagnose_faults(device_type: DeviceType, faults: Sequence[Fault]) -> Diagnosis:
+    """Diagnose a device's live faults together; faults on no catalog metric (no data) and
+    cleared ones are left out."""
+    return diagnose(
+        device_type,
+        [seen_fault(f) for f in faults if f.is_open and f.metric in device_type.metrics],
+    )
 
 
 def diagnose(device_type: DeviceType, signature: Sequence[Seen]) -> Diagnosis:
@@ -257,7 +223,3 @@ def _fit(xs: Sequence[float], ys: Sequence[float]) -> tuple[float, float, float]
 def _slope(xs: Sequence[float], ys: Sequence[float]) -> float | None:
     fit = _fit(xs, ys)
     return None if fit is None else fit[1]
-
-
-def _round(value: float | None) -> float | None:
-    return None if value is None else round(value, 2)
