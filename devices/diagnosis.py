@@ -153,13 +153,24 @@ def _urgency(device_type: DeviceType, cause: Cause, signature: Sequence[Seen]) -
     if not on_it:
         return Urgency(None, "none", f"no trend yet: {label} has not moved")
     windows = max(on_it, key=lambda s: s.evidence[-1].start).evidence
-    return time_to_failure(indicator, windows, unit, label)
+    normal = metric.typical.mean if metric is not None else None
+    if normal is not None and indicator.trend == "exponential" and normal <= 0:
+        normal = None  # no logarithm of it: the first window tells the healthy side
+    return time_to_failure(indicator, windows, unit, label, normal)
 
 
 def time_to_failure(
-    indicator: Indicator, windows: Sequence[WindowSummary], unit: str, label: str = ""
+    indicator: Indicator,
+    windows: Sequence[WindowSummary],
+    unit: str,
+    label: str = "",
+    normal: float | None = None,
 ) -> Urgency:
-    """Project the indicator's trend over ``windows`` to its failure line."""
+    """Project the indicator's trend over ``windows`` to its failure line.
+
+    ``normal`` (the metric's typical value) says on which side of the line health lies;
+    without it, the side of the first window.
+    """
     label = label or indicator.metric
     line = f"{label} reaches {indicator.fails_at:g} {unit}".rstrip()
     times = [w.start for w in windows]
@@ -176,7 +187,8 @@ def time_to_failure(
     target = math.log(indicator.fails_at) if exponential else indicator.fails_at
     now = times[-1]
     current = intercept + slope * now
-    rising = target > values[0]  # the line lies above where the trend started
+    start = values[0] if normal is None else (math.log(normal) if exponential else normal)
+    rising = target > start  # failure lies above the healthy side
     past = current >= target if rising else current <= target
     span_h = (times[-1] - times[0]) / 3600.0
     how = f"{indicator.trend} trend over {span_h:.1f} h, r² {r2:.2f}"
