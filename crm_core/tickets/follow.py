@@ -65,8 +65,8 @@ def follow_diagnosis(
     if ticket.subject == draft.subject:
         return False
     if ticket.status == "new":
-        links.redraft(ticket, draft, now)
         comment = f"diagnosis updated: {summary}; subject was {ticket.subject!r}"
+        links.redraft(ticket, draft, now)
         links.record(ticket.id, HistoryEntry(now, SELF_RESOLVER, "comment", comment=comment))
         return True
     comment = f"diagnosis now: {summary} (subject kept: work has started)"

@@ -73,6 +73,9 @@ def test_a_later_fault_that_explains_the_first_rewrites_a_new_ticket(world: Worl
     assert len(world.tickets.rows) == 1  # still one live ticket for the device
     _, entry = world.tickets.history[-1]
     assert entry.comment.startswith("diagnosis updated: Door left open (part: none)")
+    assert entry.comment.endswith(
+        "subject was 'Refrigerator FR-000001: cooling loss, cause not yet clear'"
+    )
 
 
 def test_a_ticket_someone_took_on_keeps_its_words_and_stays_open(world: World) -> None:
