@@ -109,3 +109,23 @@ def test_the_regression_alone_on_one_stream_is_a_level_detector() -> None:
         detector.score_one({"value": 25.0}) == SCORE_CAP
         or detector.score_one({"value": 25.0}) > 10.0
     )
+
+
+def test_a_lasting_new_relationship_is_absorbed_after_the_documented_time(
+    catalog: Catalog,
+) -> None:
+    """A replaced compressor that draws 30 % more for good: one fault, absorbed after
+    ``absorb_after`` windows (a day), then learned as the new normal."""
+    spec = catalog.device_type("refrigerator").metrics["compressor_power"].relation
+    assert spec is not None
+    fleet = FleetDetectors(catalog)
+    feed(fleet, range(2 * DAY_MINUTES), 211.0, 1.0, 8)
+    after = feed(fleet, range(2 * DAY_MINUTES, 5 * DAY_MINUTES), 274.0, 1.0, 9)
+    events = regression_events(after)
+    assert [type(e) for e in events] == [FaultOpened, FaultCleared]
+    opened, cleared = events
+    assert isinstance(opened, FaultOpened)
+    assert isinstance(cleared, FaultCleared)
+    assert cleared.absorbed is True
+    windows_open = (cleared.cleared_at - opened.opened_at) / spec.window_s
+    assert spec.absorb_after <= windows_open <= spec.absorb_after + spec.open_after
