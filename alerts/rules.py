@@ -154,9 +154,9 @@ def _diagnosed_ticket(
         f"Probable cause: {diagnosis.label}.",
         part,
         f"Time to failure: {diagnosis.urgency.note}.",
-        f"Seen: {', '.join(diagnosis.signature)}; first on {facts.metric_label} "
-        f"({facts.metric}, {facts.unit}) since "
-        f"{facts.opened_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC.",
+        f"Seen together: {', '.join(diagnosis.signature)}.",
+        f"Latest fault: {facts.metric_label} ({facts.metric}, {facts.unit}), {facts.detector}, "
+        f"since {facts.opened_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC.",
     ]
     if facts.latest_mean is not None and facts.baseline_mean is not None:
         lines.append(
