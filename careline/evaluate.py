@@ -70,6 +70,8 @@ class Evaluation:
     diagnosis_accuracy: float | None = None
     missed: list[str] = field(default_factory=list)
     misdiagnosed: list[str] = field(default_factory=list)
+    by_kind: dict[str, dict[str, int]] = field(default_factory=dict)
+    """fault kind -> {"faults", "detected", "diagnosed_right"}."""
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -83,6 +85,7 @@ class Evaluation:
             "false_alarms": self.false_alarms,
             "missed": self.missed,
             "misdiagnosed": self.misdiagnosed,
+            "by_kind": self.by_kind,
         }
 
 
@@ -165,7 +168,12 @@ def score(
     misdiagnosed: list[str] = []
     right = 0
     explained: set[int] = set()
+    by_kind: dict[str, dict[str, int]] = {}
     for fault in injected:
+        tally = by_kind.setdefault(
+            fault.kind.value, {"faults": 0, "detected": 0, "diagnosed_right": 0}
+        )
+        tally["faults"] += 1
         failure = fault.onset + fault.ramp_s
         moved = fault.profile.metrics
         hits = [
@@ -183,6 +191,7 @@ def score(
         if not hits:
             missed.append(fault.label)
             continue
+        tally["detected"] += 1
         first = min(raised[i].at for i in hits)
         leads.append((failure - first) / 3600)
         delays.append((first - fault.onset) / 3600)
@@ -191,6 +200,7 @@ def score(
         part = parts.get(truth, "")
         if diagnosed == truth or (part and diagnosed and parts.get(diagnosed) == part):
             right += 1
+            tally["diagnosed_right"] += 1
         else:
             misdiagnosed.append(f"{fault.label}: diagnosed {diagnosed or 'nothing'}")
     false_alarms = len(raised) - len(explained)
@@ -207,6 +217,7 @@ def score(
         diagnosis_accuracy=right / detected if detected else None,
         missed=missed,
         misdiagnosed=misdiagnosed,
+        by_kind=dict(sorted(by_kind.items())),
     )
 
 

@@ -204,6 +204,11 @@ def run_evaluate(
     ]
     for name, value, target in rows:
         typer.echo(f"  {name:<34} {value:<14} {target}")
+    for kind, tally in result.by_kind.items():
+        typer.echo(
+            f"  {kind:<34} {tally['detected']}/{tally['faults']} detected, "
+            f"{tally['diagnosed_right']} diagnosed right"
+        )
     for label in result.missed:
         typer.echo(f"  missed: {label}")
     for label in result.misdiagnosed:

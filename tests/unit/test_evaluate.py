@@ -82,5 +82,8 @@ def test_a_small_seeded_run_of_the_real_detectors(catalog: Catalog) -> None:
     assert result["device_days"] == 36.0
     assert result["detected_before_failure"] == 1.0
     assert result["diagnosis_accuracy"] == 1.0
+    assert result["by_kind"] == {
+        kind.value: {"faults": 1, "detected": 1, "diagnosed_right": 1} for kind in FaultKind
+    }
     assert result["false_alarms_per_100_device_days"] == 0.0
     assert {f.kind for f in injected} == set(FaultKind)
