@@ -54,8 +54,12 @@ def test_a_diagnosis_is_stored_on_the_fault_and_read_back(
     [live] = faults.live(1)
     assert live.diagnosis == DOOR
     assert live.hours_to_failure == 0.75
-    row = conn.execute("SELECT hours_to_failure FROM faults WHERE id = %s", (stored.id,))
-    assert row.fetchone() == (0.75,)
+    row = conn.execute(
+        "SELECT hours_to_failure, cause, to_jsonb(f) ->> 'cause' FROM faults f WHERE id = %s",
+        (stored.id,),
+    )
+    # the cause as a column too: the product-issue grouping calls faults alike by it
+    assert row.fetchone() == (0.75, "door_left_open", "door_left_open")
 
 
 @pytest.fixture(params=["fake", "postgres"])

@@ -5,7 +5,9 @@
   hours_to_failure, confidence, urgency_note); null when not diagnosed (no data, or a
   fault recorded before this revision);
 * ``faults.hours_to_failure``: the urgency estimate as a column, for priority rules and for
-  sorting a queue by it.
+  sorting a queue by it;
+* ``faults.cause``: the diagnosed cause (null when none), generated from ``diagnosis``: the
+  product-issue grouping reads it (``to_jsonb(f) ->> 'cause'``) to call faults alike.
 
 Revision ID: 0008
 Revises: 0007
@@ -28,6 +30,8 @@ def upgrade() -> None:
         ALTER TABLE faults ADD COLUMN diagnosis jsonb;
         ALTER TABLE faults ADD COLUMN hours_to_failure double precision
             CHECK (hours_to_failure IS NULL OR hours_to_failure >= 0);
+        ALTER TABLE faults ADD COLUMN cause text
+            GENERATED ALWAYS AS (nullif(diagnosis ->> 'cause', '')) STORED;
         """
     )
 
@@ -35,6 +39,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.execute(
         """
+        ALTER TABLE faults DROP COLUMN cause;
         ALTER TABLE faults DROP COLUMN hours_to_failure;
         ALTER TABLE faults DROP COLUMN diagnosis;
         """
