@@ -16,10 +16,12 @@ from typing import Any
 from alerts.rules import FaultFacts, as_datetime, proactive_ticket
 from crm_core.kernel.clock import Clock
 from crm_core.kernel.events import Event
+from crm_core.tickets.follow import TicketFaultLinks, follow_diagnosis, resolve_if_all_cleared
+from crm_core.tickets.model import TicketOpened
 from crm_core.tickets.ports import TicketRepository
 from crm_core.tickets.service import open_or_join_proactive
 from devices.catalog import Catalog
-from devices.faults.model import FaultOpened, FaultRecorded
+from devices.faults.model import FaultClosed, FaultOpened, FaultRecorded
 from devices.owners import DeviceOwners
 
 
@@ -45,14 +47,17 @@ def window_means(event: FaultOpened) -> tuple[float | None, float | None]:
 class ProactiveTickets:
     """``FaultRecorded`` -> ``TicketOpened`` / ``FaultJoinedTicket``.
 
-    ``owners`` and ``tickets`` build the ports on the unit of work the bus hands over (the
-    PostgreSQL adapters in production, fakes in the service tests).
+    ``owners``, ``tickets`` and ``links`` build the ports on the unit of work the bus hands
+    over (the PostgreSQL adapters in production, fakes in the service tests). A diagnosed
+    fault that joins a live ticket lets the ticket's words follow the new diagnosis
+    (:func:`crm_core.tickets.follow.follow_diagnosis`).
     """
 
     catalog: Catalog
     owners: Callable[[Any], DeviceOwners]
     tickets: Callable[[Any], TicketRepository]
     clock: Clock
+    links: Callable[[Any], TicketFaultLinks]
 
     def __call__(self, event: FaultRecorded, uow: Any) -> list[Event]:
         opened = event.opened
@@ -83,13 +88,39 @@ class ProactiveTickets:
                 opened_at=as_datetime(opened.opened_at),
                 latest_mean=latest,
                 baseline_mean=baseline,
+                diagnosis=event.diagnosis,
             )
         )
-        return open_or_join_proactive(
+        now = self.clock()
+        events = open_or_join_proactive(
             self.tickets(uow),
             draft,
             customer_id=device.customer_id,
             device_id=opened.device_id,
             fault_id=event.fault_id,
+            now=now,
+        )
+        joined = not any(isinstance(e, TicketOpened) for e in events)
+        diagnosis = event.diagnosis
+        if joined and diagnosis is not None and diagnosis.cause:
+            summary = f"{diagnosis.label} (part: {diagnosis.part or 'none'})"
+            follow_diagnosis(self.links(uow), event.fault_id, draft, summary, now)
+        return events
+
+
+@dataclass(frozen=True, slots=True)
+class SelfResolvingTickets:
+    """``FaultClosed`` -> the ticket resolved when its last fault cleared by itself
+    (:func:`crm_core.tickets.follow.resolve_if_all_cleared`)."""
+
+    links: Callable[[Any], TicketFaultLinks]
+    clock: Clock
+
+    def __call__(self, event: FaultClosed, uow: Any) -> list[Event]:
+        return resolve_if_all_cleared(
+            self.links(uow),
+            event.fault_id,
+            absorbed=event.absorbed,
+            hint=event.cleared_hint,
             now=self.clock(),
         )

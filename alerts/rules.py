@@ -2,8 +2,13 @@
 
 Priority is looked up from impact x urgency (the ITIL matrix, conventions.md §4.1):
 impact is high when a failing metric threatens food safety or the home (a refrigerator's
-temperatures), medium otherwise; urgency grows with how far the score is past the
-detector's threshold.
+temperatures), medium otherwise; urgency comes from the diagnosis's time to failure when
+there is one (under a day: high; under a week: medium; later: low), else from how far the
+score is past the detector's threshold.
+
+The words come from the diagnosis when the fault signature fits a known cause: the subject
+names the cause ("door left open"), the description the part to bring (or that no visit
+is needed), the advice and the time to failure.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from datetime import UTC, datetime
 from enum import IntEnum
 
 from crm_core.tickets.model import TicketDraft
+from devices.faults.findings import Diagnosis
 
 
 class Level(IntEnum):
@@ -55,15 +61,27 @@ class FaultFacts:
     opened_at: datetime
     latest_mean: float | None
     baseline_mean: float | None
+    diagnosis: Diagnosis | None = None
 
 
 def impact(facts: FaultFacts) -> Level:
     return Level.HIGH if (facts.device_type, facts.metric) in HIGH_IMPACT else Level.MEDIUM
 
 
-def urgency(score: float, threshold: float, detector: str = "") -> Level:
-    """How soon: a hard limit held for its duration is urgent by definition; a learned
-    detector's, by how far the score is past its threshold."""
+HOURS_URGENT = 24.0
+HOURS_SOON = 7 * 24.0
+
+
+def urgency(
+    score: float, threshold: float, detector: str = "", hours_to_failure: float | None = None
+) -> Level:
+    """How soon: from the time to failure when it is estimated; else a hard limit held for
+    its duration is urgent by definition, and a learned detector's urgency grows with how
+    far the score is past its threshold."""
+    if hours_to_failure is not None:
+        if hours_to_failure < HOURS_URGENT:
+            return Level.HIGH
+        return Level.MEDIUM if hours_to_failure < HOURS_SOON else Level.LOW
     if detector.startswith("limit_"):
         return Level.HIGH
     ratio = score / threshold if threshold > 0 else float("inf")
@@ -86,9 +104,13 @@ def proactive_ticket(facts: FaultFacts) -> TicketDraft:
     """
     if facts.detector == "no_data":
         return _no_data_ticket(facts)
+    diagnosis = facts.diagnosis if facts.diagnosis is not None and facts.diagnosis.cause else None
+    hours = diagnosis.urgency.hours_to_failure if diagnosis is not None else None
     level_impact = impact(facts)
-    level_urgency = urgency(facts.score, facts.threshold, facts.detector)
+    level_urgency = urgency(facts.score, facts.threshold, facts.detector, hours)
     priority = PRIORITY_MATRIX[(level_impact, level_urgency)]
+    if diagnosis is not None:
+        return _diagnosed_ticket(facts, diagnosis, priority, level_impact, level_urgency)
     lines = [
         f"Our monitoring found an anomaly on {facts.device_type_label.lower()} "
         f"{facts.device_serial} (model {facts.model}) before the customer reported it.",
@@ -111,6 +133,42 @@ def proactive_ticket(facts: FaultFacts) -> TicketDraft:
     return TicketDraft(
         subject=f"{facts.device_type_label} {facts.device_serial}: "
         f"{facts.metric_label.lower()} abnormal",
+        description="\n".join(lines),
+        priority=priority,
+    )
+
+
+def _diagnosed_ticket(
+    facts: FaultFacts, diagnosis: Diagnosis, priority: int, impact_: Level, urgency_: Level
+) -> TicketDraft:
+    """The words when the signature fits a known cause."""
+    part = (
+        f"Part to bring: {diagnosis.part}."
+        if diagnosis.part
+        else "No part needed, no visit: the customer can fix this."
+    )
+    lines = [
+        f"Our monitoring found a fault on {facts.device_type_label.lower()} "
+        f"{facts.device_serial} (model {facts.model}) before the customer reported it.",
+        "",
+        f"Probable cause: {diagnosis.label}.",
+        part,
+        f"Time to failure: {diagnosis.urgency.note}.",
+        f"Seen together: {', '.join(diagnosis.signature)}.",
+        f"Latest fault: {facts.metric_label} ({facts.metric}, {facts.unit}), {facts.detector}, "
+        f"since {facts.opened_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC.",
+    ]
+    if facts.latest_mean is not None and facts.baseline_mean is not None:
+        lines.append(
+            f"Latest window mean {facts.latest_mean:.2f} {facts.unit} vs. baseline "
+            f"{facts.baseline_mean:.2f} {facts.unit}"
+        )
+    lines += [
+        f"Priority P{priority}: impact {impact_.name.lower()}, urgency {urgency_.name.lower()}.",
+        f"Suggested action: {diagnosis.advice}",
+    ]
+    return TicketDraft(
+        subject=f"{facts.device_type_label} {facts.device_serial}: {diagnosis.label.lower()}",
         description="\n".join(lines),
         priority=priority,
     )

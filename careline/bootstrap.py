@@ -10,24 +10,26 @@ import gc
 import logging
 from contextlib import ExitStack
 from dataclasses import dataclass
+from typing import Any
 
 import psycopg
 from psycopg.rows import TupleRow
 from psycopg_pool import ConnectionPool
 
-from alerts.proactive import ProactiveTickets
+from alerts.proactive import ProactiveTickets, SelfResolvingTickets
 from careline.embedded.services import EmbeddedBroker, EmbeddedPostgres
 from careline.settings import Settings
 from crm_core.kernel import migrate
 from crm_core.kernel.capabilities import Capabilities, probe
 from crm_core.kernel.clock import Clock, utc_now
-from crm_core.kernel.events import EventBus
+from crm_core.kernel.events import Event, EventBus
 from crm_core.kernel.pool import open_pool
+from crm_core.tickets.follow_postgres import PostgresTicketFaultLinks
 from crm_core.tickets.postgres import PostgresTicketRepository
 from devices.catalog import Catalog
 from devices.detection.fleet import FleetDetectors
 from devices.detector_state import PostgresStateSource
-from devices.faults.model import FaultCleared, FaultOpened, FaultRecorded
+from devices.faults.model import FaultCleared, FaultClosed, FaultOpened, FaultRecorded
 from devices.faults.postgres import PostgresFaultRepository
 from devices.faults.service import record_cleared, record_opened
 from devices.metric_ids import sync_metric_ids
@@ -113,9 +115,13 @@ def event_bus(
     there to link (both in the batch's transaction).
     """
     bus = EventBus()
-    bus.subscribe(
-        FaultOpened, lambda e, uow: record_opened(e, PostgresFaultRepository(uow.connection))
-    )
+
+    def opened(event: FaultOpened, uow: Any) -> list[Event]:
+        device = PostgresDeviceOwners(uow.connection).owner_of(event.device_id)
+        kind = catalog.device_types.get(device.device_type) if device is not None else None
+        return record_opened(event, PostgresFaultRepository(uow.connection), kind)
+
+    bus.subscribe(FaultOpened, opened)
     bus.subscribe(
         FaultCleared, lambda e, uow: record_cleared(e, PostgresFaultRepository(uow.connection))
     )
@@ -126,6 +132,13 @@ def event_bus(
             owners=lambda uow: PostgresDeviceOwners(uow.connection),
             tickets=lambda uow: PostgresTicketRepository(uow.connection),
             clock=clock,
+            links=lambda uow: PostgresTicketFaultLinks(uow.connection),
+        ),
+    )
+    bus.subscribe(
+        FaultClosed,
+        SelfResolvingTickets(
+            links=lambda uow: PostgresTicketFaultLinks(uow.connection), clock=clock
         ),
     )
     bus.subscribe(

@@ -6,29 +6,40 @@ real detectors (:class:`~devices.detection.fleet.FleetDetectors`, with the catal
 limits), exactly as ingest feeds them, and each fault the detectors raise is matched with
 the ground truth:
 
-* an injected fault is **detected before failure** when a fault opens on its device between
-  its onset and its *failure*, taken as the moment it reaches full strength (onset +
-  ramp): the appliance has then failed for the customer;
+* an injected fault is **detected before failure** when a fault opens on its device, **on
+  one of the metrics that fault moves** (a cabinet-temperature alarm does not count as
+  finding a washer's drain pump, nor a noise alarm on another metric of the same
+  device), between its onset and its *failure*, taken as the moment it reaches full
+  strength (onset + ramp): the appliance has then failed for the customer;
 * **lead time** is failure minus the moment the fault was raised (the reading that closed
   the window), **delay** is that moment minus the onset;
 * a fault raised on a device with no injected fault, or before its onset, is a **false
   alarm**, counted per 100 device-days.
 
-Diagnosis (which part to bring) is not built yet: ``diagnosis_accuracy`` is null.
-Pure computation: no database, no broker.
+* **diagnosis**: every time a fault opens, the device's live faults are diagnosed together
+  (:func:`devices.diagnosis.diagnose`, as the fault service does in production); a detected
+  fault's diagnosis is the one made at its last detection before failure (what the ticket
+  says when a technician is sent). It is **right** when it names the fault's cause, or
+  another cause that brings the same part; ``diagnosis_accuracy`` is the share of detected
+  faults diagnosed right.
+
+Every device, faulty or not, also has data gaps now and then (:mod:`simulators.nuisances`):
+they must not raise anything. Pure computation: no database, no broker.
 """
 
 from __future__ import annotations
 
 import statistics
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from devices.catalog import Catalog
 from devices.detection.fleet import FleetDetectors
-from devices.faults.model import FaultOpened
+from devices.diagnosis import Seen, diagnose, seen
+from devices.faults.model import FaultCleared, FaultOpened
 from simulators.faults import InjectedFault, apply_all, plan_faults
 from simulators.fleet import DAY_S, make_fleet
+from simulators.nuisances import gaps, silent
 from simulators.signals import device_rng, finish, readings
 
 START = 1_764_460_800.0  # 2025-11-30T00:00Z: any midnight does
@@ -37,12 +48,14 @@ REPORT_S = 60.0
 
 @dataclass(frozen=True, slots=True)
 class Raised:
-    """A fault the detectors raised: on which device, when, by which detector."""
+    """A fault the detectors raised: on which device, when, by which detector; the cause
+    the device's live faults were diagnosed as then ("" for none)."""
 
     serial: str
     metric: str
     detector: str
     at: float
+    cause: str = ""
 
 
 @dataclass(slots=True)
@@ -56,6 +69,9 @@ class Evaluation:
     false_alarms_per_100_device_days: float
     diagnosis_accuracy: float | None = None
     missed: list[str] = field(default_factory=list)
+    misdiagnosed: list[str] = field(default_factory=list)
+    by_kind: dict[str, dict[str, int]] = field(default_factory=dict)
+    """fault kind -> {"faults", "detected", "diagnosed_right"}."""
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -64,11 +80,17 @@ class Evaluation:
             "median_lead_hours": _round(self.median_lead_hours),
             "median_delay_hours": _round(self.median_delay_hours),
             "false_alarms_per_100_device_days": round(self.false_alarms_per_100_device_days, 3),
-            "diagnosis_accuracy": self.diagnosis_accuracy,
+            "diagnosis_accuracy": _round4(self.diagnosis_accuracy),
             "device_days": round(self.device_days, 2),
             "false_alarms": self.false_alarms,
             "missed": self.missed,
+            "misdiagnosed": self.misdiagnosed,
+            "by_kind": self.by_kind,
         }
+
+
+def _round4(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)
 
 
 def _round(value: float | None) -> float | None:
@@ -99,37 +121,65 @@ def simulate(
         metrics = kind.metrics
         rng = device_rng(seed, device.serial)
         own = by_serial.get(device.serial, [])
+        silences = gaps(device, seed, START, end)
+        starts = [a for a, _ in silences]
+        live: dict[tuple[str, str], FaultOpened] = {}
         observe = detectors.observe
         t = START
         while t < end:
-            for key, value in readings(device, kind, t, rng).items():
+            values = readings(device, kind, t, rng)  # drawn even when silent: same stream
+            if silences and silent(silences, starts, t):
+                t += REPORT_S
+                continue
+            for key, value in values.items():
                 if own:
                     value = finish(metrics[key], apply_all(own, key, t, value))  # noqa: PLW2901
-                events = observe(device_id, device.device_type, key, t, float(value))
-                raised.extend(
-                    Raised(device.serial, key, e.detector, t)
-                    for e in events
-                    if isinstance(e, FaultOpened)
-                )
+                for event in observe(device_id, device.device_type, key, t, float(value)):
+                    if isinstance(event, FaultCleared):
+                        live.pop((event.metric, event.detector), None)
+                        continue
+                    live[(event.metric, event.detector)] = event
+                    cause = diagnose(kind, [_seen(e) for e in live.values()]).cause
+                    raised.append(Raised(device.serial, event.metric, event.detector, t, cause))
             t += REPORT_S
         detectors.forget(device_id)  # one device at a time: memory stays flat
     return injected, raised, len(fleet) * days
 
 
+def _seen(event: FaultOpened) -> Seen:
+    return seen(event.metric, event.detector, event.threshold, event.opened_at, event.evidence)
+
+
 def score(
-    injected: Sequence[InjectedFault], raised: Sequence[Raised], device_days: float
+    injected: Sequence[InjectedFault],
+    raised: Sequence[Raised],
+    device_days: float,
+    parts: Mapping[str, str] | None = None,
 ) -> Evaluation:
-    """Match raised faults with the injected ones; the figures of :class:`Evaluation`."""
+    """Match raised faults with the injected ones; the figures of :class:`Evaluation`.
+
+    ``parts`` (cause -> part, from the catalog) counts a diagnosis that names another cause
+    with the same part as right; without it only the cause itself is.
+    """
+    parts = parts or {}
     leads: list[float] = []
     delays: list[float] = []
     missed: list[str] = []
+    misdiagnosed: list[str] = []
+    right = 0
     explained: set[int] = set()
+    by_kind: dict[str, dict[str, int]] = {}
     for fault in injected:
+        tally = by_kind.setdefault(
+            fault.kind.value, {"faults": 0, "detected": 0, "diagnosed_right": 0}
+        )
+        tally["faults"] += 1
         failure = fault.onset + fault.ramp_s
+        moved = fault.profile.metrics
         hits = [
             i
             for i, r in enumerate(raised)
-            if r.serial == fault.serial and fault.onset <= r.at <= failure
+            if r.serial == fault.serial and r.metric in moved and fault.onset <= r.at <= failure
         ]
         # anything raised on the device while the fault lasts is explained by it
         last = fault.end + fault.profile.recover_s if fault.end is not None else float("inf")
@@ -141,11 +191,21 @@ def score(
         if not hits:
             missed.append(fault.label)
             continue
+        tally["detected"] += 1
         first = min(raised[i].at for i in hits)
         leads.append((failure - first) / 3600)
         delays.append((first - fault.onset) / 3600)
+        diagnosed = max((raised[i] for i in hits), key=lambda r: r.at).cause
+        truth = fault.profile.cause
+        part = parts.get(truth, "")
+        if diagnosed == truth or (part and diagnosed and parts.get(diagnosed) == part):
+            right += 1
+            tally["diagnosed_right"] += 1
+        else:
+            misdiagnosed.append(f"{fault.label}: diagnosed {diagnosed or 'nothing'}")
     false_alarms = len(raised) - len(explained)
     count = len(injected)
+    detected = count - len(missed)
     return Evaluation(
         faults=count,
         detected_before_failure=(count - len(missed)) / count if count else 0.0,
@@ -154,5 +214,13 @@ def score(
         false_alarms=false_alarms,
         device_days=device_days,
         false_alarms_per_100_device_days=100 * false_alarms / device_days if device_days else 0.0,
+        diagnosis_accuracy=right / detected if detected else None,
         missed=missed,
+        misdiagnosed=misdiagnosed,
+        by_kind=dict(sorted(by_kind.items())),
     )
+
+
+def cause_parts(catalog: Catalog) -> dict[str, str]:
+    """cause key -> the part it brings, over every device type of the catalog."""
+    return {c.key: c.part for t in catalog.device_types.values() for c in t.causes}

@@ -12,6 +12,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
+from devices.causes import Cause, CauseError, parse_causes
+
 MetricKind = Literal["number", "boolean"]
 
 
@@ -30,6 +32,8 @@ class DetectorSpec:
     adapt: float
     absorb_after: int = 288
     """Windows a fault may stay open before its level is taken as the new normal."""
+    inputs: tuple[str, ...] = ()
+    """Other metrics of the device the value is regressed on (``regression`` detectors)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +70,8 @@ class MetricSpec:
     typical: Typical
     detector: DetectorSpec | None
     limits: tuple[HardLimit, ...] = ()
+    relation: DetectorSpec | None = None
+    """A second learned detector that judges the metric against its ``inputs``."""
 
     def in_range(self, value: float) -> bool:
         return self.low <= value <= self.high
@@ -80,6 +86,8 @@ class DeviceType:
     metrics: dict[str, MetricSpec]
     no_data_after_s: float = 3600.0
     """Silence that becomes a fault (and a ticket): longer than offline, which only shows."""
+    causes: tuple[Cause, ...] = ()
+    """What a fault signature on this type means, in the order the diagnosis tries them."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,11 +110,8 @@ class Catalog:
 
 
 def _limits(raw: dict[str, Any], where: str) -> tuple[HardLimit, ...]:
-    limits = tuple(_limit(item, where) for item in raw.get("limits", ()))
-    if limits and "detector" not in raw:
-        # The metric's monitor checks the limits; a metric without one would ignore them.
-        raise CatalogError(f"{where}.limits: a metric with limits needs a detector too")
-    return limits
+    # A metric without a learned detector is still watched by its limits (door open > 10 min).
+    return tuple(_limit(item, where) for item in raw.get("limits", ()))
 
 
 def _limit(raw: dict[str, Any], where: str) -> HardLimit:
@@ -138,6 +143,7 @@ def _detector(raw: dict[str, Any], where: str) -> DetectorSpec:
             clear_after=int(raw["clear_after"]),
             adapt=float(raw["adapt"]),
             absorb_after=int(raw.get("absorb_after", 288)),
+            inputs=tuple(str(m) for m in raw.get("inputs", ())),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise CatalogError(f"{where}.detector: {exc!r}") from exc
@@ -173,12 +179,31 @@ def _metric(raw: dict[str, Any], where: str) -> MetricSpec:
             ),
             detector=_detector(raw["detector"], where) if "detector" in raw else None,
             limits=_limits(raw, where),
+            relation=_detector(raw["relation"], f"{where}.relation") if "relation" in raw else None,
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise CatalogError(f"{where}: {exc!r}") from exc
     if low >= high:
         raise CatalogError(f"{where}: range must be [low, high] with low < high")
     return spec
+
+
+def _check_inputs(metric: MetricSpec, metrics: dict[str, MetricSpec], where: str) -> None:
+    assert metric.relation is not None
+    inputs = metric.relation.inputs
+    unknown = [m for m in inputs if m not in metrics or m == metric.key]
+    if not inputs or unknown:
+        raise CatalogError(
+            f"{where}.{metric.key}.relation: inputs must name other metrics of the type"
+            f"{f', not {unknown}' if unknown else ''}"
+        )
+
+
+def _causes(raw: dict[str, Any], metrics: dict[str, MetricSpec], where: str) -> tuple[Cause, ...]:
+    try:
+        return parse_causes(raw.get("causes", []), metrics, where)
+    except CauseError as exc:
+        raise CatalogError(str(exc)) from exc
 
 
 def parse_catalog(data: dict[str, Any]) -> Catalog:
@@ -191,7 +216,12 @@ def parse_catalog(data: dict[str, Any]) -> Catalog:
             if units.setdefault(metric.key, metric.unit) != metric.unit:
                 raise CatalogError(f"metric {metric.key!r} has two units")
             metrics[metric.key] = metric
+        where = f"device_types.{key}"
+        for metric in metrics.values():
+            if metric.relation is not None:
+                _check_inputs(metric, metrics, where)
         types[key] = DeviceType(
+            causes=_causes(raw, metrics, where),
             key=key,
             label=str(raw.get("label", key)),
             report_interval_s=float(raw.get("report_interval_s", 60)),

@@ -25,7 +25,13 @@ afterwards, see :mod:`simulators.faults`) do not shift the stream either.
 >>> spec = load_catalog().device_type("refrigerator")
 >>> values = readings(fridge, spec, 1_763_971_200.0, device_rng(1, fridge.serial))
 >>> sorted(values)
-['cabinet_temp', 'compressor_power', 'door_open', 'freezer_temp']
+['cabinet_temp', 'compressor_power', 'condenser_temp', 'door_open', 'duty_cycle', 'freezer_temp']
+
+Some metrics **follow** another one (:data:`FOLLOWS`): a compressor's average power is its
+running power times its duty cycle, a washer's motor power goes with the drum speed. The
+follower is multiplied by how far the leader's reading is from the leader's noiseless value
+at that moment, so the two share the leader's noise, as the real quantities do (what the
+regression detector learns). It draws nothing more from the random stream.
 """
 
 from __future__ import annotations
@@ -62,6 +68,12 @@ CYCLES: Final[dict[str, DailyCycle]] = {
 }
 DEFAULT_CYCLE: Final = DailyCycle(peaks_per_day=1, first_peak_h=15.0)
 
+FOLLOWS: Final[dict[str, dict[str, str]]] = {
+    REFRIGERATOR: {"compressor_power": "duty_cycle"},
+    WASHING_MACHINE: {"motor_power": "drum_speed"},
+}
+"""device type -> follower metric -> the leader it is proportional to."""
+
 
 def device_rng(seed: int, serial: str) -> random.Random:
     """The noise source of one device, seeded from ``(seed, serial)`` only."""
@@ -94,8 +106,24 @@ def sample(device: SimDevice, metric: MetricSpec, t: float, rng: random.Random) 
     return finish(metric, typical.mean * device.level_scale + daily + noise)
 
 
+def expected(device: SimDevice, metric: MetricSpec, t: float) -> float:
+    """The noiseless healthy value of a numeric metric at ``t``."""
+    typical = metric.typical
+    daily = typical.daily_amplitude * device.cycle_scale * cycle(device, t)
+    return typical.mean * device.level_scale + daily
+
+
 def readings(
     device: SimDevice, device_type: DeviceType, t: float, rng: random.Random
 ) -> dict[str, Value]:
     """Every metric of ``device_type`` at ``t``, in catalog order."""
-    return {key: sample(device, spec, t, rng) for key, spec in device_type.metrics.items()}
+    metrics = device_type.metrics
+    values = {key: sample(device, spec, t, rng) for key, spec in metrics.items()}
+    for follower, leader in FOLLOWS.get(device.device_type, {}).items():
+        if follower not in values or leader not in values:
+            continue
+        base = expected(device, metrics[leader], t)
+        value, lead = values[follower], values[leader]
+        if base > 0 and not isinstance(value, bool) and not isinstance(lead, bool):
+            values[follower] = finish(metrics[follower], value * lead / base)
+    return values

@@ -64,9 +64,13 @@ DetectorFactory = Callable[[DetectorSpec, float], Detector]
 def detector_factories() -> Mapping[str, DetectorFactory]:
     """kind -> factory, for every kind :func:`make_detector` knows."""
     # Imported here: implementations import this module, and river is slow to import.
+    from devices.detection.regression import RegressionDetector
     from devices.detection.standard_score import StandardScoreDetector
 
-    return {StandardScoreDetector.kind: StandardScoreDetector.from_spec}
+    return {
+        StandardScoreDetector.kind: StandardScoreDetector.from_spec,
+        RegressionDetector.kind: RegressionDetector.from_spec,
+    }
 
 
 def make_detector(spec: DetectorSpec, *, min_std: float = 0.0) -> Detector:

@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import dataclasses
 import pickle
+from collections.abc import Mapping
 from typing import Final
 
 from devices.catalog import Catalog, DetectorSpec, MetricSpec
 from devices.detection.base import make_detector
 from devices.detection.limits import LimitWatch
 from devices.detection.monitor import MetricMonitor
+from devices.detection.relation import RelationMonitor
 from devices.errors import DetectorStateError
 from devices.faults.model import FaultEvent
 
@@ -30,19 +32,81 @@ STATE_VERSION: Final = 1
 MIN_STD_OF_TYPICAL_NOISE: Final = 0.1
 """A detector's spread is never taken below this fraction of the metric's typical noise."""
 
+LIMITS_ONLY: Final = DetectorSpec(
+    kind="limits_only",
+    window_s=300.0,
+    threshold=float("inf"),
+    warmup=2,
+    open_after=1,
+    clear_after=1,
+    adapt=1.0,
+    absorb_after=1,
+)
+"""The windows of a metric watched by hard limits alone (a door switch): nothing learned."""
+
+
+class _NoDetector:
+    """Scores nothing: a metric with limits and no learned detector."""
+
+    __slots__ = ("learned",)
+    name = LIMITS_ONLY.kind
+
+    def __init__(self) -> None:
+        self.learned = 0
+
+    def score(self, value: float, at: float) -> float:
+        return 0.0
+
+    def learn(self, value: float, at: float) -> None:
+        self.learned = min(self.learned + 1, LIMITS_ONLY.warmup)
+
+    def learn_one(self, x: Mapping[str, float]) -> None:
+        self.learn(float(x["value"]), 0.0)
+
+    def score_one(self, x: Mapping[str, float]) -> float:
+        return 0.0
+
+    def reset(self) -> None:
+        self.learned = 0
+
+
+def relation_key(metric: str) -> str:
+    """The key of a metric's relation monitor among a device's monitors."""
+    return f"{metric}|relation"
+
+
+def _watch_spec(metric: MetricSpec) -> DetectorSpec:
+    return metric.detector if metric.detector is not None else LIMITS_ONLY
+
 
 class FleetDetectors:
     """The monitors for every (device, metric) this worker has seen that has a detector."""
 
-    __slots__ = ("_catalog", "_devices", "_specs", "late_readings")
+    __slots__ = ("_catalog", "_devices", "_feeds", "_relations", "_specs", "late_readings")
 
     def __init__(self, catalog: Catalog) -> None:
         self._catalog = catalog
         # device type -> metric -> its spec, only for metrics that have a detector
         self._specs: dict[str, dict[str, MetricSpec]] = {
-            key: {m.key: m for m in t.metrics.values() if m.detector is not None}
+            key: {m.key: m for m in t.metrics.values() if m.detector is not None or m.limits}
             for key, t in catalog.device_types.items()
         }
+        # device type -> target metric -> its spec, for metrics with a relation detector
+        self._relations: dict[str, dict[str, MetricSpec]] = {
+            key: {m.key: m for m in t.metrics.values() if m.relation is not None}
+            for key, t in catalog.device_types.items()
+        }
+        # device type -> metric -> (target, input index or -1 for the target itself)
+        self._feeds: dict[str, dict[str, tuple[tuple[str, int], ...]]] = {}
+        for key, relations in self._relations.items():
+            feeds: dict[str, list[tuple[str, int]]] = {}
+            for target, metric in relations.items():
+                assert metric.relation is not None
+                feeds.setdefault(target, []).append((target, -1))
+                for index, name in enumerate(metric.relation.inputs):
+                    feeds.setdefault(name, []).append((target, index))
+            if feeds:
+                self._feeds[key] = {m: tuple(f) for m, f in feeds.items()}
         self._devices: dict[int, dict[str, MetricMonitor]] = {}
         # readings ignored because they were late (or, never in practice, had no finite time)
         self.late_readings = 0
@@ -54,8 +118,56 @@ class FleetDetectors:
 
         Returns the fault events it caused, usually none. A late reading (before its
         monitor's current window) is counted in :attr:`late_readings` and ignored. An unknown
-        device type raises ``CatalogError``.
+        device type raises ``CatalogError``. A metric that is the target or an input of a
+        relation (a regression detector) also feeds that relation's monitor.
         """
+        feeds = self._feeds.get(device_type)
+        if feeds is not None:
+            targets = feeds.get(metric)
+            if targets is not None:
+                own = self._observe(device_id, device_type, metric, time, value)
+                return own + self._relate(device_id, device_type, targets, time, value)
+        return self._observe(device_id, device_type, metric, time, value)
+
+    def _relate(
+        self,
+        device_id: int,
+        device_type: str,
+        targets: tuple[tuple[str, int], ...],
+        time: float,
+        value: float,
+    ) -> list[FaultEvent]:
+        """Feed a reading to the relation monitors it is the target or an input of."""
+        events: list[FaultEvent] = []
+        monitors = self._devices.setdefault(device_id, {})
+        for target, index in targets:
+            key = relation_key(target)
+            monitor = monitors.get(key)
+            if not isinstance(monitor, RelationMonitor):
+                monitor = self._new_relation(device_id, self._relations[device_type][target])
+                monitors[key] = monitor
+            result = (
+                monitor.observe(time, value)
+                if index < 0
+                else monitor.observe_input(index, time, value)
+            )
+            if result is None:
+                if index < 0:
+                    self.late_readings += 1
+                continue
+            events += result
+        return events
+
+    @staticmethod
+    def _new_relation(device_id: int, metric: MetricSpec) -> RelationMonitor:
+        spec = metric.relation
+        assert spec is not None
+        detector = make_detector(spec, min_std=metric.typical.noise * MIN_STD_OF_TYPICAL_NOISE)
+        return RelationMonitor(device_id, metric.key, spec, detector)
+
+    def _observe(
+        self, device_id: int, device_type: str, metric: str, time: float, value: float
+    ) -> list[FaultEvent]:
         monitors = self._devices.get(device_id)
         if monitors is not None:
             monitor = monitors.get(metric)
@@ -87,9 +199,12 @@ class FleetDetectors:
 
     @staticmethod
     def _new_monitor(device_id: int, metric: MetricSpec) -> MetricMonitor:
-        spec = metric.detector
-        assert spec is not None
-        detector = make_detector(spec, min_std=metric.typical.noise * MIN_STD_OF_TYPICAL_NOISE)
+        spec = _watch_spec(metric)
+        detector = (
+            make_detector(spec, min_std=metric.typical.noise * MIN_STD_OF_TYPICAL_NOISE)
+            if metric.detector is not None
+            else _NoDetector()
+        )
         return MetricMonitor(device_id, metric.key, spec, detector, _watches(device_id, metric))
 
     def monitor(self, device_id: int, metric: str) -> MetricMonitor | None:
@@ -114,6 +229,12 @@ class FleetDetectors:
         monitors = self._devices.get(device_id)
         if monitors is not None:
             monitors.pop(metric, None)
+            for key, monitor in list(monitors.items()):  # relations it is the target or an input of
+                if isinstance(monitor, RelationMonitor) and metric in (
+                    monitor.metric,
+                    *monitor.spec.inputs,
+                ):
+                    del monitors[key]
             if not monitors:
                 del self._devices[device_id]
 
@@ -163,18 +284,22 @@ class FleetDetectors:
         A spec saved before a field existed (``absorb_after``) matches on the fields it has
         and takes the current spec, so an upgrade keeps what the detectors learned.
         """
-        for specs in self._specs.values():
-            current = specs.get(metric)
-            if current is None or current.detector is None:
+        relation = isinstance(monitor, RelationMonitor)
+        if relation != (metric == relation_key(monitor.metric)):
+            return False
+        for specs in (self._relations if relation else self._specs).values():
+            current = specs.get(monitor.metric)
+            if current is None:
                 continue
+            wanted = current.relation if relation else _watch_spec(current)
+            assert wanted is not None
             saved = monitor.spec
             if all(
-                getattr(saved, f.name, getattr(current.detector, f.name))
-                == getattr(current.detector, f.name)
+                getattr(saved, f.name, getattr(wanted, f.name)) == getattr(wanted, f.name)
                 for f in dataclasses.fields(DetectorSpec)
             ):
-                monitor.spec = current.detector
-                if tuple(w.limit for w in monitor.limits) != current.limits:
+                monitor.spec = wanted
+                if not relation and tuple(w.limit for w in monitor.limits) != current.limits:
                     monitor.limits = _watches(monitor.device_id, current)
                 return True
         return False

@@ -26,6 +26,7 @@ from typing import TypeAlias
 
 from crm_core.kernel.events import Event
 from devices.errors import FaultAlreadyCleared, FaultClearedBeforeOpened, InvalidTimeError
+from devices.faults.findings import Diagnosis
 
 
 class FaultStatus(StrEnum):
@@ -86,6 +87,8 @@ class FaultRecorded(Event):
 
     fault_id: int
     opened: FaultOpened
+    diagnosis: Diagnosis | None = None
+    """What the device's live faults show together, this one included."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +108,10 @@ class FaultClosed(Event):
     fault_id: int
     device_id: int
     metric: str
+    absorbed: bool = False
+    """It did not recover: it was taken as the device's new normal."""
+    cleared_hint: str = ""
+    """What its clearing most likely means, from its diagnosis ("door closed")."""
 
 
 def utc_from_epoch(seconds: float) -> datetime:
@@ -145,6 +152,13 @@ class Fault:
     evidence: tuple[WindowSummary, ...] = ()
     acknowledged_at: datetime | None = None
     acknowledged_by: str | None = None
+    diagnosis: Diagnosis | None = None
+    """The probable cause and urgency when the fault was recorded (None: not diagnosed)."""
+
+    @property
+    def hours_to_failure(self) -> float | None:
+        """The urgency estimate, for priority rules: hours until the part is expected to fail."""
+        return None if self.diagnosis is None else self.diagnosis.urgency.hours_to_failure
 
     def __post_init__(self) -> None:
         self.opened_at = _aware(self.opened_at, "opened_at")

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Protocol
 
 from crm_core.kernel.uow import UnitOfWork
+from devices.faults.findings import Diagnosis
 from devices.faults.model import Fault
 
 
@@ -27,6 +28,14 @@ class FaultRepository(Protocol):
     def open_fault(self, device_id: int, metric: str, detector: str) -> Fault | None:
         """The live fault a detector reported on (device, metric), if there is one, locked
         for the rest of the transaction (an acknowledgement may be under way)."""
+        ...
+
+    def live(self, device_id: int) -> list[Fault]:
+        """The device's live faults (open or acknowledged), oldest first."""
+        ...
+
+    def set_diagnosis(self, fault_id: int, diagnosis: Diagnosis) -> None:
+        """Store what the diagnosis found on the fault."""
         ...
 
     def save(self, fault: Fault) -> None:

@@ -15,6 +15,7 @@ import psycopg
 from psycopg.rows import TupleRow
 
 from crm_core.kernel.uow import PostgresUnitOfWork
+from devices.faults.findings import Diagnosis
 from devices.faults.model import Fault, FaultStatus, WindowSummary
 from devices.faults.no_data import NO_DATA, TELEMETRY, Silence
 from devices.faults.ports import FaultRepository
@@ -28,7 +29,7 @@ def evidence_json(fault: Fault) -> bytes:
 
 _COLUMNS = (
     "id, device_id, metric, detector, score, threshold, status, opened_at, cleared_at, "
-    "evidence, acknowledged_at, acknowledged_by"
+    "evidence, acknowledged_at, acknowledged_by, diagnosis"
 )
 
 
@@ -47,6 +48,7 @@ def _fault(row: tuple[Any, ...]) -> Fault:
         evidence=tuple(WindowSummary(**w) for w in evidence.get("windows", ())),
         acknowledged_at=row[10],
         acknowledged_by=row[11],
+        diagnosis=Diagnosis.from_json(row[12]) if isinstance(row[12], dict) else None,
     )
 
 
@@ -92,6 +94,24 @@ class PostgresFaultRepository:
             (device_id, metric, detector),
         ).fetchone()
         return None if row is None else _fault(row)
+
+    def live(self, device_id: int) -> list[Fault]:
+        rows = self._conn.execute(
+            f"SELECT {_COLUMNS} FROM faults WHERE device_id = %s AND status <> 'cleared' "
+            "ORDER BY opened_at, id",
+            (device_id,),
+        ).fetchall()
+        return [_fault(row) for row in rows]
+
+    def set_diagnosis(self, fault_id: int, diagnosis: Diagnosis) -> None:
+        self._conn.execute(
+            "UPDATE faults SET diagnosis = %s::jsonb, hours_to_failure = %s WHERE id = %s",
+            (
+                orjson.dumps(diagnosis.as_json()).decode(),
+                diagnosis.urgency.hours_to_failure,
+                fault_id,
+            ),
+        )
 
     def save(self, fault: Fault) -> None:
         self._conn.execute(

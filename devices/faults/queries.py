@@ -25,6 +25,25 @@ FaultStatus = Literal["open", "acknowledged", "cleared"]
 CHART_MARGIN = timedelta(hours=2)
 
 
+class FaultDiagnosis(ReadModel):
+    """What the diagnosis found when the fault was recorded (see devices.diagnosis)."""
+
+    cause: str
+    """The catalog cause; "" when no known signature fits."""
+    label: str
+    part: str
+    """The spare part to bring; "" when none is needed."""
+    visit: bool
+    advice: str
+    cleared_hint: str
+    signature: list[str]
+    """What the device's live faults showed together: "metric up|down (detector)"."""
+    hours_to_failure: float | None
+    """Estimated hours until the health indicator reaches its failure line."""
+    confidence: Literal["high", "medium", "low", "none"]
+    urgency_note: str
+
+
 class FaultSummary(ReadModel):
     id: int
     device_id: int
@@ -39,6 +58,8 @@ class FaultSummary(ReadModel):
     acknowledged_at: UtcDateTime | None
     acknowledged_by: str | None
     ticket_id: int | None
+    diagnosis: FaultDiagnosis | None
+    hours_to_failure: float | None
 
 
 class FaultNote(ReadModel):
@@ -63,7 +84,7 @@ class FaultDetail(FaultSummary):
 SELECT_FAULTS: LiteralString = """
     SELECT f.id, f.device_id, d.serial AS device_serial, f.metric, f.detector, f.score,
            f.threshold, f.status, f.opened_at, f.cleared_at, f.acknowledged_at,
-           f.acknowledged_by, tf.ticket_id
+           f.acknowledged_by, tf.ticket_id, f.diagnosis, f.hours_to_failure
     FROM faults f
     JOIN devices d ON d.id = f.device_id
     LEFT JOIN ticket_faults tf ON tf.fault_id = f.id
@@ -115,7 +136,7 @@ def ticket_faults(conn: psycopg.Connection[TupleRow], ticket_id: int) -> list[Fa
 def get_fault(conn: psycopg.Connection[TupleRow], catalog: Catalog, fault_id: int) -> FaultDetail:
     """One fault with its evidence and the readings of its metric around the onset."""
     query = SELECT_FAULTS.replace(
-        "tf.ticket_id", "tf.ticket_id, d.device_type, f.created_at, f.evidence"
+        "f.hours_to_failure", "f.hours_to_failure, d.device_type, f.created_at, f.evidence"
     )
     row = fetch_model(conn, _FaultRow, query + " WHERE f.id = %s", (fault_id,))
     if row is None:

@@ -11,6 +11,8 @@ from datetime import UTC, datetime
 
 from crm_core.kernel.errors import NotFound
 from crm_core.kernel.events import Event
+from devices.catalog import DeviceType
+from devices.diagnosis import diagnose_faults
 from devices.faults.model import Fault, FaultCleared, FaultClosed, FaultOpened, FaultRecorded
 from devices.faults.ports import FaultRepository, FaultsUnitOfWork
 
@@ -21,12 +23,23 @@ ABSORBED_NOTE = (
 )
 
 
-def record_opened(event: FaultOpened, faults: FaultRepository) -> list[Event]:
-    """Store the fault a detector opened; nothing when it is stored already."""
+def record_opened(
+    event: FaultOpened, faults: FaultRepository, device_type: DeviceType | None = None
+) -> list[Event]:
+    """Store the fault a detector opened; nothing when it is stored already.
+
+    With the device's type, the device's live faults (this one included) are diagnosed
+    together and the diagnosis is stored on the fault and carried by the event.
+    """
     fault = faults.add(Fault.from_opened(event))
     if fault is None or fault.id is None:
         return []
-    return [FaultRecorded(fault.id, event)]
+    if device_type is None or event.metric not in device_type.metrics:
+        return [FaultRecorded(fault.id, event)]  # no data, or an unknown type: nothing to read
+    diagnosis = diagnose_faults(device_type, faults.live(event.device_id))
+    faults.set_diagnosis(fault.id, diagnosis)
+    fault.diagnosis = diagnosis
+    return [FaultRecorded(fault.id, event, diagnosis)]
 
 
 def record_cleared(event: FaultCleared, faults: FaultRepository) -> list[Event]:
@@ -43,7 +56,8 @@ def record_cleared(event: FaultCleared, faults: FaultRepository) -> list[Event]:
     faults.save(fault)
     if event.absorbed:
         faults.note(fault.id, at, SYSTEM, "absorbed", ABSORBED_NOTE)
-    return [FaultClosed(fault.id, fault.device_id, fault.metric)]
+    hint = fault.diagnosis.cleared_hint if fault.diagnosis is not None else ""
+    return [FaultClosed(fault.id, fault.device_id, fault.metric, event.absorbed, hint)]
 
 
 def acknowledge(

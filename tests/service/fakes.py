@@ -8,7 +8,9 @@ from datetime import datetime
 from types import TracebackType
 from typing import Self
 
-from crm_core.tickets.model import HistoryEntry, Ticket, TicketConflictError
+from crm_core.kernel.events import Event
+from crm_core.tickets.model import HistoryEntry, Ticket, TicketConflictError, TicketDraft
+from devices.faults.findings import Diagnosis
 from devices.faults.model import Fault
 from devices.owners import OwnedDevice
 
@@ -123,6 +125,13 @@ class FakeFaultRepository:
         row = self.rows.get(fault_id)
         return None if row is None else copy.copy(row)
 
+    def live(self, device_id: int) -> list[Fault]:
+        rows = [r for r in self.rows.values() if r.device_id == device_id and r.is_open]
+        return [copy.copy(r) for r in sorted(rows, key=lambda r: (r.opened_at, r.id or 0))]
+
+    def set_diagnosis(self, fault_id: int, diagnosis: Diagnosis) -> None:
+        self.rows[fault_id].diagnosis = diagnosis
+
     def save(self, fault: Fault) -> None:
         assert fault.id is not None
         self.rows[fault.id] = copy.copy(fault)
@@ -137,6 +146,48 @@ class FakeFaultsUnitOfWork(FakeUnitOfWork):
 
     def _repository(self) -> object:
         return self.faults
+
+
+class FakeTicketFaultLinks:
+    """crm_core.tickets.follow's port over the two fakes above."""
+
+    def __init__(self, tickets: FakeTicketRepository, faults: FakeFaultRepository) -> None:
+        self.tickets = tickets
+        self.faults = faults
+
+    def ticket_of_fault(self, fault_id: int) -> Ticket | None:
+        ticket_id = self.tickets.fault_ticket.get(fault_id)
+        return None if ticket_id is None else self.tickets.get(ticket_id, for_update=True)
+
+    def live_faults(self, ticket_id: int) -> int:
+        return sum(
+            1
+            for fault_id, owner in self.tickets.fault_ticket.items()
+            if owner == ticket_id and self.faults.rows[fault_id].is_open
+        )
+
+    def redraft(self, ticket: Ticket, draft: TicketDraft, now: datetime) -> None:
+        assert ticket.id is not None
+        ticket.subject, ticket.description, ticket.updated_at = (
+            draft.subject,
+            draft.description,
+            now,
+        )
+        self.tickets.rows[ticket.id] = copy.copy(ticket)
+
+    def record(self, ticket_id: int, change: HistoryEntry) -> None:
+        self.tickets.record(ticket_id, change)
+
+    def resolve(self, ticket: Ticket, now: datetime, by: str, comment: str) -> list[Event]:
+        assert ticket.id is not None
+        old = ticket.status
+        events = ticket.change_status("resolved", now, by, comment)
+        if events:
+            self.tickets.save(ticket)
+            self.tickets.record(
+                ticket.id, HistoryEntry(now, by, "status", old, "resolved", comment)
+            )
+        return events
 
 
 class FakeDeviceOwners:

@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from alerts.proactive import ProactiveTickets
+from alerts.proactive import ProactiveTickets, SelfResolvingTickets
 from crm_core.kernel.clock import frozen
 from crm_core.kernel.events import Event, EventBus
-from crm_core.tickets.model import FaultJoinedTicket, TicketOpened
+from crm_core.tickets.model import FaultJoinedTicket, TicketOpened, TicketStatusChanged
 from devices.catalog import Catalog
 from devices.faults.model import (
     FaultCleared,
@@ -22,7 +22,12 @@ from devices.faults.model import (
 )
 from devices.faults.service import record_cleared, record_opened
 from devices.owners import OwnedDevice
-from tests.service.fakes import FakeDeviceOwners, FakeFaultRepository, FakeTicketRepository
+from tests.service.fakes import (
+    FakeDeviceOwners,
+    FakeFaultRepository,
+    FakeTicketFaultLinks,
+    FakeTicketRepository,
+)
 
 NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 T0 = NOW.timestamp() - 3600
@@ -40,8 +45,10 @@ class World:
                 2: OwnedDevice("FR-000002", "refrigerator", "CF-300", customer_id=None),
             }
         )
+        self.links = FakeTicketFaultLinks(self.tickets, self.faults)
         self.bus = EventBus()
-        self.bus.subscribe(FaultOpened, lambda e, uow: record_opened(e, self.faults))
+        fridge = catalog.device_type("refrigerator")
+        self.bus.subscribe(FaultOpened, lambda e, uow: record_opened(e, self.faults, fridge))
         self.bus.subscribe(FaultCleared, lambda e, uow: record_cleared(e, self.faults))
         self.bus.subscribe(
             FaultRecorded,
@@ -50,7 +57,11 @@ class World:
                 owners=lambda uow: self.owners,
                 tickets=lambda uow: self.tickets,
                 clock=frozen(NOW),
+                links=lambda uow: self.links,
             ),
+        )
+        self.bus.subscribe(
+            FaultClosed, SelfResolvingTickets(links=lambda uow: self.links, clock=frozen(NOW))
         )
 
     def publish(self, *events: Event) -> list[type[Event]]:
@@ -72,8 +83,11 @@ def test_a_fault_opens_a_ticket_for_the_owner(world: World) -> None:
     [ticket] = world.tickets.rows.values()
     assert (ticket.customer_id, ticket.device_id, ticket.status) == (7, 1, "new")
     assert ticket.priority == 1  # fridge temperature (high impact), score 2.25x threshold
-    assert ticket.subject == "Refrigerator FR-000001: cabinet temperature abnormal"
+    # one warm cabinet alone: the diagnosis says so, and what to bring to find out more
+    assert ticket.subject == "Refrigerator FR-000001: cooling loss, cause not yet clear"
+    assert "Part to bring: thermostat and start relay." in ticket.description
     assert "Latest window mean 9.00 Cel vs. baseline 4.00 Cel" in ticket.description
+    assert world.faults.rows[1].diagnosis is not None
     assert ticket.created_at == NOW
     assert world.tickets.fault_ticket == {1: ticket.id}
 
@@ -103,7 +117,7 @@ def test_clearing_closes_the_fault_never_before_its_onset(world: World) -> None:
     cleared = world.publish(
         FaultCleared(1, "cabinet_temp", "standard_score", T0 - 60)
     )  # a late window
-    assert cleared == [FaultCleared, FaultClosed]
+    assert cleared == [FaultCleared, FaultClosed, TicketStatusChanged]  # resolved by itself
     fault = world.faults.rows[1]
     assert fault.cleared_at == fault.opened_at
     assert world.publish(FaultCleared(1, "cabinet_temp", "standard_score", T0 + 60)) == [

@@ -480,7 +480,14 @@ def test_run_sends_one_message_per_device_per_step() -> None:
     assert topics == {f"dt/{d.serial}/{default_format(d)}" for d in fleet}
     fridge = orjson.loads(publisher.of("FR-000001")[0])
     names = {r["n"] for r in fridge} if isinstance(fridge, list) else set(fridge["values"])
-    assert names == {"cabinet_temp", "freezer_temp", "compressor_power", "door_open"}
+    assert names == {
+        "cabinet_temp",
+        "freezer_temp",
+        "compressor_power",
+        "door_open",
+        "duty_cycle",
+        "condenser_temp",
+    }
 
 
 def test_about_one_device_in_four_speaks_json() -> None:

@@ -1,0 +1,190 @@
+"""The regression detector: a metric judged against the other metrics it should follow.
+
+An online linear regression predicts the value from its **inputs** (other metrics of the
+device, window means: a fridge's compressor power from its duty cycle and cabinet
+temperature); the score is the standard score of the **residual** (value - prediction)
+against an exponentially weighted spread of recent residuals: the same scale as
+:class:`~devices.detection.standard_score.StandardScoreDetector` (threshold 4-5 means "this
+far off"), floored by ``min_std``, capped at :data:`SCORE_CAP`.
+
+The model is river's ``preprocessing.StandardScaler() | TargetStandardScaler(
+linear_model.LinearRegression())``. Why this one:
+
+* features (W, °C, a 0-1 ratio) and the target are on very different scales; scaling both
+  with running statistics makes one learning rate fit every metric, and the intercept does
+  not have to crawl from 0 to 95 W;
+* SGD is O(features) per window and its state is a few numbers per feature: constant size,
+  cheap to checkpoint with the device. ``BayesianLinearRegression`` (exact, no learning
+  rate) was the other candidate, but its prediction writes a cache (scoring would change
+  the checkpoint) and its drift handling inverts a matrix on every update.
+
+The residual spread is an exponentially weighted variance (``stats.EWVar`` with fading
+factor ``adapt``), not the all-time one: the first windows, learned while the regression
+still converges, must not inflate the scale forever.
+
+Without inputs (one stream through :meth:`learn_one` / :meth:`score_one` with only
+``value`` and ``t``) the regression is its intercept: a standard score around a running
+level. In the pipeline, :class:`~devices.detection.relation.RelationMonitor` passes the
+window means of the inputs.
+
+>>> import random
+>>> rng = random.Random(7)
+>>> detector = RegressionDetector(adapt=0.01)
+>>> for i in range(600):  # power follows the duty cycle: 210 W running, noise 2 W
+...     duty = 0.45 + 0.05 * rng.uniform(-1, 1)
+...     detector.learn_one({"value": 210 * duty + rng.gauss(0, 2), "duty_cycle": duty})
+>>> detector.score_one({"value": 210 * 0.60, "duty_cycle": 0.60}) < 2  # longer runs: fine
+True
+>>> detector.score_one({"value": 1.3 * 210 * 0.50, "duty_cycle": 0.50}) > 5  # works harder
+True
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any, ClassVar, Self
+
+from devices.catalog import DetectorSpec
+from devices.detection.standard_score import RELATIVE_MIN_STD, SCORE_CAP
+
+HUBER_EPSILON = 0.5
+"""Huber loss threshold, in standard deviations of the target: windows further off than
+this move the regression by a bounded step, so a fault that grows slowly (a compressor
+wearing out over hours) is not learned as the new relationship on its way up."""
+ROBUST_SKIP = 2.5
+"""A value whose residual lies beyond this many standard deviations updates neither the
+regression nor the spread (after the first :data:`WARM` values): a fault that grows
+slowly must not be learned as the new relationship, nor widen the scale, on its way past
+the threshold (with the residuals clipped at 3 sd instead, the spread doubled every 1.5 h
+on a wearing compressor and it was never flagged). Healthy data loses about 1 % of its
+windows to this. A lasting change beyond it opens a fault and is absorbed like any other
+(``absorb_after``, then :meth:`RegressionDetector.reset`). The first ``1 / adapt`` values,
+while the regression converges, are all learned."""
+
+
+class _Settling:
+    """SGD step ``max(floor, 1 / (t + 2))``: a running least-squares fit at first (so it
+    converges within the warm-up), then the slow constant ``floor`` (so it follows drift,
+    not faults). river's optimisers take any object with ``get(t)`` as a schedule."""
+
+    __slots__ = ("floor",)
+
+    def __init__(self, floor: float) -> None:
+        self.floor = floor
+
+    def get(self, t: int) -> float:
+        return max(self.floor, 1.0 / (t + 2))
+
+
+_NOT_FEATURES = frozenset({"value", "t"})
+
+
+def features_of(x: Mapping[str, float]) -> dict[str, float]:
+    """The inputs in a river-style ``x``: every key but ``value`` and ``t``."""
+    return {k: float(v) for k, v in x.items() if k not in _NOT_FEATURES}
+
+
+class RegressionDetector:
+    """Standard score of the residual of an online linear regression on the inputs.
+
+    ``adapt`` is the slowest SGD step (see :class:`_Settling`) and the residual spread's
+    fading factor: 0.005 is slow enough that a compressor wearing out over six hours is
+    not learned on the way. ``min_std`` floors that spread, as for the standard-score
+    detector. The score is 0.0 until three values are learned.
+    """
+
+    kind: ClassVar[str] = "regression"
+    __slots__ = ("_adapt", "_min_std", "_model", "_residuals", "_target", "learned")
+
+    _model: Any  # river compose.Pipeline
+    _residuals: Any  # river stats.EWVar
+    _target: Any  # river stats.Mean of the target, to floor the spread by its size
+
+    def __init__(self, adapt: float, *, min_std: float = 0.0) -> None:
+        if not 0.0 < adapt <= 1.0:
+            raise ValueError(f"adapt must be in (0, 1], got {adapt!r}")
+        if not (math.isfinite(min_std) and min_std >= 0.0):
+            raise ValueError(f"min_std must be finite and >= 0, got {min_std!r}")
+        self._adapt = adapt
+        self._min_std = min_std
+        self.learned = 0
+        self._fresh()
+
+    def _fresh(self) -> None:
+        # river takes about two seconds to import; only processes that detect pay for it.
+        from river import linear_model, optim, preprocessing, stats
+
+        rate: Any = _Settling(self._adapt)  # duck-typed: river calls only ``get(t)``
+        regression = linear_model.LinearRegression(
+            optimizer=optim.SGD(rate),
+            intercept_lr=rate,
+            l2=0.0,
+            loss=optim.losses.Huber(epsilon=HUBER_EPSILON),
+        )
+        self._model = preprocessing.StandardScaler() | preprocessing.TargetStandardScaler(
+            regression
+        )
+        self._residuals = stats.EWVar(fading_factor=self._adapt)
+        self._target = stats.Mean()
+
+    @classmethod
+    def from_spec(cls, spec: DetectorSpec, min_std: float = 0.0) -> Self:
+        return cls(spec.adapt, min_std=min_std)
+
+    @property
+    def name(self) -> str:
+        return self.kind
+
+    def predict(self, features: Mapping[str, float]) -> float:
+        """The value the inputs call for."""
+        return float(self._model.predict_one(dict(features)))
+
+    def score_features(self, value: float, features: Mapping[str, float]) -> float:
+        if self.learned < 3:
+            return 0.0
+        residual = value - self.predict(features)
+        std = float(self._residuals.get()) ** 0.5
+        score = abs(residual) / max(std, self._floor())
+        return min(score, SCORE_CAP) if math.isfinite(score) else SCORE_CAP
+
+    def _floor(self) -> float:
+        return self._min_std or max(abs(float(self._target.get())) * RELATIVE_MIN_STD, 1e-9)
+
+    def learn_features(self, value: float, features: Mapping[str, float]) -> None:
+        if not math.isfinite(value) or not all(math.isfinite(v) for v in features.values()):
+            raise ValueError(f"cannot learn a non-finite value: {value!r} {dict(features)!r}")
+        x = dict(features)
+        if self.learned:  # the first value has no prediction worth a residual
+            residual = value - float(self._model.predict_one(x))
+            bound = ROBUST_SKIP * max(float(self._residuals.get()) ** 0.5, self._floor())
+            if self.learned * self._adapt >= 1.0 and abs(residual) > bound:
+                self.learned += 1  # counted, not fitted: see ROBUST_SKIP
+                return
+            self._residuals.update(residual)
+        self._model.learn_one(x, value)
+        self._target.update(value)
+        self.learned += 1
+
+    # The monitor's interface (one value per window; no inputs: the intercept only).
+
+    def score(self, value: float, at: float) -> float:
+        return self.score_features(value, {})
+
+    def learn(self, value: float, at: float) -> None:
+        self.learn_features(value, {})
+
+    # river's anomaly-detector interface: x = {"value": v, "t": epoch_s, input: value...}.
+
+    def learn_one(self, x: Mapping[str, float]) -> None:
+        """Learn ``x["value"]`` against the other keys of ``x`` (``t`` is ignored)."""
+        self.learn_features(float(x["value"]), features_of(x))
+
+    def score_one(self, x: Mapping[str, float]) -> float:
+        """The score of ``x["value"]`` given the other keys of ``x``; changes nothing."""
+        return self.score_features(float(x["value"]), features_of(x))
+
+    def reset(self) -> None:
+        """Forget the relationship and the residual spread: learn from scratch."""
+        self.learned = 0
+        self._fresh()
