@@ -150,7 +150,7 @@ def test_hostile_messages_between_good_ones(
     try:
         publish_all(publisher)
         check_outcomes(database_url, run)
-        wait_for(lambda: len(run.acked) == 2 * len(HOSTILE) + 1, what="every message acked")
+        wait_for(lambda: len(run.acked) == 2 * len(HOSTILE) + 1, 60, "every message acked")
         still_consuming(publisher, database_url)
     finally:
         run.stop()
@@ -169,7 +169,7 @@ def test_hostile_messages_queued_before_the_worker_starts(
     run = RunningIngest(settings, catalog).start()
     try:
         check_outcomes(database_url, run)
-        wait_for(lambda: len(run.acked) == 2 * len(HOSTILE) + 1, what="every message acked")
+        wait_for(lambda: len(run.acked) == 2 * len(HOSTILE) + 1, 60, "every message acked")
         run.stop()  # and once more: a restart after all of it stores nothing twice
         run = RunningIngest(settings, catalog).start()
         still_consuming(publisher, database_url)
