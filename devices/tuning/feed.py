@@ -1,8 +1,9 @@
 """What a running ingest worker reads to stay in step with the overrides and resets.
 
 The worker polls (:meth:`TuningFeed.poll`) at most every ``tuning_poll_s`` seconds, before
-it judges a batch: one query reads the tuning version and the newest reset id, a few
-hundred microseconds. Only when the version moved does it read the overrides (all of them,
+it judges a batch: one query reads the tuning version, the newest reset id and the newest
+device id, about half a millisecond (a batch that finds the poll not due pays ~0.1 µs).
+Only when the version or the newest device moved does it read the overrides (all of them,
 resolved per device); only when a reset is newer than the last one seen does it read the
 new resets. So a change committed through the API is in force for every reading the
 worker takes in more than ``tuning_poll_s`` after the commit.
@@ -47,9 +48,11 @@ SELECT d.id, d.device_type, o.scope, o.metric, {_COLUMNS}
   FROM detector_overrides o JOIN devices d ON o.scope = 'customer' AND d.customer_id = o.scope_id
  WHERE o.metric <> %(telemetry)s
 """
+# The newest device too: a device registered later takes its customer's overrides.
 VERSIONS = """
 SELECT (SELECT version FROM detector_tuning_version),
-       (SELECT coalesce(max(id), 0) FROM baseline_resets)
+       (SELECT coalesce(max(id), 0) FROM baseline_resets),
+       (SELECT coalesce(max(id), 0) FROM devices)
 """
 
 Reset = tuple[int, int, str | None]
@@ -110,7 +113,7 @@ class TuningFeed:
         self._pool = pool
         self._catalog = catalog
         self.poll_s = poll_s
-        self._version: int | None = None
+        self._version: tuple[int, int] | None = None
         self._last_reset: int | None = None
         self._polled_at = float("-inf")
 
@@ -121,7 +124,7 @@ class TuningFeed:
         with database_errors(), self._pool.connection(timeout=5.0) as conn:
             row = conn.execute(VERSIONS).fetchone()
             assert row is not None
-            version, last_reset = int(row[0]), int(row[1])
+            version, last_reset = (int(row[0]), int(row[2])), int(row[1])
             changes = TuningChanges()
             if version != self._version:
                 rows = conn.execute(OVERRIDES_BY_DEVICE, {"telemetry": TELEMETRY}).fetchall()
@@ -137,7 +140,7 @@ class TuningFeed:
                 ]
         self._polled_at = now
         if version != self._version and self._version is not None:
-            log.info("detector overrides changed (version %d): applied", version)
+            log.info("detector overrides reloaded (version %d, devices to id %d)", *version)
         self._version, self._last_reset = version, last_reset
         if changes.tuning is None and not changes.resets:
             return None
