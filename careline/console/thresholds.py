@@ -186,13 +186,13 @@ def install_thresholds(app: FastAPI) -> None:
 
     @router.post("/devices/{serial}/thresholds/{metric}/delete")
     def device_remove(
-        serial: str, metric: str, user: ConsoleUser, conn: Conn, now: Now
+        serial: str, metric: str, user: ConsoleUser, conn: Conn, context: Context, now: Now
     ) -> RedirectResponse:
         uow = PostgresTuningUnitOfWork(conn)
         return _act(
             user,
             f"{PREFIX}/devices/{quote(serial)}/thresholds",
-            lambda: remove_override(uow, "device", serial, metric, user.name, now),
+            lambda: remove_override(uow, context.catalog, "device", serial, metric, user.name, now),
         )
 
     @router.post("/devices/{serial}/baseline-reset")
@@ -255,13 +255,15 @@ def install_thresholds(app: FastAPI) -> None:
 
     @router.post("/customers/{customer_id}/thresholds/{metric}/delete")
     def customer_remove(
-        customer_id: int, metric: str, user: ConsoleUser, conn: Conn, now: Now
+        customer_id: int, metric: str, user: ConsoleUser, conn: Conn, context: Context, now: Now
     ) -> RedirectResponse:
         uow = PostgresTuningUnitOfWork(conn)
         return _act(
             user,
             f"{PREFIX}/customers/{customer_id}/thresholds",
-            lambda: remove_override(uow, "customer", customer_id, metric, user.name, now),
+            lambda: remove_override(
+                uow, context.catalog, "customer", customer_id, metric, user.name, now
+            ),
         )
 
     app.include_router(router)

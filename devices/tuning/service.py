@@ -167,10 +167,17 @@ def _tunable(kind: DeviceType, metric: str) -> bool:
 
 
 def remove_override(
-    uow: TuningUnitOfWork, scope: Scope, key: str | int, metric: str, by: str, now: datetime
+    uow: TuningUnitOfWork,
+    catalog: Catalog,
+    scope: Scope,
+    key: str | int,
+    metric: str,
+    by: str,
+    now: datetime,
 ) -> None:
     """Delete a device's (``key`` a serial) or a customer's (``key`` an id) override;
-    NotFound when there is none."""
+    NotFound when there is none, TuningError when a device's own override needs the
+    customer's to stay valid (a floor above the model's ceiling, say)."""
     with uow:
         repo = uow.tuning
         if scope == "device":
@@ -178,6 +185,15 @@ def remove_override(
             scope_id, name = device.id, f"device:{device.serial}:{metric}"
         else:
             scope_id, name = int(key), f"customer:{key}:{metric}"
+            for device, layer in repo.device_overrides_of(scope_id, metric):
+                kind = _kind(catalog, device)
+                try:
+                    validate(kind, metric, effective(model_defaults(kind, metric), None, layer))
+                except TuningError as exc:
+                    raise TuningError(
+                        f"{exc} on device {device.serial} without the customer's override: "
+                        "change that device's first"
+                    ) from None
         old = repo.override(scope, scope_id, metric)
         if old is None or not repo.delete(scope, scope_id, metric):
             raise NotFound(f"{scope} {key} has no override of {metric}")

@@ -251,3 +251,20 @@ def test_a_viewer_sees_the_page_without_forms_and_cannot_post(
     assert 'id="form-cabinet_temp"' not in page.text
     answer = client.post(f"{url}/cabinet_temp", data={"csrftoken": token, "threshold": "5"})
     assert "Viewers cannot change thresholds" in unquote(answer.headers["location"])
+
+
+def test_removing_a_customer_override_a_device_relies_on_is_refused(
+    client: httpx.Client, agent: dict[str, str], fleet: dict[str, int]
+) -> None:
+    customer = f"/api/v1/customers/{fleet['amelie']}/thresholds/cabinet_temp"
+    assert client.put(customer, json={"limit_high": 20.0}, headers=agent).status_code == 200
+    device = "/api/v1/devices/RF-1/thresholds/cabinet_temp"
+    floor = {"limit_low": 12.0, "limit_low_for_s": 600}
+    assert client.put(device, json=floor, headers=agent).status_code == 200
+
+    refused = client.delete(customer, headers=agent)
+
+    assert refused.status_code == 422
+    assert "on device RF-1 without the customer's override" in refused.json()["detail"]
+    assert client.delete(device, headers=agent).status_code == 200
+    assert client.delete(customer, headers=agent).status_code == 200

@@ -122,7 +122,15 @@ def device_thresholds_put(
 def device_thresholds_delete(
     serial: str, metric: Metric, conn: Conn, context: Context, now: Now, principal: RequireAgent
 ) -> DeviceThresholds:
-    remove_override(PostgresTuningUnitOfWork(conn), "device", serial, metric, principal.name, now)
+    remove_override(
+        PostgresTuningUnitOfWork(conn),
+        context.catalog,
+        "device",
+        serial,
+        metric,
+        principal.name,
+        now,
+    )
     return device_thresholds(conn, context.catalog, serial)
 
 
@@ -195,5 +203,5 @@ def customer_thresholds_delete(
     principal: RequireAgent,
 ) -> CustomerThresholds:
     uow = PostgresTuningUnitOfWork(conn)
-    remove_override(uow, "customer", customer_id, metric, principal.name, now)
+    remove_override(uow, context.catalog, "customer", customer_id, metric, principal.name, now)
     return customer_thresholds(conn, context.catalog, customer_id)
