@@ -5,8 +5,9 @@
   pseudo-metric ``telemetry``, enabled); a NULL setting inherits from the layer below
   (device > customer > the model's catalog defaults). ``note`` says where a value came
   from when no person typed it ("no fault found on ticket 12");
-* ``detector_tuning_version``: one row, bumped in the transaction of every override change,
-  so a running ingest worker learns of changes with one cheap query;
+* ``detector_tuning_version``: one row, bumped in the transaction of every override change
+  (and by a trigger when a device changes owner), so a running ingest worker learns of
+  changes with one cheap query;
 * ``baseline_resets``: every reset of a device's learned baseline (a repaired part), with
   who, why and which metric (NULL: all). Its id is the reset's generation: a checkpoint
   row says which generation its state already includes (``detector_state.generation``),
@@ -61,6 +62,15 @@ def upgrade() -> None:
         );
         CREATE INDEX baseline_resets_device ON baseline_resets (device_id, id);
         ALTER TABLE detector_state ADD COLUMN generation bigint NOT NULL DEFAULT 0;
+        -- A device that changes hands changes whose overrides apply to it: the workers
+        -- must look again (a new device they notice by the newest id).
+        CREATE FUNCTION detector_tuning_touch() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            UPDATE detector_tuning_version SET version = version + 1;
+            RETURN NULL;
+        END $$;
+        CREATE TRIGGER devices_owner_changed AFTER UPDATE OF customer_id, device_type
+            ON devices FOR EACH STATEMENT EXECUTE FUNCTION detector_tuning_touch();
         """
     )
 
@@ -68,6 +78,8 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.execute(
         """
+        DROP TRIGGER devices_owner_changed ON devices;
+        DROP FUNCTION detector_tuning_touch();
         ALTER TABLE detector_state DROP COLUMN generation;
         DROP TABLE baseline_resets;
         DROP TABLE detector_tuning_version;
