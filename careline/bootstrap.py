@@ -40,8 +40,8 @@ from devices.product_issues.service import Grouping, GroupOnFault
 from devices.product_issues.settings import FleetSettings
 from devices.registry import DeviceDirectory, PostgresDeviceSource
 from devices.tuning.feed import TuningFeed
+from devices.tuning.feedback import handle_ticket_resolved
 from devices.tuning.postgres import PostgresTuningRepository
-from devices.tuning.service import handle_ticket_resolved
 from ingest.batch import BatchBuilder
 from ingest.mqtt_source import MqttSource
 from ingest.store import BatchStore

@@ -1,5 +1,4 @@
-"""Tuning use cases: set or remove an override, reset a device's learned baseline, and what a
-resolved ticket's code does to the device's detectors.
+"""Tuning use cases: set or remove an override, and reset a device's learned baseline.
 
 Each change lands in ``audit_log`` (who, when, old -> new) and bumps the tuning version
 that running ingest workers poll (:mod:`devices.tuning.feed`), in the same transaction.
@@ -7,11 +6,9 @@ that running ingest workers poll (:mod:`devices.tuning.feed`), in the same trans
 
 from __future__ import annotations
 
-import dataclasses
-import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any, Final
+from datetime import datetime
+from typing import Any
 
 from crm_core.kernel.errors import NotFound
 from devices.catalog import Catalog, DeviceType
@@ -21,21 +18,11 @@ from devices.faults.ports import FaultRepository
 from devices.tuning.model import (
     Override,
     check_layer,
-    desensitised,
     effective,
     model_defaults,
     validate,
 )
 from devices.tuning.ports import DeviceRow, Scope, TuningRepository, TuningUnitOfWork
-
-log = logging.getLogger(__name__)
-
-RESETTING_CODES: Final = frozenset({"repaired", "part_replaced", "replaced"})
-"""Resolution codes that mean the device's hardware changed: its learned baseline resets."""
-NO_FAULT_FOUND: Final = "no_fault_found"
-"""The resolution code that desensitises the faults' detectors a bounded step."""
-NFF_LOOKBACK: Final = timedelta(days=7)
-"""Without a ticket to name the faults, the device's faults opened this recently count."""
 
 
 def _device(repo: TuningRepository, serial: str) -> DeviceRow:
@@ -45,7 +32,7 @@ def _device(repo: TuningRepository, serial: str) -> DeviceRow:
     return device
 
 
-def _kind(catalog: Catalog, device: DeviceRow) -> DeviceType:
+def device_kind(catalog: Catalog, device: DeviceRow) -> DeviceType:
     kind = catalog.device_types.get(device.device_type)
     if kind is None:
         raise TuningError(f"device type {device.device_type!r} is not in the catalog")
@@ -65,7 +52,7 @@ def _audit_detail(
     }
 
 
-def _put_device(
+def put_device_override(
     repo: TuningRepository,
     catalog: Catalog,
     device: DeviceRow,
@@ -74,7 +61,8 @@ def _put_device(
     by: str,
     now: datetime,
 ) -> None:
-    kind = _kind(catalog, device)
+    """Replace the device's override in the caller's transaction, validated and audited."""
+    kind = device_kind(catalog, device)
     check_layer(kind, metric, override)
     defaults = model_defaults(kind, metric)
     customer = (
@@ -109,7 +97,9 @@ def set_device_override(
     if override.empty:
         raise TuningError(f"{metric}: nothing to set (to go back to the defaults, delete it)")
     with uow:
-        _put_device(uow.tuning, catalog, _device(uow.tuning, serial), metric, override, by, now)
+        put_device_override(
+            uow.tuning, catalog, _device(uow.tuning, serial), metric, override, by, now
+        )
         uow.commit()
 
 
@@ -140,7 +130,7 @@ def set_customer_override(
             check_layer(kind, metric, override)
             validate(kind, metric, effective(model_defaults(kind, metric), override, None))
         for device, layer in repo.device_overrides_of(customer_id, metric):
-            kind = _kind(catalog, device)
+            kind = device_kind(catalog, device)
             try:
                 validate(kind, metric, effective(model_defaults(kind, metric), override, layer))
             except TuningError as exc:
@@ -186,7 +176,7 @@ def remove_override(
         else:
             scope_id, name = int(key), f"customer:{key}:{metric}"
             for device, layer in repo.device_overrides_of(scope_id, metric):
-                kind = _kind(catalog, device)
+                kind = device_kind(catalog, device)
                 try:
                     validate(kind, metric, effective(model_defaults(kind, metric), None, layer))
                 except TuningError as exc:
@@ -217,7 +207,7 @@ class ResetDone:
     faults_cleared: list[int]
 
 
-def _reset(
+def record_reset(
     repo: TuningRepository,
     faults: FaultRepository,
     catalog: Catalog,
@@ -227,11 +217,13 @@ def _reset(
     by: str,
     now: datetime,
 ) -> ResetDone:
+    """Record a baseline reset in the caller's transaction: clear the open faults it
+    concerns (noted) and audit it; the workers apply it (:mod:`devices.tuning.feed`)."""
     reason = reason.strip()
     if not reason:
         raise TuningError("a baseline reset needs a reason (the repair, the part)")
     if metric is not None:
-        spec = _kind(catalog, device).metrics.get(metric)
+        spec = device_kind(catalog, device).metrics.get(metric)
         if spec is None or spec.detector is None:
             raise TuningError(f"{metric!r} is not a metric with a detector on {device.serial}")
     reset_id = repo.add_reset(device.id, metric, reason, by, now)
@@ -270,92 +262,8 @@ def reset_baseline(
     """Forget what the device's detectors learned (one metric, or all): the running ingest
     worker drops those monitors and warms up again; open faults on them clear, noted."""
     with uow:
-        done = _reset(
+        done = record_reset(
             uow.tuning, uow.faults, catalog, _device(uow.tuning, serial), metric, reason, by, now
         )
         uow.commit()
     return done
-
-
-def handle_ticket_resolved(
-    repo: TuningRepository,
-    faults: FaultRepository,
-    catalog: Catalog,
-    device_id: int,
-    resolution_code: str,
-    actor: str,
-    now: datetime,
-    *,
-    ticket_id: int | None = None,
-) -> list[str]:
-    """What a ticket resolved with ``resolution_code`` does to the device's detectors, in the
-    caller's transaction (an event handler). Returns what it did, for the log.
-
-    * :data:`RESETTING_CODES` (a repair, a replaced part): the learned baseline of every
-      metric resets (:func:`reset_baseline`);
-    * :data:`NO_FAULT_FOUND`: each fault of the ticket (without a ticket id: the device's
-      faults of the last :data:`NFF_LOOKBACK`) makes its detector a bounded step less
-      sensitive on this device (:func:`devices.tuning.model.desensitised`), recorded as a
-      device override noted "no fault found on ticket N";
-    * other codes change nothing.
-    """
-    device = repo.device_by_id(device_id)
-    if device is None:
-        return []
-    where = f"ticket {ticket_id}" if ticket_id is not None else "a resolved ticket"
-    if resolution_code in RESETTING_CODES:
-        done = _reset(
-            repo, faults, catalog, device, None, f"{where}: {resolution_code}", actor, now
-        )
-        return [f"baseline of {device.serial} reset (reset {done.reset_id})"]
-    if resolution_code != NO_FAULT_FOUND:
-        return []
-    found = (
-        repo.ticket_faults(ticket_id)
-        if ticket_id is not None
-        else repo.recent_faults(device_id, now - NFF_LOOKBACK)
-    )
-    return [
-        line
-        for metric, detector in found
-        if (line := _desensitise(repo, catalog, device, metric, detector, where, actor, now))
-    ]
-
-
-def _desensitise(
-    repo: TuningRepository,
-    catalog: Catalog,
-    device: DeviceRow,
-    metric: str,
-    detector: str,
-    where: str,
-    actor: str,
-    now: datetime,
-) -> str:
-    kind = _kind(catalog, device)
-    try:
-        defaults = model_defaults(kind, metric)
-    except TuningError:  # a metric no override can tune (a multi-metric detector's name)
-        return ""
-    customer = (
-        None
-        if device.customer_id is None
-        else repo.override("customer", device.customer_id, metric)
-    )
-    current = repo.override("device", device.id, metric)
-    step = desensitised(detector, metric, defaults, effective(defaults, customer, current))
-    if step is None:
-        repo.audit(
-            now,
-            actor,
-            "detector_override",
-            f"device:{device.serial}:{metric}",
-            "no_fault_found_at_cap",
-            {"detector": detector, "where": where},
-        )
-        return f"{device.serial} {metric} {detector}: no fault found, already at its cap"
-    layer = current if current is not None else Override()
-    [(name, value)] = step.items()
-    new = dataclasses.replace(layer, note=f"no fault found on {where}", **{name: value})  # type: ignore[arg-type]
-    _put_device(repo, catalog, device, metric, new, actor, now)
-    return f"{device.serial} {metric} {detector}: {step} after no fault found"
