@@ -204,7 +204,8 @@ class BatchBuilder:
         if changes.tuning is not None:
             self._pending += self._detectors.retune(changes.tuning)
         # Devices not loaded yet get their resets when they are (TuningFeed.load).
-        self._apply_resets([r for r in changes.resets if r[1] in self._loaded])
+        loading = self._states is not None
+        self._apply_resets([r for r in changes.resets if not loading or r[1] in self._loaded])
 
     def _checkpoint(self, batch: Batch, force: bool) -> None:
         """Attach the state of devices whose changes are ``checkpoint_every_s`` old.
