@@ -222,7 +222,7 @@ class FleetDetectors:
     def _new_monitor(
         device_id: int, metric: MetricSpec, tuning: MetricTuning | None = None
     ) -> MetricMonitor:
-        spec = _watch_spec(metric) if tuning is None else tuning.detector
+        spec = _watch_spec(metric) if tuning is None or tuning.detector is None else tuning.detector
         detector = (
             make_detector(spec, min_std=metric.typical.noise * MIN_STD_OF_TYPICAL_NOISE)
             if metric.detector is not None
@@ -254,7 +254,7 @@ class FleetDetectors:
     def _apply(self, monitor: MetricMonitor, tuning: MetricTuning | None) -> list[FaultEvent]:
         """Put ``monitor`` under ``tuning`` (None: the catalog's); events of what it drops."""
         metric = self._metric_spec(monitor.metric)
-        if metric is None or metric.detector is None:
+        if metric is None:
             return []
         if tuning is not None and not tuning.enabled:
             events = _closing(monitor, monitor.limits, with_detector=True)
@@ -263,7 +263,9 @@ class FleetDetectors:
             if not monitors:
                 del self._devices[monitor.device_id]
             return events
-        monitor.spec = metric.detector if tuning is None else tuning.detector
+        monitor.spec = (
+            _watch_spec(metric) if tuning is None or tuning.detector is None else tuning.detector
+        )
         limits = metric.limits if tuning is None else tuning.limits
         if tuple(w.limit for w in monitor.limits) == limits:
             return []
@@ -398,7 +400,9 @@ class FleetDetectors:
                 tuning = None if relation else self._tuning.get(monitor.device_id, {}).get(metric)
                 if tuning is not None and not tuning.enabled:
                     return False
-                monitor.spec = wanted if tuning is None else tuning.detector
+                monitor.spec = (
+                    wanted if tuning is None or tuning.detector is None else tuning.detector
+                )
                 limits = current.limits if tuning is None else tuning.limits
                 if not relation and tuple(w.limit for w in monitor.limits) != limits:
                     monitor.limits = tuple(

@@ -89,7 +89,7 @@ def resolve(
     for (device_id, device_type, metric), by_scope in layers.items():
         kind = catalog.device_types.get(device_type)
         spec = None if kind is None else kind.metrics.get(metric)
-        if kind is None or spec is None or spec.detector is None:
+        if kind is None or spec is None:
             continue  # an override of a metric this device does not have a detector on
         try:
             defaults = model_defaults(kind, metric)

@@ -87,13 +87,14 @@ def model_defaults(kind: DeviceType, metric: str) -> dict[str, SettingValue]:
     spec = kind.metrics.get(metric)
     if spec is None:
         raise TuningError(f"a {kind.key} does not measure {metric!r}")
-    if spec.detector is None:
+    if spec.detector is None and not spec.limits:
         raise TuningError(f"{metric} has no detector to tune")
     high = next((limit for limit in spec.limits if limit.above), None)
     low = next((limit for limit in spec.limits if not limit.above), None)
+    learned = {} if spec.detector is None else {"threshold": spec.detector.threshold}
     return {
         "enabled": True,
-        "threshold": spec.detector.threshold,
+        **learned,  # a metric watched by hard limits alone (a door switch) has no threshold
         "limit_high": None if high is None else high.value,
         "limit_high_for_s": None if high is None else high.for_s,
         "limit_low": None if low is None else low.value,
@@ -119,7 +120,10 @@ def effective(
 
 def check_layer(kind: DeviceType, metric: str, layer: Override) -> None:
     """Refuse settings that do not belong to ``metric`` or are not finite numbers."""
-    allowed = TELEMETRY_SETTINGS if metric == TELEMETRY else METRIC_SETTINGS
+    allowed: tuple[str, ...] = TELEMETRY_SETTINGS if metric == TELEMETRY else METRIC_SETTINGS
+    spec = kind.metrics.get(metric)
+    if spec is not None and spec.detector is None:  # hard limits alone
+        allowed = tuple(s for s in allowed if s != "threshold")
     for setting, value in layer.values().items():
         if setting not in allowed:
             raise TuningError(
@@ -142,7 +146,7 @@ def validate(kind: DeviceType, metric: str, settings: Mapping[str, Effective]) -
             )
         return
     spec = kind.metrics[metric]
-    threshold = value["threshold"]
+    threshold = value.get("threshold", 1.0)
     assert isinstance(threshold, float | int)
     if not 0 < threshold <= MAX_THRESHOLD:
         raise TuningError(
@@ -170,13 +174,13 @@ class MetricTuning:
     """What a monitor runs with for one metric of one device, resolved from the layers."""
 
     enabled: bool
-    detector: DetectorSpec
+    detector: DetectorSpec | None
+    """None for a metric watched by hard limits alone."""
     limits: tuple[HardLimit, ...]
 
 
 def tuned(spec: MetricSpec, settings: Mapping[str, Effective]) -> MetricTuning:
     """The monitor settings for ``spec`` under effective ``settings`` (already validated)."""
-    assert spec.detector is not None
     value = {name: e.value for name, e in settings.items()}
     limits: list[HardLimit] = []
     for above, side in ((True, "high"), (False, "low")):
@@ -187,14 +191,14 @@ def tuned(spec: MetricSpec, settings: Mapping[str, Effective]) -> MetricTuning:
         same = next((x for x in spec.limits if x.above == above), None)
         if same is not None and (same.value, same.for_s) == (level, duration):
             limits.append(same)  # unchanged: equal to the catalog's, so state carries over
-        else:
-            limits.append(HardLimit(level, above, duration, duration / 2))
-    threshold = float(value["threshold"] or spec.detector.threshold)
-    detector = (
-        spec.detector
-        if threshold == spec.detector.threshold
-        else dataclasses.replace(spec.detector, threshold=threshold)
-    )
+        else:  # the catalog's clearing time for that side if it has one, else half
+            clear = same.clear_s if same is not None else duration / 2
+            limits.append(HardLimit(level, above, duration, clear))
+    detector = spec.detector
+    if detector is not None:
+        threshold = float(value.get("threshold") or detector.threshold)
+        if threshold != detector.threshold:
+            detector = dataclasses.replace(detector, threshold=threshold)
     return MetricTuning(bool(value["enabled"]), detector, tuple(limits))
 
 

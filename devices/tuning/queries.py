@@ -78,7 +78,11 @@ class CustomerThresholds(ReadModel):
 
 def tunable_metrics(kind: DeviceType) -> list[tuple[str, str, str]]:
     """(key, label, unit) of the metrics of ``kind`` with a detector, then telemetry."""
-    found = [(m.key, m.label, m.unit) for m in kind.metrics.values() if m.detector is not None]
+    found = [
+        (m.key, m.label, m.unit)
+        for m in kind.metrics.values()
+        if m.detector is not None or m.limits
+    ]
     return [*found, (TELEMETRY, "No data (reporting)", "s")]
 
 

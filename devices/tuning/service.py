@@ -153,7 +153,7 @@ def _tunable(kind: DeviceType, metric: str) -> bool:
     if metric == TELEMETRY:
         return True
     spec = kind.metrics.get(metric)
-    return spec is not None and spec.detector is not None
+    return spec is not None and (spec.detector is not None or bool(spec.limits))
 
 
 def remove_override(

@@ -37,12 +37,11 @@ def test_effective_values_come_from_device_then_customer_then_model(
     body = client.get(url, headers=viewer).json()
     assert setting(body, "cabinet_temp", "threshold") == (4.0, "model", "")
     assert setting(body, "telemetry", "no_data_after_s") == (3600.0, "model", "")
-    assert [m["metric"] for m in body["metrics"]] == [
-        "cabinet_temp",
-        "freezer_temp",
-        "compressor_power",
-        "telemetry",
-    ]
+    metrics = [m["metric"] for m in body["metrics"]]
+    assert metrics[:4] == ["cabinet_temp", "freezer_temp", "compressor_power", "door_open"]
+    assert metrics[-1] == "telemetry"
+    [door] = [m for m in body["metrics"] if m["metric"] == "door_open"]
+    assert "threshold" not in door["effective"]  # a door switch has hard limits alone
 
     customer = f"/api/v1/customers/{fleet['amelie']}/thresholds/cabinet_temp"
     put = client.put(customer, json={"threshold": 6.0, "limit_high": 9.0}, headers=agent)
@@ -107,7 +106,7 @@ def test_bad_values_get_a_clear_error_and_change_nothing(
         ("cabinet_temp", {"threshold": 0}, 422, "greater than 0"),
         ("cabinet_temp", {}, 422, "nothing to set"),
         ("cabinet_temp", {"treshold": 5}, 422, "Extra inputs"),
-        ("door_open", {"threshold": 5}, 422, "has no detector"),
+        ("door_open", {"threshold": 5}, 422, "threshold cannot be set here"),
         ("telemetry", {"threshold": 5}, 422, "cannot be set here"),
         ("telemetry", {"no_data_after_s": 5}, 422, "at least the reporting interval"),
     ]

@@ -41,7 +41,9 @@ def test_the_feed_follows_overrides_new_devices_owners_and_resets(
     changes = feed.poll(0.0)
     assert changes is not None
     assert changes.tuning is not None
-    assert changes.tuning[first]["cabinet_temp"].detector.threshold == 6.0
+    detector = changes.tuning[first]["cabinet_temp"].detector
+    assert detector is not None
+    assert detector.threshold == 6.0
     assert feed.poll(0.5) is None  # not due
     assert feed.poll(2.0) is None  # due, nothing changed
 

@@ -142,3 +142,19 @@ def test_the_no_data_check_uses_the_device_or_customer_interval(db: Pool, catalo
             "SELECT device_id, threshold FROM faults WHERE detector = 'no_data' ORDER BY 1"
         ).fetchall()
     assert faults == [(shop, 30.0), (plain, 60.0)]
+
+
+def test_no_fault_found_on_a_door_left_open_gives_that_fridge_more_time(
+    db: Pool, catalog: Catalog
+) -> None:
+    device, ticket, fault = fridge_with_ticket(db, detector="limit_high")
+    with db.connection() as conn:
+        conn.execute("UPDATE faults SET metric = 'door_open' WHERE id = %s", (fault,))
+    resolve(db, catalog, TicketResolved(ticket, device, "no_fault_found", "tech@example.org"))
+    with db.connection() as conn:
+        view = device_thresholds(conn, catalog, "RF-1")
+    [door] = [m for m in view.metrics if m.metric == "door_open"]
+    assert (door.effective["limit_high_for_s"].value, door.effective["limit_high"].value) == (
+        900.0,
+        0.5,
+    )

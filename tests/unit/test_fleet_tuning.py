@@ -210,3 +210,25 @@ def test_split_keeps_the_events_no_message_owns(catalog: Catalog) -> None:
     events = [e for part in parts for e in part.fault_events]
     assert [type(e) for e in events] == [FaultCleared]
     assert [len(p.messages) for p in parts] == [1, 1, 0]
+
+
+def test_a_door_switchs_limit_duration_can_be_tuned_in_place(catalog: Catalog) -> None:
+    fleet = FleetDetectors(catalog)
+    fleet.observe(1, "refrigerator", "door_open", START, 0.0)
+    monitor = fleet.monitor(1, "door_open")
+    assert monitor is not None
+    kind = catalog.device_type("refrigerator")
+    longer = tuned(
+        kind.metrics["door_open"],
+        effective(model_defaults(kind, "door_open"), None, Override(limit_high_for_s=900.0)),
+    )
+    fleet.retune({1: {"door_open": longer}})
+    assert fleet.monitor(1, "door_open") is monitor
+    assert monitor.spec.kind == "limits_only"
+    assert [(w.limit.value, w.limit.for_s) for w in monitor.limits] == [(0.5, 900.0)]
+    opened = [
+        e
+        for minute in range(1, 15)
+        for e in fleet.observe(1, "refrigerator", "door_open", START + 60 * minute, 1.0)
+    ]
+    assert opened == []  # 13 minutes open: past the model's 10, within this fridge's 15

@@ -75,7 +75,7 @@ def test_non_finite_numbers_and_untunable_metrics_are_refused(catalog: Catalog) 
     with pytest.raises(TuningError, match="finite"):
         check_layer(fridge, "cabinet_temp", Override(limit_high=float("nan")))
     with pytest.raises(TuningError, match="has no detector"):
-        model_defaults(fridge, "door_open")
+        model_defaults(catalog.device_type("washing_machine"), "drum_speed")
     with pytest.raises(TuningError, match="does not measure"):
         model_defaults(fridge, "vibration_rms")
 
@@ -91,6 +91,7 @@ def test_tuned_keeps_the_catalogs_objects_when_nothing_changes(catalog: Catalog)
     assert same.enabled
 
     moved = tuned(spec, effective(base, None, Override(threshold=6.0, limit_high=10.0)))
+    assert moved.detector is not None
     assert moved.detector.threshold == 6.0
     assert moved.limits == (HardLimit(10.0, True, 1200.0, 600.0),)
 
@@ -120,3 +121,20 @@ def test_no_fault_found_raises_a_step_up_to_a_cap(catalog: Catalog) -> None:
         "no_data_after_s": 5400.0
     }
     assert desensitised("limit_low", "cabinet_temp", base, effective(base, None, None)) is None
+
+
+def test_a_metric_watched_by_limits_alone_tunes_its_limits_not_a_threshold(
+    catalog: Catalog,
+) -> None:
+    fridge = catalog.device_type("refrigerator")
+    base = model_defaults(fridge, "door_open")
+    assert "threshold" not in base
+    assert (base["limit_high"], base["limit_high_for_s"]) == (0.5, 600.0)
+    with pytest.raises(TuningError, match="threshold cannot be set here"):
+        check_layer(fridge, "door_open", Override(threshold=5.0))
+    spec = fridge.metrics["door_open"]
+    longer = tuned(spec, effective(base, None, Override(limit_high_for_s=900.0)))
+    assert longer.detector is None
+    assert longer.limits == (HardLimit(0.5, True, 900.0, 120.0),)  # the catalog's clear_s
+    step = desensitised("limit_high", "door_open", base, effective(base, None, None))
+    assert step == {"limit_high_for_s": 900.0}
