@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gc
 import logging
+from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import Any
@@ -38,6 +39,9 @@ from devices.product_issues.postgres import PostgresProductIssueRepository
 from devices.product_issues.service import Grouping, GroupOnFault
 from devices.product_issues.settings import FleetSettings
 from devices.registry import DeviceDirectory, PostgresDeviceSource
+from devices.tuning.feed import TuningFeed
+from devices.tuning.feedback import handle_ticket_resolved
+from devices.tuning.postgres import PostgresTuningRepository
 from ingest.batch import BatchBuilder
 from ingest.mqtt_source import MqttSource
 from ingest.store import BatchStore
@@ -152,6 +156,37 @@ def event_bus(
     return bus
 
 
+def ticket_resolution_feedback(
+    catalog: Catalog, clock: Clock = utc_now
+) -> Callable[[Any, Any], list[Event]]:
+    """The handler for a resolved ticket's event (``TicketResolved``, with ``device_id``,
+    ``resolution_code``, ``actor`` and ``ticket_id``): a repair resets the device's learned
+    baseline, "no fault found" desensitises its detectors a bounded step
+    (:func:`devices.tuning.service.handle_ticket_resolved`). Subscribe it with
+    ``bus.subscribe(TicketResolved, ticket_resolution_feedback(catalog, clock))``.
+    """
+
+    def handle(event: Any, uow: Any) -> list[Event]:
+        device_id = getattr(event, "device_id", None)
+        if device_id is None:  # a ticket about no device
+            return []
+        done = handle_ticket_resolved(
+            PostgresTuningRepository(uow.connection),
+            PostgresFaultRepository(uow.connection),
+            catalog,
+            int(device_id),
+            str(event.resolution_code),
+            str(event.actor),
+            clock(),
+            ticket_id=getattr(event, "ticket_id", None),
+        )
+        for line in done:
+            log.info("ticket resolution feedback: %s", line)
+        return []
+
+    return handle
+
+
 @dataclass(frozen=True, slots=True)
 class Ingest:
     worker: IngestWorker
@@ -184,6 +219,7 @@ def build_ingest(
         max_readings=limits.max_readings_per_message,
         states=PostgresStateSource(database.pool),
         checkpoint_every_s=limits.checkpoint_every_s,
+        tuning=TuningFeed(database.pool, catalog, poll_s=limits.tuning_poll_s),
     )
     store = BatchStore(
         database.pool,

@@ -16,11 +16,16 @@ from psycopg_pool import ConnectionPool
 from crm_core.kernel.errors import database_errors
 
 # Written in the batch's transaction; a device deleted meanwhile is skipped, not an error.
+# ``generation`` is the newest baseline reset the state includes: a checkpoint never
+# replaces one that includes a newer reset (devices.tuning.feed explains the ordering).
 UPSERT_STATE = """
-INSERT INTO detector_state (device_id, state, updated_at)
-SELECT %(device_id)s, %(state)s, now()
+INSERT INTO detector_state (device_id, state, updated_at, generation)
+SELECT %(device_id)s, %(state)s, now(), %(generation)s
  WHERE EXISTS (SELECT 1 FROM devices WHERE id = %(device_id)s)
-ON CONFLICT (device_id) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at
+ON CONFLICT (device_id) DO UPDATE
+   SET state = excluded.state, updated_at = excluded.updated_at,
+       generation = excluded.generation
+ WHERE detector_state.generation <= excluded.generation
 """
 
 

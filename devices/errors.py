@@ -34,3 +34,7 @@ class UnknownDetectorKindError(DeviceError, ValueError):
 
 class DetectorStateError(DeviceError):
     """Checkpointed detector state cannot be restored (bad bytes, version or device)."""
+
+
+class TuningError(DeviceError, ValueError):
+    """A detector override the domain refuses; the message names the setting and why."""

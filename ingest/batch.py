@@ -18,6 +18,7 @@ from devices.detector_state import StateSource
 from devices.errors import DetectorStateError
 from devices.faults.model import FaultEvent
 from devices.registry import DeviceDirectory, DeviceRef
+from devices.tuning.feed import TuningSource
 from ingest.decoding import decode_message
 from ingest.messages import (
     MAX_READINGS,
@@ -55,6 +56,8 @@ class Batch:
     seen: dict[int, tuple[float, float]] = field(default_factory=dict)
     # detector state of devices that changed since the last checkpoint: (device_id, bytes)
     checkpoints: list[tuple[int, bytes]] = field(default_factory=list)
+    # device_id -> the newest baseline reset its checkpoint includes (devices.tuning.feed)
+    generations: dict[int, int] = field(default_factory=dict)
     # position in ``messages`` -> the span of its rows and fault events (accepted ones only)
     spans: dict[int, Span] = field(default_factory=dict)
     # bytes counted against the inbox's bound beyond the messages' own (decoded rows)
@@ -70,14 +73,28 @@ class Batch:
 
         Two halves by message, each with its messages' rows, rejections and fault events,
         and, when there is any, a third part with no message of its own holding what no
-        single message owns (detector checkpoints, last-seen times). Used to find the one
-        message that makes a write fail.
+        single message owns (detector checkpoints, last-seen times, the fault events of a
+        reset or a changed override). Used to find the one message that makes a write fail.
         """
         middle = (len(self.messages) + 1) // 2
         parts = [self._select(range(middle)), self._select(range(middle, len(self.messages)))]
-        if self.seen or self.checkpoints:
-            parts.append(Batch([], seen=self.seen, checkpoints=self.checkpoints))
-        return [part for part in parts if part.messages or part.seen or part.checkpoints]
+        owned = {i for _, _, start, end in self.spans.values() for i in range(start, end)}
+        unowned = [e for i, e in enumerate(self.fault_events) if i not in owned]
+        if self.seen or self.checkpoints or unowned:
+            parts.append(
+                Batch(
+                    [],
+                    seen=self.seen,
+                    checkpoints=self.checkpoints,
+                    generations=self.generations,
+                    fault_events=unowned,
+                )
+            )
+        return [
+            part
+            for part in parts
+            if part.messages or part.seen or part.checkpoints or part.fault_events
+        ]
 
     def _select(self, positions: range) -> Batch:
         part = Batch([self.messages[i] for i in positions])
@@ -117,6 +134,7 @@ class BatchBuilder:
         states: StateSource | None = None,
         checkpoint_every_s: float = 60.0,
         clock: Callable[[], float] = time.monotonic,
+        tuning: TuningSource | None = None,
     ) -> None:
         self._catalog = catalog
         self._max_readings = max_readings
@@ -134,9 +152,16 @@ class BatchBuilder:
         self._dirty: dict[int, float] = {}
         self._checkpoint_every_s = checkpoint_every_s
         self._now = clock()
+        self._tuning = tuning if detectors is not None else None
+        # device_id -> the newest baseline reset applied to its detectors here
+        self._generation: dict[int, int] = {}
+        # Fault events of resets and retuning, until a batch takes them: a build that a
+        # database outage interrupts is built again, and these must not be lost with it.
+        self._pending: list[FaultEvent] = []
 
     def _load_states(self, device_ids: list[int]) -> None:
-        """Restore saved detector state of devices this worker has not seen yet."""
+        """Restore saved detector state of devices this worker has not seen yet, then apply
+        the baseline resets that state does not include yet."""
         assert self._detectors is not None
         assert self._states is not None
         for device_id, data in self._states.load(device_ids).items():
@@ -146,7 +171,41 @@ class BatchBuilder:
                 log.warning(
                     "device %d: saved detector state unusable (%s); warming up", device_id, exc
                 )
+        if self._tuning is not None:
+            for device_id, (generation, resets) in self._tuning.load(device_ids).items():
+                self._generation[device_id] = generation
+                self._apply_resets(resets)
         self._loaded.update(device_ids)
+
+    def _apply_resets(self, resets: list[tuple[int, int, str | None]]) -> None:
+        """Forget the baselines reset since this worker last saw these devices."""
+        assert self._detectors is not None
+        for reset_id, device_id, metric in resets:
+            if reset_id <= self._generation.get(device_id, 0):
+                continue  # applied already (seen both at load and at a poll)
+            self._pending += self._detectors.reset(device_id, metric)
+            self._generation[device_id] = reset_id
+            self._dirty.setdefault(device_id, self._now)
+            log.info(
+                "device %d: baseline of %s reset (reset %d)",
+                device_id,
+                metric or "every metric",
+                reset_id,
+            )
+
+    def _poll_tuning(self) -> None:
+        """Apply changed overrides and new resets, before any reading of the batch."""
+        if self._tuning is None:
+            return
+        changes = self._tuning.poll(self._now)
+        if changes is None:
+            return
+        assert self._detectors is not None
+        if changes.tuning is not None:
+            self._pending += self._detectors.retune(changes.tuning)
+        # Devices not loaded yet get their resets when they are (TuningFeed.load).
+        loading = self._states is not None
+        self._apply_resets([r for r in changes.resets if not loading or r[1] in self._loaded])
 
     def _checkpoint(self, batch: Batch, force: bool) -> None:
         """Attach the state of devices whose changes are ``checkpoint_every_s`` old.
@@ -166,6 +225,8 @@ class BatchBuilder:
             chosen.append(device_id)
         state_bytes = self._detectors.state_bytes
         batch.checkpoints = [(device_id, state_bytes(device_id)) for device_id in chosen]
+        generation = self._generation
+        batch.generations = {d: generation[d] for d in chosen if d in generation}
         for device_id in chosen:
             del dirty[device_id]
 
@@ -183,14 +244,20 @@ class BatchBuilder:
 
     def _build(self, messages: list[RawMessage]) -> Batch:
         batch = Batch(messages)
+        self._poll_tuning()
         decoded = self._decode(messages, batch)
-        if not decoded:
-            return batch
-        devices = self._directory.resolve({serial for _, _, serial, _ in decoded})
+        devices = (
+            self._directory.resolve({serial for _, _, serial, _ in decoded}) if decoded else {}
+        )
         if self._states is not None and self._detectors is not None:
             unseen = [ref.id for ref in devices.values() if ref.id not in self._loaded]
             if unseen:
                 self._load_states(unseen)
+        if self._pending:  # before any message's events: owned by no message
+            batch.fault_events += self._pending
+            self._pending = []
+        if not decoded:
+            return batch
         rows, events, spans = batch.rows, batch.fault_events, batch.spans
         for position, message, serial, samples in decoded:
             ref = devices.get(serial)

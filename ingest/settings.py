@@ -97,6 +97,16 @@ class IngestSettings(Group):
             "start the detectors' warm-up again.",
         ),
     ] = 60.0
+    tuning_poll_s: Annotated[
+        float,
+        Field(
+            gt=0,
+            le=3600,
+            description="How often the worker checks for changed detector overrides and "
+            "baseline resets (one small query): a change is in force for readings taken in "
+            "this long after it was saved, without a restart.",
+        ),
+    ] = 2.0
     retry_max_delay_s: Annotated[
         float, Field(gt=0, description="Longest wait between database retries.")
     ] = 10.0

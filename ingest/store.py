@@ -225,9 +225,13 @@ class BatchStore:
                     UPSERT_DEAD_LETTER, [self._dead_letter(r) for r in batch.rejections]
                 )
             if batch.checkpoints:
+                generations = batch.generations
                 conn.cursor().executemany(
                     UPSERT_STATE,
-                    [{"device_id": d, "state": state} for d, state in batch.checkpoints],
+                    [
+                        {"device_id": d, "state": state, "generation": generations.get(d, 0)}
+                        for d, state in batch.checkpoints
+                    ],
                 )
             # The events' handlers (faults recorded, the alerts rules) write in this same
             # transaction: the batch and all it causes commit together, or not at all.

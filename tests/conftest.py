@@ -21,6 +21,7 @@ TABLES = (
     "product_issue_notes, product_issue_faults, product_issues, report_snapshots, "
     "surveys, ticket_faults, tickets, faults, detector_state, dead_letters, quarantine, readings, "
     "device_status, audit_log, leases, apscheduler_jobs, technicians, service_contracts, "
+    "detector_overrides, baseline_resets, "
     "devices, sites, customers, staff_users, api_keys"
 )
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import psycopg
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from psycopg_pool import PoolTimeout
 from pydantic import BaseModel
@@ -23,7 +24,7 @@ from careline.reports.catalog import InvalidReportRequest
 from crm_core.auth.errors import NotAuthenticatedError, PermissionDeniedError
 from crm_core.kernel.errors import DatabaseUnavailable, NotFound, StorageError
 from crm_core.tickets.model import TicketConflictError
-from devices.errors import FaultError
+from devices.errors import FaultError, TuningError
 from devices.product_issues.model import ProductIssueConflict
 
 log = logging.getLogger(__name__)
@@ -78,6 +79,20 @@ async def _invalid(request: Request, exc: Exception) -> JSONResponse:
     return error_response(422, "invalid_request", str(exc))
 
 
+async def _invalid_setting(request: Request, exc: Exception) -> JSONResponse:
+    return error_response(422, "invalid_setting", str(exc))
+
+
+async def _invalid_request(request: Request, exc: Exception) -> JSONResponse:
+    """The request's shape is wrong: each problem as "where: what", in one sentence. (The
+    default answer echoes the input, which fails to render when it holds NaN.)"""
+    assert isinstance(exc, RequestValidationError)
+    problems = [
+        f"{'.'.join(str(part) for part in error['loc'])}: {error['msg']}" for error in exc.errors()
+    ]
+    return error_response(422, "invalid_request", "; ".join(problems))
+
+
 async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
     log.warning("database unavailable during %s %s: %s", request.method, request.url.path, exc)
     return error_response(503, "database_unavailable", "the database cannot be reached now")
@@ -103,6 +118,8 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(FaultError, _conflict)
     app.add_exception_handler(ProductIssueConflict, _conflict)
     app.add_exception_handler(InvalidReportRequest, _invalid)
+    app.add_exception_handler(TuningError, _invalid_setting)
+    app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(DatabaseUnavailable, _unavailable)
     app.add_exception_handler(StorageError, _storage)
     # Third-party errors that reach the edge: the server went away or the pool is exhausted.

@@ -9,6 +9,7 @@ from careline.console.assets import install_assets
 from careline.console.fleet import install_fleet_pages
 from careline.console.pages import console_templates, install_pages
 from careline.console.survey import install_survey
+from careline.console.thresholds import install_thresholds
 from crm_core.kernel.links import LinkSigner
 
 
@@ -19,4 +20,5 @@ def install_console(app: FastAPI, links: LinkSigner) -> None:
     install_survey(app, console_templates(), links)
     install_actions(app)
     install_fleet_pages(app)
+    install_thresholds(app)
     install_assets(app)

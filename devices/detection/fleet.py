@@ -9,6 +9,11 @@ State moves per device: :meth:`state_bytes` pickles that device's monitors (dete
 current window, hysteresis, evidence) for the ``detector_state`` table, and :meth:`restore`
 puts them back, on this worker after a restart or on another after the shared subscription
 rebalanced. Pickle runs code on load: restore only bytes this application wrote.
+
+Per-device settings (overrides of the catalog's threshold, hard limits, enabled; see
+:mod:`devices.tuning`) come in through :meth:`retune` and apply to existing monitors at
+once and to new ones as they are created; :meth:`reset` forgets a device's baseline. Both
+run between batches, never on the per-reading path.
 """
 
 from __future__ import annotations
@@ -24,7 +29,11 @@ from devices.detection.limits import LimitWatch
 from devices.detection.monitor import MetricMonitor
 from devices.detection.relation import RelationMonitor
 from devices.errors import DetectorStateError
-from devices.faults.model import FaultEvent
+from devices.faults.model import FaultCleared, FaultEvent
+from devices.tuning.model import MetricTuning
+
+DeviceTuning = dict[int, dict[str, MetricTuning]]
+"""device id -> metric -> its settings, for the devices that have overrides."""
 
 STATE_VERSION: Final = 1
 """Format of :meth:`FleetDetectors.state_bytes`; bumped when monitors change shape."""
@@ -82,7 +91,15 @@ def _watch_spec(metric: MetricSpec) -> DetectorSpec:
 class FleetDetectors:
     """The monitors for every (device, metric) this worker has seen that has a detector."""
 
-    __slots__ = ("_catalog", "_devices", "_feeds", "_relations", "_specs", "late_readings")
+    __slots__ = (
+        "_catalog",
+        "_devices",
+        "_feeds",
+        "_relations",
+        "_specs",
+        "_tuning",
+        "late_readings",
+    )
 
     def __init__(self, catalog: Catalog) -> None:
         self._catalog = catalog
@@ -108,6 +125,7 @@ class FleetDetectors:
             if feeds:
                 self._feeds[key] = {m: tuple(f) for m, f in feeds.items()}
         self._devices: dict[int, dict[str, MetricMonitor]] = {}
+        self._tuning: DeviceTuning = {}
         # readings ignored because they were late (or, never in practice, had no finite time)
         self.late_readings = 0
 
@@ -189,7 +207,10 @@ class FleetDetectors:
         spec = specs.get(metric)
         if spec is None:  # not measured by this type, or not watched by a detector
             return []
-        monitor = self._new_monitor(device_id, spec)
+        tuning = self._tuning.get(device_id, {}).get(metric)
+        if tuning is not None and not tuning.enabled:
+            return []
+        monitor = self._new_monitor(device_id, spec, tuning)
         self._devices.setdefault(device_id, {})[metric] = monitor
         events = monitor.observe(time, value)
         if events is None:  # a non-finite first time; nothing else can be late yet
@@ -198,14 +219,91 @@ class FleetDetectors:
         return events
 
     @staticmethod
-    def _new_monitor(device_id: int, metric: MetricSpec) -> MetricMonitor:
-        spec = _watch_spec(metric)
+    def _new_monitor(
+        device_id: int, metric: MetricSpec, tuning: MetricTuning | None = None
+    ) -> MetricMonitor:
+        spec = _watch_spec(metric) if tuning is None or tuning.detector is None else tuning.detector
         detector = (
             make_detector(spec, min_std=metric.typical.noise * MIN_STD_OF_TYPICAL_NOISE)
             if metric.detector is not None
             else _NoDetector()
         )
-        return MetricMonitor(device_id, metric.key, spec, detector, _watches(device_id, metric))
+        limits = metric.limits if tuning is None else tuning.limits
+        watches = tuple(LimitWatch(device_id, metric.key, limit) for limit in limits)
+        return MetricMonitor(device_id, metric.key, spec, detector, watches)
+
+    def retune(self, tuning: DeviceTuning) -> list[FaultEvent]:
+        """Take the per-device settings now in force (devices absent: catalog defaults).
+
+        Existing monitors change threshold and limits in place, keeping what they learned
+        and the state of limits that did not change; a metric turned off drops its monitor.
+        Returns FaultCleared for faults open on what was dropped (a removed limit, a
+        disabled metric), so no fault stays open with nothing left to clear it. Relation
+        monitors keep the catalog's settings.
+        """
+        old, self._tuning = self._tuning, tuning
+        events: list[FaultEvent] = []
+        for device_id in old.keys() | tuning.keys():
+            if old.get(device_id) == tuning.get(device_id):
+                continue
+            for metric, monitor in list(self._devices.get(device_id, {}).items()):
+                if not isinstance(monitor, RelationMonitor):
+                    events += self._apply(monitor, tuning.get(device_id, {}).get(metric))
+        return events
+
+    def _apply(self, monitor: MetricMonitor, tuning: MetricTuning | None) -> list[FaultEvent]:
+        """Put ``monitor`` under ``tuning`` (None: the catalog's); events of what it drops."""
+        metric = self._metric_spec(monitor.metric)
+        if metric is None:
+            return []
+        if tuning is not None and not tuning.enabled:
+            events = _closing(monitor, monitor.limits, with_detector=True)
+            monitors = self._devices[monitor.device_id]
+            del monitors[monitor.metric]  # its relations keep going: they learn other things
+            if not monitors:
+                del self._devices[monitor.device_id]
+            return events
+        monitor.spec = (
+            _watch_spec(metric) if tuning is None or tuning.detector is None else tuning.detector
+        )
+        limits = metric.limits if tuning is None else tuning.limits
+        if tuple(w.limit for w in monitor.limits) == limits:
+            return []
+        kept = {w.limit: w for w in monitor.limits}
+        dropped = [w for w in monitor.limits if w.limit not in limits]
+        monitor.limits = tuple(
+            kept.get(limit) or LimitWatch(monitor.device_id, monitor.metric, limit)
+            for limit in limits
+        )
+        return _closing(monitor, dropped, with_detector=False)
+
+    def reset(self, device_id: int, metric: str | None = None) -> list[FaultEvent]:
+        """Forget the learned baseline of a device's metric (or all): a repaired part.
+
+        The monitors start over with a new warm-up (with a metric, the relations it is the
+        target or an input of too); faults they had open are cleared (the returned events),
+        so none is left open that no monitor would ever clear.
+        """
+        monitors = self._devices.get(device_id, {})
+        chosen = [
+            monitor
+            for monitor in monitors.values()
+            if metric is None
+            or monitor.metric == metric
+            or (isinstance(monitor, RelationMonitor) and metric in monitor.spec.inputs)
+        ]
+        events: list[FaultEvent] = []
+        for monitor in chosen:
+            events += _closing(monitor, monitor.limits, with_detector=True)
+        self.forget(device_id, metric)
+        return events
+
+    def _metric_spec(self, metric: str) -> MetricSpec | None:
+        """The catalog's spec of ``metric`` (a key means one quantity across device types)."""
+        for specs in self._specs.values():
+            if metric in specs:
+                return specs[metric]
+        return None
 
     def monitor(self, device_id: int, metric: str) -> MetricMonitor | None:
         """The monitor for (device, metric), if one exists yet."""
@@ -297,13 +395,41 @@ class FleetDetectors:
             if all(
                 getattr(saved, f.name, getattr(wanted, f.name)) == getattr(wanted, f.name)
                 for f in dataclasses.fields(DetectorSpec)
+                if f.name != "threshold"  # judged with, not learned: an override may move it
             ):
-                monitor.spec = wanted
-                if not relation and tuple(w.limit for w in monitor.limits) != current.limits:
-                    monitor.limits = _watches(monitor.device_id, current)
+                tuning = None if relation else self._tuning.get(monitor.device_id, {}).get(metric)
+                if tuning is not None and not tuning.enabled:
+                    return False
+                monitor.spec = (
+                    wanted if tuning is None or tuning.detector is None else tuning.detector
+                )
+                limits = current.limits if tuning is None else tuning.limits
+                if not relation and tuple(w.limit for w in monitor.limits) != limits:
+                    monitor.limits = tuple(
+                        LimitWatch(monitor.device_id, monitor.metric, limit) for limit in limits
+                    )
                 return True
         return False
 
 
 def _watches(device_id: int, metric: MetricSpec) -> tuple[LimitWatch, ...]:
     return tuple(LimitWatch(device_id, metric.key, limit) for limit in metric.limits)
+
+
+def _closing(
+    monitor: MetricMonitor,
+    watches: tuple[LimitWatch, ...] | list[LimitWatch],
+    *,
+    with_detector: bool,
+) -> list[FaultEvent]:
+    """FaultCleared for the faults open on ``watches`` (and the learned detector)."""
+    events: list[FaultEvent] = []
+    device_id, metric = monitor.device_id, monitor.metric
+    if with_detector and monitor.is_open:
+        at = monitor.start if monitor.start > float("-inf") else 0.0
+        events.append(FaultCleared(device_id, metric, monitor.detector.name, at))
+    for watch in watches:
+        if watch.is_open:
+            at = watch.last if watch.last > float("-inf") else 0.0
+            events.append(FaultCleared(device_id, metric, watch.limit.detector, at))
+    return events

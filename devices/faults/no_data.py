@@ -40,6 +40,8 @@ class Silence:
     device_type: str
     last_received: float  # UTC epoch seconds
     fault_open: bool
+    no_data_after_s: float | None = None
+    """The device's own interval (a device or customer override), else its type's."""
 
 
 def no_data_events(silences: Iterable[Silence], catalog: Catalog, now: float) -> list[FaultEvent]:
@@ -53,19 +55,20 @@ def no_data_events(silences: Iterable[Silence], catalog: Catalog, now: float) ->
         if kind is None:
             continue
         silent_s = now - silence.last_received
-        if kind.no_data_after_s <= silent_s < HORIZON_S and not silence.fault_open:
+        after_s = silence.no_data_after_s or kind.no_data_after_s
+        if after_s <= silent_s < HORIZON_S and not silence.fault_open:
             events.append(
                 FaultOpened(
                     device_id=silence.device_id,
                     metric=TELEMETRY,
                     detector=NO_DATA,
                     score=silent_s / 60,
-                    threshold=kind.no_data_after_s / 60,
+                    threshold=after_s / 60,
                     opened_at=silence.last_received,
                     evidence=(),
                 )
             )
-        elif silent_s < kind.no_data_after_s and silence.fault_open:
+        elif silent_s < after_s and silence.fault_open:
             events.append(
                 FaultCleared(silence.device_id, TELEMETRY, NO_DATA, silence.last_received)
             )

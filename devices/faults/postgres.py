@@ -144,12 +144,22 @@ def silences(conn: psycopg.Connection[TupleRow]) -> list[Silence]:
     """Every device that has reported: its last receive time, and its open no-data fault."""
     rows = conn.execute(
         """
-        SELECT d.id, d.device_type, extract(epoch FROM s.last_received_at), f.id IS NOT NULL
+        SELECT d.id, d.device_type, extract(epoch FROM s.last_received_at), f.id IS NOT NULL,
+               coalesce(od.no_data_after_s, oc.no_data_after_s)
           FROM devices d
           JOIN device_status s ON s.device_id = d.id
-          LEFT JOIN faults f ON f.device_id = d.id AND f.metric = %s AND f.detector = %s
-                            AND f.status <> 'cleared'
+          LEFT JOIN faults f ON f.device_id = d.id AND f.metric = %(metric)s
+                            AND f.detector = %(detector)s AND f.status <> 'cleared'
+          LEFT JOIN detector_overrides od ON od.scope = 'device' AND od.scope_id = d.id
+                                         AND od.metric = %(metric)s
+          LEFT JOIN detector_overrides oc ON oc.scope = 'customer'
+                                         AND oc.scope_id = d.customer_id AND oc.metric = %(metric)s
         """,
-        (TELEMETRY, NO_DATA),
+        {"metric": TELEMETRY, "detector": NO_DATA},
     ).fetchall()
-    return [Silence(int(r[0]), str(r[1]), float(r[2]), bool(r[3])) for r in rows]
+    return [
+        Silence(
+            int(r[0]), str(r[1]), float(r[2]), bool(r[3]), None if r[4] is None else float(r[4])
+        )
+        for r in rows
+    ]

@@ -173,3 +173,72 @@ def test_sign_in_ticket_and_device_chart(
             assert errors == []
         finally:
             browser.close()
+
+
+def test_thresholds_page_override_reset_and_phone_width(
+    base_url: str, seeded: dict[str, int], tmp_path: Path
+) -> None:
+    """From the device page to its thresholds: an override saved shows as the device's, a
+    refused one comes back as a message, a reset is listed; at 390 px nothing overflows."""
+    executable = chromium_path()
+    from playwright.sync_api import expect, sync_playwright
+
+    shots = Path(os.environ.get("CARELINE_TEST_SHOTS", tmp_path))
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1366, "height": 1000})
+            errors: list[str] = []
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            page.goto(f"{base_url}/console/devices/RF-000042")
+            page.fill("input[name=email]", ADMIN_EMAIL)
+            page.fill("input[name=password]", ADMIN_PASSWORD)
+            page.click("button[type=submit]")
+            page.click("#thresholds-link")
+            expect(page).to_have_url(f"{base_url}/console/devices/RF-000042/thresholds")
+            threshold = page.locator("#cabinet_temp-threshold")
+            expect(threshold).to_contain_text("4")
+            expect(threshold.locator(".badge")).to_have_text("model")
+
+            page.click("#metric-cabinet_temp summary")  # the form folds away until wanted
+            page.fill("#form-cabinet_temp input[name=threshold]", "6.5")
+            page.click("#save-cabinet_temp")
+            expect(threshold).to_contain_text("6.5")
+            expect(threshold.locator(".badge")).to_have_text("device")
+
+            page.fill("#form-cabinet_temp input[name=limit_low]", "9")
+            page.fill("#form-cabinet_temp input[name=limit_low_for_s]", "600")
+            page.click("#save-cabinet_temp")
+            expect(page.locator("#action-error")).to_contain_text("must be below limit_high")
+
+            page.fill("#reset-reason", "compressor replaced")
+            page.click("#reset-submit")
+            expect(page.locator("#resets")).to_contain_text("compressor replaced")
+            page.screenshot(path=str(shots / "thresholds-1366.png"), full_page=True)
+
+            page.set_viewport_size({"width": 390, "height": 844})
+            page.reload()
+            width = page.evaluate("document.documentElement.scrollWidth")
+            widest = page.evaluate(
+                "[...document.querySelectorAll('body *')].filter(e => "
+                "e.getBoundingClientRect().right > 390).map(e => e.tagName + '#' + e.id + '.' "
+                "+ e.className).slice(0, 5).join(' ')"
+            )
+            assert width <= 390, f"the page is {width} px wide at a 390 px viewport: {widest}"
+            expect(page.locator("#save-cabinet_temp")).to_be_visible()
+            page.screenshot(path=str(shots / "thresholds-390.png"), full_page=True)
+
+            page.set_viewport_size({"width": 1366, "height": 1000})
+            page.click("#customer-thresholds")
+            page.click("#metric-telemetry summary")
+            page.fill("#form-telemetry input[name=no_data_after_s]", "7200")
+            page.click("#save-telemetry")
+            expect(page.locator("#telemetry-override")).to_contain_text("7200")
+            page.screenshot(path=str(shots / "customer-thresholds-1366.png"), full_page=True)
+            page.set_viewport_size({"width": 390, "height": 844})
+            page.reload()
+            assert page.evaluate("document.documentElement.scrollWidth") <= 390
+            page.screenshot(path=str(shots / "customer-thresholds-390.png"), full_page=True)
+            assert errors == []
+        finally:
+            browser.close()

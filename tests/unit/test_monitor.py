@@ -406,13 +406,29 @@ def test_restore_drops_monitors_whose_spec_changed(catalog: Catalog) -> None:
     fleet.observe(5, "refrigerator", "freezer_temp", START, -18.0)
     stale = fleet.monitor(5, "freezer_temp")
     assert stale is not None
-    stale.spec = dataclasses.replace(stale.spec, threshold=9.0)  # as if the catalog changed
+    stale.spec = dataclasses.replace(stale.spec, adapt=0.5)  # as if the catalog changed
     data = fleet.state_bytes(5)
 
     fleet.restore(5, data)
 
     assert fleet.monitor(5, "cabinet_temp") is not None
     assert fleet.monitor(5, "freezer_temp") is None
+
+
+def test_restore_keeps_monitors_whose_threshold_alone_changed(catalog: Catalog) -> None:
+    """A threshold is what windows are judged against, not what was learned: an override
+    (or a catalog edit) of it keeps the learned state."""
+    fleet = FleetDetectors(catalog)
+    fleet.observe(5, "refrigerator", "freezer_temp", START, -18.0)
+    monitor = fleet.monitor(5, "freezer_temp")
+    assert monitor is not None
+    monitor.spec = dataclasses.replace(monitor.spec, threshold=9.0)
+
+    fleet.restore(5, fleet.state_bytes(5))
+
+    restored = fleet.monitor(5, "freezer_temp")
+    assert restored is not None
+    assert restored.spec.threshold == 4.0  # the catalog's again: no override here
 
 
 def test_forget_drops_monitors(catalog: Catalog) -> None:

@@ -14,6 +14,7 @@ from careline.api.routes import (
     product_issues,
     reports,
     surveys,
+    thresholds,
     tickets,
 )
 
@@ -25,7 +26,17 @@ def api_v1_router() -> APIRouter:
         dependencies=[Depends(require_viewer)],
         responses=responses(401, 403, 503),
     )
-    modules = (customers, devices, faults, tickets, product_issues, reports, surveys, dead_letters)
+    modules = (
+        customers,
+        devices,
+        thresholds,
+        faults,
+        tickets,
+        product_issues,
+        reports,
+        surveys,
+        dead_letters,
+    )
     for module in modules:
         router.include_router(module.router)
     return router
