@@ -4,11 +4,11 @@ The jobs: the outbox dispatcher, every few seconds (customer mail, webhooks and 
 claims are ``FOR UPDATE SKIP LOCKED`` with a lease, so even two dispatchers would not send
 a row twice); dead-letter retention, daily (at once on a fresh install); the no-data check,
 every minute, which opens a fault (and, through the same event handlers ingest uses, a
-proactive ticket, and its customer's heads-up) for a device silent longer than its
-type's ``no_data_after_s`` and clears it when the device is heard again; the product-issue sweep, every ten minutes, which
-groups recent faults that are in no product issue (what two ingest workers each saw only
-half of); report snapshots, nightly (at once on a fresh install), every report for
-yesterday.
+proactive ticket and its customer's heads-up) for a device silent longer than its type's
+``no_data_after_s`` and clears it when the device is heard again; the product-issue sweep,
+every ten minutes, which groups recent faults that are in no product issue (what two
+ingest workers each saw only half of); report snapshots, nightly (at once on a fresh
+install), every report for yesterday.
 Each job takes ``now`` from the scheduler's clock and logs what it did; a failed run is
 logged and tried again at the next time.
 ``careline scheduler`` runs the jobs in their own process; ``careline demo`` runs them in
