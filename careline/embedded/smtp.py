@@ -40,12 +40,14 @@ class MaildirHandler:
 
 
 def _free_port(wanted: int) -> int:
-    with socket.socket() as sock:
-        try:
-            sock.bind(("127.0.0.1", wanted))
-            return wanted
-        except OSError:
-            pass
+    """``wanted`` if it is free, else any free port (0 asks for any)."""
+    if wanted:
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", wanted))
+                return wanted
+            except OSError:
+                pass
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
