@@ -53,8 +53,8 @@ def heads_up_text(name: str, subject: str, ticket_id: int, preferences: str) -> 
     ...                      7, "https://x/preferences/t")
     >>> s
     'We noticed something on your refrigerator FR-1'
-    >>> b.splitlines()[2][:68]
-    'We noticed cabinet temperature abnormal on your refrigerator FR-1. A'
+    >>> b.splitlines()[2]
+    'Our monitoring noticed a problem with your refrigerator FR-1: cabinet temperature abnormal.'
     """
     device, _, what = subject.partition(": ")
     if not what:
@@ -64,8 +64,9 @@ def heads_up_text(name: str, subject: str, ticket_id: int, preferences: str) -> 
         [
             f"Hello {name},",
             "",
-            f"We noticed {what} on your {device}. A technician will contact you to arrange "
-            "a visit; there is nothing you need to do now.",
+            f"Our monitoring noticed a problem with your {device}: {what}.",
+            "A technician will contact you to arrange a visit; there is nothing you need to do "
+            "now.",
             "",
             f"Your reference: ticket #{ticket_id}.",
             "",
