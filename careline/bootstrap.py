@@ -6,26 +6,42 @@ same everywhere; nothing connects at import time.
 
 from __future__ import annotations
 
+import functools
 import gc
 import logging
+import secrets
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import Any, Literal
 
 import psycopg
 from psycopg.rows import TupleRow
 from psycopg_pool import ConnectionPool
 
+from alerts.heads_up import HeadsUp
 from alerts.proactive import ProactiveTickets, SelfResolvingTickets
 from careline.embedded.services import EmbeddedBroker, EmbeddedPostgres
+from careline.embedded.smtp import MAIL_FOLDER, EmbeddedSmtp
 from careline.settings import Settings
+from crm_core.consent.links import PreferenceLinks
+from crm_core.consent.postgres import PostgresConsentLedger
 from crm_core.kernel import migrate
 from crm_core.kernel.capabilities import Capabilities, probe
 from crm_core.kernel.clock import Clock, utc_now
 from crm_core.kernel.events import Event, EventBus
+from crm_core.kernel.links import LinkSigner
 from crm_core.kernel.pool import open_pool
+from crm_core.notifications.channels.email import SmtpChannel
+from crm_core.notifications.channels.push import MqttPushChannel
+from crm_core.notifications.channels.webhook import WebhookChannel
+from crm_core.notifications.dispatcher import Dispatcher
+from crm_core.notifications.ports import ChannelAdapter
+from crm_core.notifications.postgres import PostgresOutbox
+from crm_core.notifications.recipients import PostgresRecipients
 from crm_core.tickets.follow_postgres import PostgresTicketFaultLinks
+from crm_core.tickets.model import TicketOpened
 from crm_core.tickets.postgres import PostgresTicketRepository
 from devices.catalog import Catalog
 from devices.detection.fleet import FleetDetectors
@@ -109,14 +125,63 @@ def open_database(
     return Database(pool, capabilities, metric_ids)
 
 
+def kept_secret(path: Path) -> str:
+    """A random key made once and kept (owner-only) in the data folder."""
+    if path.exists():
+        return path.read_text("utf-8").strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_urlsafe(48)
+    path.write_text(value + "\n", "utf-8")
+    path.chmod(0o600)
+    return value
+
+
+SESSION_SECRET_FILE = "session-secret"  # noqa: S105 - a file name, not a secret
+
+
+def link_signer(settings: Settings) -> LinkSigner:
+    """Signs the links in customer mail with the installation's secret (the console's
+    session secret, or the one the demo keeps in the data folder), so the web app accepts
+    them; every process that writes mail (ingest, scheduler, demo) makes the same links."""
+    return LinkSigner(
+        settings.api.session_secret or kept_secret(settings.data_dir / SESSION_SECRET_FILE)
+    )
+
+
+def preference_links(settings: Settings) -> PreferenceLinks:
+    days = settings.notifications.link_max_age_days
+    return PreferenceLinks(link_signer(settings), max_age_s=days * 86400)
+
+
+def heads_up(settings: Settings, clock: Clock = utc_now) -> HeadsUp:
+    """The proactive-ticket heads-up handler, with its links and webhook target."""
+    group = settings.notifications
+    return HeadsUp(
+        recipients=lambda uow: PostgresRecipients(uow.connection),
+        tickets=lambda uow: PostgresTicketRepository(uow.connection),
+        consents=lambda uow: PostgresConsentLedger(uow.connection),
+        outbox=lambda uow: PostgresOutbox(uow.connection),
+        # the secret is read (or made, for the demo) when the first message needs a link
+        links=functools.cache(lambda: preference_links(settings)),
+        public_url=group.public_url,
+        clock=clock,
+        webhook_url=group.webhook_url if group.webhook_secret else None,
+    )
+
+
 def event_bus(
-    catalog: Catalog, clock: Clock = utc_now, fleet: FleetSettings | None = None
+    catalog: Catalog,
+    clock: Clock = utc_now,
+    fleet: FleetSettings | None = None,
+    *,
+    notify: HeadsUp | None = None,
 ) -> EventBus:
     """Every handler of the domain events ingest produces, on the PostgreSQL adapters.
 
     A new rule family is a handler module in ``alerts/`` and one ``subscribe`` line here.
     Product issues are grouped after the proactive ticket is opened, so that the ticket is
     there to link (both in the batch's transaction).
+    ``notify`` (from :func:`heads_up`) tells customers about their proactive tickets.
     """
     bus = EventBus()
 
@@ -153,6 +218,8 @@ def event_bus(
             clock=clock,
         ),
     )
+    if notify is not None:
+        bus.subscribe(TicketOpened, notify)
     return bus
 
 
@@ -188,11 +255,75 @@ def ticket_resolution_feedback(
 
 
 @dataclass(frozen=True, slots=True)
+class MailEndpoint:
+    host: str
+    port: int
+    maildir: Path | None  # the embedded server's mailbox; None for a real server
+
+
+def start_mail(settings: Settings, stack: ExitStack) -> MailEndpoint:
+    """The configured SMTP server, or an embedded one storing mail in the data folder."""
+    group = settings.notifications
+    if group.smtp_host:
+        return MailEndpoint(group.smtp_host, group.smtp_port, None)
+    folder = settings.data_dir / MAIL_FOLDER
+    server = EmbeddedSmtp(folder, group.smtp_port)
+    port = server.start()
+    stack.callback(server.stop)
+    return MailEndpoint("127.0.0.1", port, folder)
+
+
+def build_dispatcher(
+    settings: Settings,
+    pool: Pool,
+    mail: MailEndpoint | None,
+    mqtt: tuple[str, int, Literal["5", "3.1.1"]] | None,
+    stack: ExitStack,
+    clock: Clock = utc_now,
+) -> Dispatcher:
+    """The outbox dispatcher with every channel the settings (and services) allow."""
+    group = settings.notifications
+    channels: dict[str, ChannelAdapter] = {}
+    if mail is not None:
+        channels["email"] = SmtpChannel(
+            mail.host,
+            mail.port,
+            group.mail_from,
+            starttls=group.smtp_starttls,
+            username=group.smtp_username,
+            password=group.smtp_password,
+        )
+    if group.webhook_secret:
+        channels["webhook"] = WebhookChannel(group.webhook_secret, clock)
+    if group.push and mqtt is not None:
+        push = MqttPushChannel(
+            mqtt[0], mqtt[1], clock=clock, protocol=mqtt[2], default_ttl_s=group.push_ttl_s
+        )
+        stack.callback(push.close)
+        channels["push"] = push
+    log.info("outbox channels: %s", ", ".join(sorted(channels)) or "none")
+    return Dispatcher(pool, channels, policy=group.policy(), clock=clock)
+
+
+@dataclass(frozen=True, slots=True)
 class Ingest:
     worker: IngestWorker
     source: MqttSource
     directory: DeviceDirectory
     detectors: FleetDetectors | None
+
+
+def push_protocol(settings: Settings) -> Literal["5", "3.1.1"]:
+    return "3.1.1" if settings.mqtt.protocol == "3.1.1" else "5"
+
+
+def push_endpoint(
+    settings: Settings, endpoints: Endpoints
+) -> tuple[str, int, Literal["5", "3.1.1"]]:
+    """Where pushes go: the ingest broker, in the MQTT version it speaks (the embedded
+    rumqttd listens for 3.1.1, so pushes carry their expiry in the payload only)."""
+    protocol = "3.1.1" if endpoints.embedded_broker else push_protocol(settings)
+    return endpoints.mqtt_host, endpoints.mqtt_port, protocol
 
 
 def build_ingest(
@@ -223,7 +354,7 @@ def build_ingest(
     )
     store = BatchStore(
         database.pool,
-        bus=event_bus(catalog, fleet=settings.fleet),
+        bus=event_bus(catalog, fleet=settings.fleet, notify=heads_up(settings)),
         max_reason_chars=limits.max_reason_chars,
     )
     worker = IngestWorker(

@@ -220,6 +220,7 @@ def run_evaluate(
 
 
 def run_scheduler(settings: Settings) -> int:
+    from careline.bootstrap import build_dispatcher, heads_up, push_protocol, start_mail
     from careline.scheduler import start_scheduler
 
     stop = stop_event()
@@ -227,7 +228,16 @@ def run_scheduler(settings: Settings) -> int:
         pool = _pool(settings, stack, size=2)
         with pool.connection() as conn:
             migrate.ensure_current(conn)
-        scheduler = start_scheduler(pool, settings, load_catalog())
+        mail = start_mail(settings, stack)
+        mqtt = settings.mqtt
+        push = None if mqtt.host is None else (mqtt.host, mqtt.port, push_protocol(settings))
+        scheduler = start_scheduler(
+            pool,
+            settings,
+            load_catalog(),
+            dispatcher=build_dispatcher(settings, pool, mail, push, stack),
+            notify=heads_up(settings),
+        )
         stack.callback(scheduler.shutdown)
         typer.echo(
             f"scheduler {scheduler.holder}: runs {', '.join(scheduler.job_names)} while it "

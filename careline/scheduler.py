@@ -1,12 +1,14 @@
 """Scheduled jobs (APScheduler): the work nobody asks for but everybody relies on.
 
-The jobs: dead-letter retention, daily (at once on a fresh install); the no-data check,
+The jobs: the outbox dispatcher, every few seconds (customer mail, webhooks and pushes;
+claims are ``FOR UPDATE SKIP LOCKED`` with a lease, so even two dispatchers would not send
+a row twice); dead-letter retention, daily (at once on a fresh install); the no-data check,
 every minute, which opens a fault (and, through the same event handlers ingest uses, a
-proactive ticket) for a device silent longer than its type's ``no_data_after_s`` and
-clears it when the device is heard again; the product-issue sweep, every ten minutes, which
-groups recent faults that are in no product issue (what two ingest workers each saw only
-half of); report snapshots, nightly (at once on a fresh install), every report for
-yesterday.
+proactive ticket and its customer's heads-up) for a device silent longer than its type's
+``no_data_after_s`` and clears it when the device is heard again; the product-issue sweep,
+every ten minutes, which groups recent faults that are in no product issue (what two
+ingest workers each saw only half of); report snapshots, nightly (at once on a fresh
+install), every report for yesterday.
 Each job takes ``now`` from the scheduler's clock and logs what it did; a failed run is
 logged and tried again at the next time.
 ``careline scheduler`` runs the jobs in their own process; ``careline demo`` runs them in
@@ -24,6 +26,7 @@ from datetime import timedelta
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from alerts.heads_up import HeadsUp
 from careline.bootstrap import Pool, event_bus
 from careline.leased_scheduler import JobSpec, LeasedScheduler
 from careline.reports.snapshots import take_snapshots
@@ -32,6 +35,7 @@ from crm_core.kernel.clock import Clock, utc_now
 from crm_core.kernel.errors import StorageError, database_errors
 from crm_core.kernel.events import EventBus
 from crm_core.kernel.uow import PostgresUnitOfWork
+from crm_core.notifications.dispatcher import Dispatcher
 from devices.catalog import Catalog
 from devices.faults.model import FaultRecorded
 from devices.faults.no_data import no_data_events
@@ -124,11 +128,37 @@ def report_snapshots(pool: Pool, clock: Clock) -> Callable[[], None]:
     return run
 
 
+def outbox_dispatch(dispatcher: Dispatcher) -> Callable[[], None]:
+    """The outbox job: deliver what is due; a database outage waits for the next run."""
+
+    def run() -> None:
+        try:
+            with database_errors():
+                outcomes = dispatcher.drain()
+        except StorageError as exc:
+            log.warning("the outbox dispatcher did not run: %s; trying again shortly", exc)
+            return
+        if outcomes:
+            log.info("outbox: %s", ", ".join(f"{n} {s}" for s, n in sorted(outcomes.items())))
+
+    return run
+
+
 def default_jobs(
-    pool: Pool, settings: Settings, catalog: Catalog, clock: Clock = utc_now
+    pool: Pool,
+    settings: Settings,
+    catalog: Catalog,
+    clock: Clock = utc_now,
+    *,
+    dispatcher: Dispatcher | None = None,
+    notify: HeadsUp | None = None,
 ) -> list[JobSpec]:
-    """Every scheduled job of the product, with its schedule."""
-    return [
+    """Every scheduled job of the product, with its schedule.
+
+    ``dispatcher`` adds the outbox job (every ``notifications.dispatch_every_s``); ``notify``
+    tells customers about the tickets the no-data check opens.
+    """
+    jobs = [
         JobSpec(
             "dead-letter-retention",
             "dead-letter retention",
@@ -140,7 +170,12 @@ def default_jobs(
             "no-data-check",
             "no-data check",
             IntervalTrigger(minutes=1),
-            no_data_check(pool, catalog, event_bus(catalog, clock, settings.fleet), clock),
+            no_data_check(
+                pool,
+                catalog,
+                event_bus(catalog, clock, settings.fleet, notify=notify),
+                clock,
+            ),
         ),
         JobSpec(
             "product-issue-sweep",
@@ -156,6 +191,17 @@ def default_jobs(
             first_run_now=True,
         ),
     ]
+    if dispatcher is not None:
+        jobs.append(
+            JobSpec(
+                "outbox-dispatch",
+                "outbox dispatch",
+                IntervalTrigger(seconds=settings.notifications.dispatch_every_s),
+                outbox_dispatch(dispatcher),
+                first_run_now=True,
+            )
+        )
+    return jobs
 
 
 def start_scheduler(
@@ -164,6 +210,9 @@ def start_scheduler(
     catalog: Catalog,
     *,
     clock: Clock = utc_now,
+    dispatcher: Dispatcher | None = None,
+    notify: HeadsUp | None = None,
 ) -> LeasedScheduler:
     """Run the jobs while this process holds the scheduler lease; ``shutdown()`` to stop."""
-    return LeasedScheduler(pool, default_jobs(pool, settings, catalog, clock)).start()
+    jobs = default_jobs(pool, settings, catalog, clock, dispatcher=dispatcher, notify=notify)
+    return LeasedScheduler(pool, jobs).start()

@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from crm_core.kernel.settings import DatabaseSettings, Group
+from crm_core.notifications.settings import NotificationSettings
 from devices.product_issues.settings import FleetSettings
 from ingest.settings import IngestSettings, MqttSettings
 
@@ -93,6 +94,7 @@ class Settings(BaseSettings):
     ingest: IngestSettings = IngestSettings()
     api: ApiSettings = ApiSettings()
     fleet: FleetSettings = FleetSettings()
+    notifications: NotificationSettings = NotificationSettings()
 
 
 def env_name(location: tuple[int | str, ...]) -> str:

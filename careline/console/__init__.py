@@ -7,7 +7,9 @@ from fastapi import FastAPI
 from careline.console.actions import install_actions
 from careline.console.assets import install_assets
 from careline.console.fleet import install_fleet_pages
+from careline.console.notifications import install_notification_pages
 from careline.console.pages import console_templates, install_pages
+from careline.console.preferences import install_preferences
 from careline.console.survey import install_survey
 from careline.console.thresholds import install_thresholds
 from crm_core.kernel.links import LinkSigner
@@ -21,4 +23,7 @@ def install_console(app: FastAPI, links: LinkSigner) -> None:
     install_actions(app)
     install_fleet_pages(app)
     install_thresholds(app)
+    templates = console_templates()
+    install_notification_pages(app, templates)
+    install_preferences(app, templates, links)
     install_assets(app)

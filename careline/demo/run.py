@@ -18,16 +18,23 @@ import typer
 from careline.api.server import ServerThread, build_app, with_secrets
 from careline.bootstrap import (
     QUARANTINE_FOLDER,
+    Endpoints,
     Pool,
+    build_dispatcher,
     build_ingest,
+    heads_up,
     open_database,
+    push_endpoint,
     start_endpoints,
     start_ingest,
+    start_mail,
 )
 from careline.demo.fleet_run import FleetRun
+from careline.embedded.smtp import MAIL_FOLDER
 from careline.runners import stop_event
 from careline.scheduler import start_scheduler
 from careline.settings import Settings
+from crm_core.notifications.dispatcher import Dispatcher
 from devices.catalog import load_catalog
 
 # What a data folder of ours holds; --fresh deletes nothing else.
@@ -39,6 +46,7 @@ OUR_FILES = frozenset(
         "admin-password",
         "bench",
         "simulation.json",
+        MAIL_FOLDER,
         QUARANTINE_FOLDER,
     }
 )
@@ -73,6 +81,7 @@ class Commentary:
     def __init__(self, console_url: str) -> None:
         self._console_url = console_url
         self._tickets_seen: set[int] = set()
+        self._messages_seen: set[int] = set()
         self._faults_seen: set[int] = set()
         self._issues_seen: set[int] = set()
         self._caught_up_told = False
@@ -112,6 +121,14 @@ class Commentary:
                     fg=typer.colors.MAGENTA,
                 )
 
+    def messages(self, rows: list[tuple[int, str, str, str, str]]) -> None:
+        """Customer messages once they are out of the outbox (sent, suppressed or failed)."""
+        for outbox_id, channel, status, customer, subject in rows:
+            if outbox_id not in self._messages_seen:
+                self._messages_seen.add(outbox_id)
+                where = f"{self._console_url}/console/mail" if channel == "email" else channel
+                typer.echo(f"  {channel} to {customer} {status}: {subject!r} ({where})")
+
     def caught_up(self, messages: int) -> None:
         if self._caught_up_told:
             return
@@ -127,11 +144,30 @@ class Commentary:
         )
 
 
+def with_public_url(settings: Settings) -> Settings:
+    """Links in customer mail point at this demo's console, whatever its port (unless set)."""
+    if "public_url" in settings.notifications.model_fields_set:
+        return settings
+    public = f"http://{settings.api.host}:{settings.api.port}"
+    notifications = settings.notifications.model_copy(update={"public_url": public})
+    return settings.model_copy(update={"notifications": notifications})
+
+
+def start_notifications(
+    settings: Settings, pool: Pool, endpoints: Endpoints, stack: ExitStack
+) -> Dispatcher:
+    """The mail server (embedded unless configured) and the outbox dispatcher."""
+    mail = start_mail(settings, stack)
+    if mail.maildir is not None:
+        typer.echo(f"embedded mail server on {mail.host}:{mail.port}: the console's Mail page")
+    return build_dispatcher(settings, pool, mail, push_endpoint(settings, endpoints), stack)
+
+
 def run_demo(settings: Settings, options: DemoOptions) -> int:
     stop = stop_event()
     if options.fresh:
         wipe(settings.data_dir)
-    settings = with_secrets(settings)
+    settings = with_public_url(with_secrets(settings))
     catalog = load_catalog()
     with ExitStack() as stack:
         typer.echo("starting the database and the MQTT broker ...")
@@ -174,7 +210,13 @@ def run_demo(settings: Settings, options: DemoOptions) -> int:
                 "backlog": ingest.worker.backlog,
             }
 
-        scheduler = start_scheduler(database.pool, settings, catalog)
+        scheduler = start_scheduler(
+            database.pool,
+            settings,
+            catalog,
+            dispatcher=start_notifications(settings, database.pool, endpoints, stack),
+            notify=heads_up(settings),
+        )
         stack.callback(scheduler.shutdown)
 
         app = build_app(settings, database, catalog, stack, ingest_status)
@@ -201,15 +243,24 @@ def run_demo(settings: Settings, options: DemoOptions) -> int:
         commentary = Commentary(console_url)
         with database.pool.connection() as conn:
             known = [int(r[0]) for r in conn.execute("SELECT id FROM product_issues")]
+            told = conn.execute("SELECT coalesce(max(id), 0) FROM outbox").fetchone()
         commentary.known_issues(known)
-        watch(run, database.pool, commentary, stop)
+        watch(run, database.pool, commentary, stop, messages_after=int(told[0]) if told else 0)
         typer.echo("stopping: committing what was received, closing services ...")
     typer.echo(f"stopped. Data kept in {settings.data_dir}; `careline demo` resumes.")
     return 0
 
 
-def watch(run: FleetRun, pool: Pool, commentary: Commentary, stop: threading.Event) -> None:
-    """Report progress every few seconds until Ctrl-C."""
+def watch(
+    run: FleetRun,
+    pool: Pool,
+    commentary: Commentary,
+    stop: threading.Event,
+    *,
+    messages_after: int = 0,
+) -> None:
+    """Report progress every few seconds until Ctrl-C (messages newer than ``messages_after``,
+    so that a restarted demo does not announce old mail again)."""
     ticks = 0
     while not stop.wait(2.0):
         ticks += 1
@@ -228,11 +279,20 @@ def watch(run: FleetRun, pool: Pool, commentary: Commentary, stop: threading.Eve
                 "JOIN product_issue_faults l ON l.issue_id = p.id GROUP BY p.id ORDER BY p.id"
             ).fetchall()
             stored = conn.execute("SELECT count(*) FROM readings").fetchone()
+            messages = conn.execute(
+                "SELECT o.id, o.channel, o.status, coalesce(c.name, ''), o.subject FROM outbox o "
+                "LEFT JOIN customers c ON c.id = o.customer_id "
+                "WHERE o.status IN ('sent', 'suppressed', 'failed') AND o.id > %s ORDER BY o.id",
+                (messages_after,),
+            ).fetchall()
         commentary.faults(
             [(int(a), str(b), str(c), str(d), float(e), float(f)) for a, b, c, d, e, f in faults]
         )
         commentary.tickets([(int(a), str(b), str(c)) for a, b, c in tickets])
         commentary.product_issues([(int(a), str(b), int(c)) for a, b, c in issues])
+        commentary.messages(
+            [(int(a), str(b), str(c), str(d), str(e)) for a, b, c, d, e in messages]
+        )
         progress = run.progress
         if progress is None:
             continue

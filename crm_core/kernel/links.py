@@ -24,6 +24,10 @@ class BadLinkError(Exception):
     """The link was tampered with, is for something else, or has expired."""
 
 
+class LinkExpiredError(BadLinkError):
+    """The link is ours and unchanged, but older than its maximum age."""
+
+
 class LinkSigner:
     def __init__(self, secret: str) -> None:
         if len(secret) < 32:
@@ -41,7 +45,7 @@ class LinkSigner:
         try:
             value = self._serializer(purpose).loads(token, max_age=max_age_s)
         except SignatureExpired as exc:
-            raise BadLinkError("this link has expired; ask us for a new one") from exc
+            raise LinkExpiredError("this link has expired; ask us for a new one") from exc
         except BadSignature as exc:
             raise BadLinkError("this link is not valid (it was changed or is not ours)") from exc
         if type(value) is not int:

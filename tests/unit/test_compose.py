@@ -31,7 +31,7 @@ MOSQUITTO_CONF = ROOT / "deploy" / "mosquitto" / "mosquitto.conf"
 MOSQUITTO_TEST_TEMPLATE = ROOT / "deploy" / "mosquitto" / "test.conf.template"
 MOSQUITTO_CONF_TARGET = "/mosquitto/config/mosquitto.conf"
 
-INFRA_SERVICES = {"timescaledb", "mosquitto"}
+INFRA_SERVICES = {"timescaledb", "mosquitto", "mailpit"}
 APP_SERVICES = {
     "migrate": "migrate",
     "ingest": "ingest",
@@ -185,6 +185,16 @@ def test_secrets_have_no_default() -> None:
     for name in ("CARELINE_API__SESSION_SECRET", "CARELINE_API__ADMIN_PASSWORD"):
         assert env[name].startswith("${"), f"{name} must come from the environment"
         assert ":?" in env[name], f"{name} must have no default: ${{VAR:?message}}"
+
+
+def test_customer_mail_goes_to_the_mail_catcher() -> None:
+    services = compose_services()
+    assert services["mailpit"]["image"].startswith("axllent/mailpit")
+    for name in ("ingest", "scheduler", "api"):
+        env = environment(services[name])
+        assert env["CARELINE_NOTIFICATIONS__SMTP_HOST"] == "mailpit"
+        assert env["CARELINE_NOTIFICATIONS__SMTP_PORT"] == "1025"  # Mailpit's SMTP port
+    assert "mailpit" in services["scheduler"]["depends_on"]  # the dispatcher sends the mail
 
 
 def test_setting_lookup_refuses_unknown_names() -> None:

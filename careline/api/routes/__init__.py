@@ -7,10 +7,12 @@ from fastapi import APIRouter, Depends
 from careline.api.deps import require_viewer
 from careline.api.errors import responses
 from careline.api.routes import (
+    consents,
     customers,
     dead_letters,
     devices,
     faults,
+    outbox,
     product_issues,
     reports,
     surveys,
@@ -28,6 +30,7 @@ def api_v1_router() -> APIRouter:
     )
     modules = (
         customers,
+        consents,
         devices,
         thresholds,
         faults,
@@ -36,6 +39,7 @@ def api_v1_router() -> APIRouter:
         reports,
         surveys,
         dead_letters,
+        outbox,
     )
     for module in modules:
         router.include_router(module.router)

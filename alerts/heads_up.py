@@ -1,0 +1,137 @@
+"""The customer's heads-up when a proactive ticket opens: "we noticed X on your fridge".
+
+A handler on :class:`~crm_core.tickets.model.TicketOpened`, subscribed by
+``careline.bootstrap`` after the proactive-ticket rule, so the message is written to the
+outbox in the same transaction as the ticket (and the fault, and the readings batch): no
+ticket without its heads-up, no heads-up for a ticket that rolled back. The idempotency
+key is the ticket's, so a redelivered batch adds nothing.
+
+The channel is the customer's preferred one where we have an adapter: ``push`` goes to
+their app, everything else (``email``, and ``sms``/``phone``, which have no adapter yet)
+by e-mail; a customer without an e-mail address gets a push. When a webhook endpoint is
+configured, it gets a signed copy too. Consent is checked here (a customer who said no
+gets a ``suppressed`` row that says why) and again by the dispatcher at sending time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from crm_core.consent.links import PreferenceLinks
+from crm_core.consent.model import Channel
+from crm_core.consent.ports import ConsentLedger
+from crm_core.consent.service import may_send
+from crm_core.kernel.clock import Clock
+from crm_core.kernel.events import Event
+from crm_core.notifications.channels.push import push_topic
+from crm_core.notifications.model import Message
+from crm_core.notifications.ports import Outbox
+from crm_core.notifications.recipients import Contact, Recipients
+from crm_core.tickets.model import TicketOpened
+from crm_core.tickets.ports import TicketRepository
+
+
+def heads_up_channel(contact: Contact) -> Channel:
+    """Push when they prefer it or have no e-mail address; else e-mail.
+
+    >>> heads_up_channel(Contact(1, "A", None, "email"))
+    'push'
+    >>> heads_up_channel(Contact(1, "A", "a@x", "sms"))
+    'email'
+    """
+    if contact.preferred_channel == "push" or not contact.email:
+        return "push"
+    return "email"
+
+
+def heads_up_text(name: str, subject: str, ticket_id: int, preferences: str) -> tuple[str, str]:
+    """Subject and body of the heads-up (pure).
+
+    >>> s, b = heads_up_text("Amélie Laurent", "Refrigerator FR-1: cabinet temperature abnormal",
+    ...                      7, "https://x/preferences/t")
+    >>> s
+    'We noticed something on your refrigerator FR-1'
+    >>> b.splitlines()[2]
+    'Our monitoring noticed a problem with your refrigerator FR-1: cabinet temperature abnormal.'
+    """
+    device, _, what = subject.partition(": ")
+    if not what:
+        device, what = "appliance", subject
+    device = device[:1].lower() + device[1:]
+    body = "\n".join(
+        [
+            f"Hello {name},",
+            "",
+            f"Our monitoring noticed a problem with your {device}: {what}.",
+            "A technician will contact you to arrange a visit; there is nothing you need to do "
+            "now.",
+            "",
+            f"Your reference: ticket #{ticket_id}.",
+            "",
+            "Careline Service",
+            "",
+            "--",
+            f"Choose what we may send you, and how: {preferences}",
+            "You can object to marketing at any time on the same page.",
+        ]
+    )
+    return f"We noticed something on your {device}", body
+
+
+@dataclass(frozen=True, slots=True)
+class HeadsUp:
+    """``TicketOpened`` (proactive) -> a heads-up message in the outbox."""
+
+    recipients: Callable[[Any], Recipients]
+    tickets: Callable[[Any], TicketRepository]
+    consents: Callable[[Any], ConsentLedger]
+    outbox: Callable[[Any], Outbox]
+    links: Callable[[], PreferenceLinks]  # called only when a message is written
+    public_url: str
+    clock: Clock
+    webhook_url: str | None = None
+
+    def __call__(self, event: TicketOpened, uow: Any) -> list[Event]:
+        ticket = self.tickets(uow).get(event.ticket_id)
+        contact = self.recipients(uow).contact(event.customer_id)
+        if ticket is None or ticket.kind != "proactive" or contact is None:
+            return []
+        channel = heads_up_channel(contact)
+        subject, body = heads_up_text(
+            contact.name,
+            ticket.subject,
+            event.ticket_id,
+            self.links().url(self.public_url, contact.customer_id),
+        )
+        payload = {"type": "ticket.heads_up", "ticket_id": event.ticket_id}
+        key = f"ticket/{event.ticket_id}/heads-up"
+        targets: list[tuple[Channel, str, str]] = [
+            (
+                channel,
+                (contact.email or "") if channel == "email" else push_topic(contact.customer_id),
+                key,
+            )
+        ]
+        if self.webhook_url:
+            targets.append(("webhook", self.webhook_url, f"{key}/webhook"))
+        ledger, outbox, now = self.consents(uow), self.outbox(uow), self.clock()
+        for target, recipient, idempotency_key in targets:
+            decision = may_send(ledger, contact.customer_id, "service", target)
+            suppressed = None
+            if not decision.allowed:
+                cite = f" (consent record #{decision.record.id})" if decision.record else ""
+                suppressed = decision.reason + cite
+            message = Message(
+                idempotency_key=idempotency_key,
+                customer_id=contact.customer_id,
+                channel=target,
+                purpose="service",
+                recipient=recipient,
+                subject=subject,
+                body=body,
+                payload=payload,
+            )
+            outbox.enqueue(message, now, suppressed=suppressed)
+        return []

@@ -1,0 +1,132 @@
+"""Push to the customer's app over MQTT: topic ``app/{customer_id}/notifications``.
+
+The app subscribes to its customer's topic (the broker's ACL gives each app only its own).
+Each message is JSON ``{"id", "type", "title", "body", "data", "expires_at"}`` published
+with QoS 1 (``id`` is the idempotency key: the app drops a second copy). Over MQTT 5 the
+publish carries a Message Expiry Interval, so the broker drops it for an app that comes
+online too late; ``expires_at`` (ISO 8601 UTC) in the payload lets the app honour the same
+expiry on brokers that speak only 3.1.1 (the demo's embedded one). The connection is kept
+open between messages and re-opened after a failure.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Literal
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from crm_core.notifications.model import DeliveryError, OutboxRow
+
+TOPIC = "app/{customer_id}/notifications"
+
+
+def push_topic(customer_id: int) -> str:
+    """The customer's app topic.
+
+    >>> push_topic(42)
+    'app/42/notifications'
+    """
+    return TOPIC.format(customer_id=customer_id)
+
+
+def push_payload(row: OutboxRow, expires_at: datetime) -> bytes:
+    message = row.message
+    return json.dumps(
+        {
+            "id": message.idempotency_key,
+            "type": message.payload.get("type", message.purpose),
+            "title": message.subject,
+            "body": message.body,
+            "data": message.payload,
+            "expires_at": expires_at.isoformat(),
+        },
+        separators=(",", ":"),
+        sort_keys=True,
+    ).encode()
+
+
+class MqttPushChannel:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        *,
+        clock: Callable[[], datetime],
+        protocol: Literal["5", "3.1.1"] = "5",
+        default_ttl_s: float = 86400.0,
+        timeout_s: float = 10.0,
+        client_id: str = "careline-push",
+    ) -> None:
+        self._host, self._port = host, port
+        self._clock = clock
+        self._v5 = protocol == "5"
+        self._ttl = default_ttl_s
+        self._timeout = timeout_s
+        self._client_id = client_id
+        self._client: mqtt.Client | None = None
+        self._lock = threading.Lock()
+
+    def _connected(self) -> mqtt.Client:
+        if self._client is not None and self._client.is_connected():
+            return self._client
+        self.close()
+        client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=self._client_id,
+            protocol=mqtt.MQTTv5 if self._v5 else mqtt.MQTTv311,
+        )
+        ready = threading.Event()
+        client.on_connect = lambda c, u, flags, reason, props: ready.set()
+        try:
+            client.connect(self._host, self._port, keepalive=30)
+        except OSError as exc:
+            raise DeliveryError(f"MQTT broker {self._host}:{self._port}: {exc}") from exc
+        client.loop_start()
+        self._client = client
+        if not ready.wait(self._timeout) or not client.is_connected():
+            self.close()
+            raise DeliveryError(f"MQTT broker {self._host}:{self._port} did not accept us")
+        return client
+
+    def send(self, row: OutboxRow) -> None:
+        if row.message.customer_id is None:
+            raise DeliveryError("a push needs a customer (their app's topic)")
+        now = self._clock()
+        expires_at = row.message.expires_at or now + timedelta(seconds=self._ttl)
+        remaining = math.ceil((expires_at - now).total_seconds())
+        if remaining <= 0:
+            raise DeliveryError(f"expired at {expires_at.isoformat()} before it could be sent")
+        properties = None
+        if self._v5:
+            properties = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
+            properties.MessageExpiryInterval = remaining
+        with self._lock:
+            client = self._connected()
+            info = client.publish(
+                push_topic(row.message.customer_id),
+                push_payload(row, expires_at),
+                qos=1,
+                properties=properties,
+            )
+            try:
+                info.wait_for_publish(self._timeout)
+            except (RuntimeError, ValueError) as exc:
+                self.close()
+                raise DeliveryError(f"MQTT publish failed: {exc}") from exc
+            if not info.is_published():
+                self.close()
+                raise DeliveryError("the MQTT broker did not acknowledge the push in time")
+
+    def close(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            client.disconnect()
+            client.loop_stop()
