@@ -16,6 +16,7 @@ from careline.api.routes import (
     surveys,
     thresholds,
     tickets,
+    users,
 )
 
 
@@ -24,7 +25,7 @@ def api_v1_router() -> APIRouter:
     router = APIRouter(
         prefix="/api/v1",
         dependencies=[Depends(require_viewer)],
-        responses=responses(401, 403, 503),
+        responses=responses(401, 403, 422, 503),
     )
     modules = (
         customers,
@@ -36,6 +37,7 @@ def api_v1_router() -> APIRouter:
         reports,
         surveys,
         dead_letters,
+        users,
     )
     for module in modules:
         router.include_router(module.router)
