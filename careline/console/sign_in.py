@@ -66,13 +66,13 @@ def install_sign_in(app: FastAPI, templates: Jinja2Templates) -> None:
             page.headers.update(headers or {})
             return page
 
-        refusal = gate.refusal(account, address) or gate.busy()
+        refusal = gate.busy() or gate.attempt(account, address)
         if refusal is not None:
             retry = {"Retry-After": str(refusal.retry_after_s)}
             return refuse(refusal.status, refusal.message, retry)
         found = await run_in_threadpool(_credentials, context, email)
         if not await gate.check(found, password):  # no connection held meanwhile
-            gate.failed(account, address)
+            gate.failed(address)
             return refuse(401, "Wrong e-mail or password.")
         assert found is not None
         gate.succeeded(account)

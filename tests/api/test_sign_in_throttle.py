@@ -72,6 +72,22 @@ def test_an_account_locks_after_five_failures_even_for_the_right_password(
         assert _try(url, "ghost@example.com", "wrong password").status_code == 429
 
 
+def test_parallel_guesses_cannot_slip_past_the_lockout(context: AppContext, users: None) -> None:
+    with _serve_with(context) as url, httpx.Client(base_url=url, timeout=60) as client:
+        statuses: list[int] = []
+
+        def guess(i: int) -> None:
+            data = {"email": "ada@example.com", "password": f"guess {i}"}
+            statuses.append(client.post("/console/sign-in", data=data).status_code)
+
+        threads = [threading.Thread(target=guess, args=(i,)) for i in range(12)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert sorted(statuses) == [401] * 5 + [429] * 7
+
+
 def test_a_success_clears_the_accounts_failures(context: AppContext, users: None) -> None:
     with _serve_with(context) as url:
         for _ in range(4):
