@@ -75,7 +75,7 @@ def error_response(
     return JSONResponse(body.model_dump(exclude_none=True), status_code=status, headers=headers)
 
 
-async def _invalid(request: Request, exc: Exception) -> JSONResponse:
+async def _validation(request: Request, exc: Exception) -> JSONResponse:
     """422 listing what was refused. The refused values are not echoed: they may be NaN,
     infinite, huge or secret, and the answer must always serialise."""
     assert isinstance(exc, RequestValidationError)
@@ -170,6 +170,6 @@ def install_error_handlers(app: FastAPI) -> None:
     # Third-party errors that reach the edge: the server went away or the pool is exhausted.
     app.add_exception_handler(psycopg.OperationalError, _unavailable)
     app.add_exception_handler(psycopg.DataError, _bad_data)
-    app.add_exception_handler(RequestValidationError, _invalid)
+    app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(PoolTimeout, _unavailable)
     app.add_exception_handler(StarletteHTTPException, _http)

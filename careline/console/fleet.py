@@ -17,7 +17,8 @@ from fastapi.routing import APIRouter
 from careline.api.deps import Conn, Context, Now
 from careline.api.routes.reports import period_of
 from careline.console.charts import rate_figure
-from careline.console.pages import PAGE_SIZE, PREFIX, ConsoleUser, console_templates
+from careline.console.pages import PAGE_SIZE, ConsoleUser, console_templates
+from careline.console.sign_in import PREFIX
 from careline.reports.catalog import REPORTS, InvalidReportRequest
 from careline.reports.export import to_rows
 from crm_core.kernel.errors import NotFound
