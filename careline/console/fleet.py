@@ -10,14 +10,14 @@ from datetime import date
 from typing import Annotated
 from urllib.parse import quote, urlencode
 
-from fastapi import FastAPI, Form, Query, Request
+from fastapi import Depends, FastAPI, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRouter
 
 from careline.api.deps import Conn, Context, Now
 from careline.api.routes.reports import period_of
 from careline.console.charts import rate_figure
-from careline.console.pages import PAGE_SIZE, ConsoleUser, console_templates
+from careline.console.pages import PAGE_SIZE, ConsoleUser, console_templates, fleet_wide_user
 from careline.console.sign_in import PREFIX
 from careline.reports.catalog import REPORTS, InvalidReportRequest
 from careline.reports.export import to_rows
@@ -55,7 +55,10 @@ def _day(text: str, what: str) -> date | None:
 
 def install_fleet_pages(app: FastAPI) -> None:
     templates = console_templates()
-    router = APIRouter(prefix=PREFIX, include_in_schema=False)
+    # fleet-wide pages: users limited to some customers are refused them (403)
+    router = APIRouter(
+        prefix=PREFIX, include_in_schema=False, dependencies=[Depends(fleet_wide_user)]
+    )
 
     @router.get("/product-issues")
     def issues_page(

@@ -65,6 +65,21 @@ def console_user(request: Request, context: Context) -> Principal:
 ConsoleUser = Annotated[Principal, Depends(console_user)]
 
 
+class FleetWideOnlyError(Exception):
+    """A page of fleet-wide data asked for by a user limited to some customers (403)."""
+
+    def __init__(self, user: Principal) -> None:
+        super().__init__(f"{user.name} is limited to some customers")
+        self.user = user
+
+
+def fleet_wide_user(user: ConsoleUser) -> Principal:
+    """For pages spanning customers (product issues, reports): limited users get a 403."""
+    if user.customer_ids is not None:
+        raise FleetWideOnlyError(user)
+    return user
+
+
 def install_pages(app: FastAPI) -> None:
     templates = console_templates()
     router = APIRouter(prefix=PREFIX, include_in_schema=False)
@@ -175,4 +190,10 @@ def install_pages(app: FastAPI) -> None:
     install_sign_in(app, templates)
     app.add_api_route("/", home, methods=["GET"], include_in_schema=False)
     app.add_api_route(PREFIX, home, methods=["GET"], include_in_schema=False)
+
+    async def fleet_wide_only(request: Request, exc: Exception) -> HTMLResponse:
+        assert isinstance(exc, FleetWideOnlyError)
+        return render(request, "forbidden.html", exc.user, status_code=403)
+
     app.add_exception_handler(SignInRequiredError, sign_in_required)
+    app.add_exception_handler(FleetWideOnlyError, fleet_wide_only)

@@ -122,6 +122,13 @@ def test_a_scoped_console_user_sees_only_its_customers(
     assert client.get("/console/devices/RF-1").status_code == 404
     assert client.get("/console/devices/RF-2").status_code == 200
     assert client.get("/api/v1/devices/RF-1").status_code == 404
+    # pages spanning every customer are not for a limited user
+    for page in ("/console/product-issues", "/console/reports", "/console/dead-letters"):
+        refused = client.get(page)
+        assert refused.status_code == 403, page
+    assert "limited to some" in client.get("/console/product-issues").text
+    assert client.get("/api/v1/product-issues").status_code == 403
+    assert client.get("/api/v1/reports").status_code == 403
 
 
 def test_keys_are_listed_and_revoked_from_the_cli(
