@@ -14,7 +14,7 @@ from fastapi import Depends, FastAPI, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRouter
 
-from careline.api.deps import Conn, Context, Now
+from careline.api.deps import MAX_BIGINT, Conn, Context, Now
 from careline.api.routes.reports import period_of
 from careline.console.charts import rate_figure
 from careline.console.pages import PAGE_SIZE, ConsoleUser, console_templates, fleet_wide_user
@@ -66,7 +66,7 @@ def install_fleet_pages(app: FastAPI) -> None:
         user: ConsoleUser,
         conn: Conn,
         status: IssueStatus | None = None,
-        offset: int = 0,
+        offset: Annotated[int, Query(le=MAX_BIGINT)] = 0,
     ) -> HTMLResponse:
         page = Page(limit=PAGE_SIZE, offset=max(offset, 0))
         issues = list_product_issues(conn, status=status, page=page)

@@ -12,14 +12,14 @@ from __future__ import annotations
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import Depends, FastAPI, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRouter
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from careline.api.csrf import csrf_field
-from careline.api.deps import Conn, Context, Now, session_principal
+from careline.api.deps import MAX_BIGINT, Conn, Context, Now, session_principal
 from careline.api.scopes import require_device, require_ticket
 from careline.console.assets import plotly_version
 from careline.console.charts import fault_label, metric_figure
@@ -103,7 +103,7 @@ def install_pages(app: FastAPI) -> None:
         user: ConsoleUser,
         conn: Conn,
         status: TicketStatus | None = None,
-        offset: int = 0,
+        offset: Annotated[int, Query(le=MAX_BIGINT)] = 0,
     ) -> HTMLResponse:
         page = Page(limit=PAGE_SIZE, offset=max(offset, 0))
         scope = CustomerScope(user.customer_ids)
@@ -162,7 +162,10 @@ def install_pages(app: FastAPI) -> None:
 
     @router.get("/dead-letters")
     def dead_letters_page(
-        request: Request, user: ConsoleUser, conn: Conn, offset: int = 0
+        request: Request,
+        user: ConsoleUser,
+        conn: Conn,
+        offset: Annotated[int, Query(le=MAX_BIGINT)] = 0,
     ) -> HTMLResponse:
         if not user.allows("admin") or user.customer_ids is not None:
             return render(request, "forbidden.html", user, status_code=403)

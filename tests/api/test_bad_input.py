@@ -6,11 +6,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import httpx
+import psycopg
 import pytest
+from psycopg.rows import TupleRow
+from psycopg_pool import ConnectionPool
 
 from careline.api.app import create_app
 from careline.api.context import AppContext
 from careline.settings import ApiSettings, Settings
+from crm_core.auth.users import create_user
 from tests.api.conftest import SESSION_SECRET
 from tests.api.server import serve
 
@@ -88,6 +92,22 @@ def test_strange_json_gets_a_422_that_serialises(
     answer = client.patch(f"/api/v1/tickets/{fleet['ticket']}", content=body, headers=headers)
     problem = _refused(answer, 422)
     assert problem["error"] == "invalid_request"
+
+
+def test_console_pages_refuse_huge_offsets(
+    client: httpx.Client, db: ConnectionPool[psycopg.Connection[TupleRow]]
+) -> None:
+    with db.connection() as conn:
+        create_user(
+            conn, email="a@example.com", name="A", role="admin", password="correct horse battery"
+        )
+    signed = client.post(
+        "/console/sign-in", data={"email": "a@example.com", "password": "correct horse battery"}
+    )
+    assert signed.status_code == 303
+    for page in ("/console/tickets", "/console/dead-letters", "/console/product-issues"):
+        assert client.get(f"{page}?offset={BIG}").status_code == 422, page
+        assert client.get(f"{page}?offset=-3").status_code == 200, page
 
 
 def test_nul_inside_a_json_string_is_refused(
