@@ -21,9 +21,10 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from careline.api.csrf import csrf_field
 from careline.api.deps import MAX_BIGINT, Conn, Context, Now, session_principal
 from careline.api.scopes import require_device, require_ticket
+from careline.console import sign_in
 from careline.console.assets import plotly_version
 from careline.console.charts import fault_label, metric_figure
-from careline.console.sign_in import HOME, PREFIX, SIGN_IN, install_sign_in
+from careline.console.sign_in import HOME, SIGN_IN, install_sign_in
 from careline.views import ticket_detail
 from crm_core.auth.principals import Principal
 from crm_core.auth.scopes import CustomerScope
@@ -35,6 +36,7 @@ from devices.queries import get_device
 from ingest.dead_letters import list_dead_letters
 
 PAGE_SIZE = 50
+PREFIX = sign_in.PREFIX  # other console modules import it from here
 
 
 class SignInRequiredError(Exception):
@@ -63,6 +65,16 @@ def console_user(request: Request, context: Context) -> Principal:
 
 
 ConsoleUser = Annotated[Principal, Depends(console_user)]
+
+
+def device_in_user_scope(serial: str, user: ConsoleUser, conn: Conn) -> None:
+    """Route dependency: the device belongs to one of the user's customers (else 404)."""
+    require_device(conn, CustomerScope(user.customer_ids), serial)
+
+
+def customer_in_user_scope(customer_id: int, user: ConsoleUser) -> None:
+    """Route dependency: the customer is one of the user's (else 404)."""
+    CustomerScope(user.customer_ids).require(customer_id, f"customer {customer_id}")
 
 
 class FleetWideOnlyError(Exception):

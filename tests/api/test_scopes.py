@@ -128,6 +128,13 @@ def test_a_scoped_console_user_sees_only_its_customers(
         assert refused.status_code == 403, page
     assert "limited to some" in client.get("/console/product-issues").text
     assert client.get("/api/v1/product-issues").status_code == 403
+    # thresholds of another customer's device or of another customer
+    assert client.get("/console/devices/RF-1/thresholds").status_code == 404
+    assert client.get(f"/console/customers/{fleet['amelie']}/thresholds").status_code == 404
+    assert client.get("/console/devices/RF-2/thresholds").status_code == 200
+    assert client.get("/api/v1/devices/RF-1/thresholds").status_code == 404
+    assert client.get(f"/api/v1/customers/{fleet['amelie']}/thresholds").status_code == 404
+    assert client.get(f"/api/v1/customers/{fleet['bakery']}/thresholds").status_code == 200
     assert client.get("/api/v1/reports").status_code == 403
 
 
