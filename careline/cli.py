@@ -284,11 +284,47 @@ def create_admin(
 def create_api_key(
     name: Annotated[str, typer.Option(help="What the key is for.")],
     role: Annotated[str, typer.Option(help="viewer, agent or admin.")] = "viewer",
+    customer: Annotated[
+        list[int] | None,
+        typer.Option(
+            min=1, help="Limit the key to this customer id (repeat for several); default all."
+        ),
+    ] = None,
 ) -> None:
     """Create an API key; it is printed once and never stored in clear."""
     from careline.runners import run_create_api_key
 
-    sys.exit(run_create_api_key(_settings(), name, role))
+    sys.exit(run_create_api_key(_settings(), name, role, customer or None))
+
+
+@users_app.command("list-api-keys")
+def list_api_keys(
+    include_revoked: Annotated[bool, typer.Option("--all", help="Show revoked keys too.")] = False,
+) -> None:
+    """List API keys: prefix, role, customers, created and revoked (never the secret)."""
+    from careline.access import run_list_api_keys
+
+    sys.exit(run_list_api_keys(_settings(), include_revoked=include_revoked))
+
+
+@users_app.command("revoke-api-key")
+def revoke_api_key(
+    prefix: Annotated[str, typer.Argument(help="The key's prefix (as list-api-keys shows).")],
+) -> None:
+    """Revoke an API key: it is refused from the next request on."""
+    from careline.access import run_revoke_api_key
+
+    sys.exit(run_revoke_api_key(_settings(), prefix))
+
+
+@users_app.command("revoke-sessions")
+def revoke_sessions(
+    email: Annotated[str, typer.Option(help="The staff user's e-mail.")],
+) -> None:
+    """Sign a staff user out everywhere: end all their console sessions now."""
+    from careline.access import run_revoke_sessions
+
+    sys.exit(run_revoke_sessions(_settings(), email))
 
 
 def main() -> None:

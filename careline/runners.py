@@ -290,12 +290,15 @@ def run_create_admin(settings: Settings, email: str, password: str) -> int:
     return 0
 
 
-def run_create_api_key(settings: Settings, name: str, role: str) -> int:
+def run_create_api_key(
+    settings: Settings, name: str, role: str, customer_ids: list[int] | None = None
+) -> int:
     from crm_core.auth.users import create_api_key
 
     with ExitStack() as stack:
         pool = _pool(settings, stack)
         with pool.connection() as conn:
-            key = create_api_key(conn, name, role)
-    typer.echo(f"API key for {name} ({role}), shown once:\n{key}")
+            key = create_api_key(conn, name, role, customer_ids)
+    scope = "" if customer_ids is None else f", customers {', '.join(map(str, customer_ids))}"
+    typer.echo(f"API key for {name} ({role}{scope}), shown once:\n{key}")
     return 0

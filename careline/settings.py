@@ -6,7 +6,8 @@ It composes the groups each package declares (``crm_core.kernel.settings``,
 Every setting is an environment variable ``CARELINE_<GROUP>__<FIELD>`` (for example
 ``CARELINE_DATABASE__URL``). Nothing else in the code base reads the environment. A bad
 value fails at start-up with :class:`SettingsError`, whose message names the variable and
-the value it refused.
+the value it refused, except for secrets (passwords, keys, URLs that may carry a
+password), which are never shown.
 """
 
 from __future__ import annotations
@@ -14,16 +15,19 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
+from limits import parse as parse_rate_limit
 from pydantic import BaseModel, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from crm_core.auth.passwords import strength_problem
 from crm_core.kernel.settings import DatabaseSettings, Group
 from crm_core.notifications.settings import NotificationSettings
 from devices.product_issues.settings import FleetSettings
 from ingest.settings import IngestSettings, MqttSettings
 
 ENV_PREFIX = "CARELINE_"
-PLACEHOLDER_SECRETS = frozenset({"changeme", "change-me", "secret", "password", "admin"})
+# a setting whose name has one of these in it is a secret: its value is never shown
+SECRET_WORDS = ("password", "secret", "url", "key", "token")
 
 
 class SettingsError(ValueError):
@@ -50,6 +54,54 @@ class ApiSettings(Group):
             "Empty: the demo makes one and prints it."
         ),
     ] = None
+    cookie_secure: Annotated[
+        bool,
+        Field(
+            description="Send the session and CSRF cookies only over HTTPS. The demo, which "
+            "serves plain HTTP on localhost, turns it off."
+        ),
+    ] = True
+    hsts_max_age_s: Annotated[
+        int,
+        Field(
+            ge=0,
+            le=2 * 365 * 86400,
+            description="Strict-Transport-Security max-age when served behind TLS; "
+            "0 sends no HSTS header.",
+        ),
+    ] = 0
+    session_max_age_s: Annotated[
+        int, Field(ge=60, le=30 * 86400, description="A console session's longest life.")
+    ] = 8 * 3600
+    session_idle_timeout_s: Annotated[
+        int,
+        Field(ge=60, le=30 * 86400, description="A console session ends after this idle time."),
+    ] = 2 * 3600
+    sign_in_limit_per_account: Annotated[
+        str,
+        Field(
+            description="Failed sign-ins allowed per account before it is locked for the "
+            "rest of the window (limits syntax)."
+        ),
+    ] = "5 per 15 minutes"
+    sign_in_limit_per_address: Annotated[
+        str,
+        Field(description="Failed sign-ins allowed per client address (limits syntax)."),
+    ] = "20 per 15 minutes"
+    rate_limit_storage: Annotated[
+        str,
+        Field(
+            description="Where sign-in counters live: memory:// (one process) or a shared "
+            "store (redis://host:6379) when several API processes run."
+        ),
+    ] = "memory://"
+    password_hash_concurrency: Annotated[
+        int,
+        Field(ge=1, le=64, description="Password checks run at once (each 64 MiB, ~50 ms CPU)."),
+    ] = 2
+    max_body_bytes: Annotated[
+        int, Field(ge=1024, description="Largest request body accepted (413 beyond).")
+    ] = 1024 * 1024
 
     @field_validator("session_secret")
     @classmethod
@@ -57,8 +109,9 @@ class ApiSettings(Group):
         if value in (None, ""):
             return None
         assert value is not None
-        if value.lower() in PLACEHOLDER_SECRETS or len(value) < 32:
-            raise ValueError("must be at least 32 characters and not a placeholder")
+        problem = strength_problem(value, min_length=32)
+        if problem is not None:
+            raise ValueError(problem)
         return value
 
     @field_validator("admin_password")
@@ -67,8 +120,18 @@ class ApiSettings(Group):
         if value in (None, ""):
             return None
         assert value is not None
-        if value.lower() in PLACEHOLDER_SECRETS or len(value) < 10:
-            raise ValueError("must be at least 10 characters and not a placeholder")
+        problem = strength_problem(value)
+        if problem is not None:
+            raise ValueError(problem)
+        return value
+
+    @field_validator("sign_in_limit_per_account", "sign_in_limit_per_address")
+    @classmethod
+    def _rate_limit(cls, value: str) -> str:
+        try:
+            parse_rate_limit(value)
+        except ValueError:
+            raise ValueError("expected a limit such as '5 per 15 minutes'") from None
         return value
 
 
@@ -107,12 +170,32 @@ def load_settings(**overrides: object) -> Settings:
     try:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
-        problems = []
-        for error in exc.errors():
-            value = error.get("input")
-            shown = "" if isinstance(value, dict) else f" (got {value!r})"
-            problems.append(f"{env_name(error['loc'])}: {error['msg']}{shown}")
-        raise SettingsError("invalid settings:\n  " + "\n  ".join(problems)) from exc
+        problems = [
+            _problem(error["loc"], error["msg"], error.get("input")) for error in exc.errors()
+        ]
+        # "from None": the ValidationError's own text quotes every refused value
+        raise SettingsError("invalid settings:\n  " + "\n  ".join(problems)) from None
+
+
+def is_secret(location: tuple[int | str, ...]) -> bool:
+    """Whether the setting at ``location`` holds a secret (its value is never shown).
+
+    >>> is_secret(("database", "url")), is_secret(("api", "admin_password"))
+    (True, True)
+    >>> is_secret(("api", "port"))
+    False
+    """
+    name = str(location[-1]).lower() if location else ""
+    return any(word in name for word in SECRET_WORDS)
+
+
+def _problem(location: tuple[int | str, ...], message: str, value: object) -> str:
+    if is_secret(location):
+        if isinstance(value, str) and value:
+            message = message.replace(value, "***")
+        return f"{env_name(location)}: {message} (value not shown)"
+    shown = "" if isinstance(value, dict) else f" (got {value!r})"
+    return f"{env_name(location)}: {message}{shown}"
 
 
 def settings_table() -> list[tuple[str, str, str]]:

@@ -115,14 +115,17 @@ def list_devices(
     customer_id: int | None = None,
     device_type: str | None = None,
     page: Page = FIRST_PAGE,
+    customers: list[int] | None = None,
 ) -> list[DeviceSummary]:
-    """Devices by serial, optionally one customer's or one type's."""
+    """Devices by serial, optionally one customer's or one type's (and in ``customers``)."""
     query = _SELECT + " WHERE (%(customer)s::bigint IS NULL OR d.customer_id = %(customer)s)"
     query += " AND (%(type)s::text IS NULL OR d.device_type = %(type)s)"
+    query += " AND (%(scope)s::bigint[] IS NULL OR d.customer_id = ANY(%(scope)s))"
     query += " ORDER BY d.serial LIMIT %(limit)s OFFSET %(offset)s"
     params = {
         "customer": customer_id,
         "type": device_type,
+        "scope": customers,
         "limit": page.limit,
         "offset": page.offset,
     }

@@ -22,7 +22,7 @@ TABLES = (
     "surveys, ticket_faults, tickets, faults, detector_state, dead_letters, quarantine, readings, "
     "device_status, audit_log, leases, apscheduler_jobs, technicians, service_contracts, "
     "detector_overrides, baseline_resets, "
-    "consent_records, outbox, devices, sites, customers, staff_users, api_keys"
+    "consent_records, outbox, devices, sites, customers, staff_sessions, staff_users, api_keys"
 )
 
 

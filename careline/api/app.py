@@ -15,15 +15,17 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from careline.api.context import AppContext
 from careline.api.csrf import CsrfMiddleware
+from careline.api.docs import install_docs
 from careline.api.errors import install_error_handlers
+from careline.api.guards import GuardMiddleware
 from careline.api.routes import api_v1_router, health
+from careline.api.signin import SignInGate
 from careline.console import install_console
 from crm_core.kernel.links import LinkSigner
 
 log = logging.getLogger(__name__)
 
 SESSION_COOKIE = "careline_session"
-SESSION_MAX_AGE_S = 8 * 3600  # one working day
 
 
 def _session_secret(context: AppContext) -> str:
@@ -39,25 +41,35 @@ def _session_secret(context: AppContext) -> str:
 
 def create_app(context: AppContext) -> FastAPI:
     """The API (``/api/v1``), ``/healthz``, ``/readyz`` and the console (``/console``)."""
+    api = context.settings.api
     app = FastAPI(
         title="careline",
         summary="IoT-connected service CRM: customers, devices, faults and service tickets.",
         version="0.1.0",
+        docs_url=None,  # ours, offline and within the CSP: careline.api.docs
+        redoc_url=None,
     )
     app.state.context = context
+    app.state.sign_in = SignInGate(api)
     install_error_handlers(app)
+    install_docs(app)
     app.include_router(health.router)
     app.include_router(api_v1_router())
     secret = _session_secret(context)
     app.state.links = LinkSigner(secret)
     install_console(app, app.state.links)
-    app.add_middleware(CsrfMiddleware, secret=secret)
+    app.add_middleware(CsrfMiddleware, secret=secret, secure=api.cookie_secure)
+    # The cookie carries only a random session id (signed); the session is in the database.
     app.add_middleware(
         SessionMiddleware,
         secret_key=secret,
         session_cookie=SESSION_COOKIE,
-        max_age=SESSION_MAX_AGE_S,
+        max_age=api.session_max_age_s,
         same_site="lax",
-        https_only=False,  # the demo serves plain HTTP on localhost; a proxy adds TLS
+        https_only=api.cookie_secure,  # off only where plain HTTP is served (the demo)
+    )
+    # Outermost: every answer gets the security headers, bad requests stop here.
+    app.add_middleware(
+        GuardMiddleware, max_body_bytes=api.max_body_bytes, hsts_max_age_s=api.hsts_max_age_s
     )
     return app

@@ -23,8 +23,10 @@ FORM_FIELD = "csrftoken"
 class CsrfMiddleware:
     """asgi-csrf as a Starlette middleware class (``app.add_middleware``)."""
 
-    def __init__(self, app: ASGIApp, *, secret: str) -> None:
-        self._app: Any = asgi_csrf(app, signing_secret=secret, cookie_samesite="Lax")
+    def __init__(self, app: ASGIApp, *, secret: str, secure: bool = True) -> None:
+        self._app: Any = asgi_csrf(
+            app, signing_secret=secret, cookie_samesite="Lax", cookie_secure=secure
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self._app(scope, receive, send)

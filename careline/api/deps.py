@@ -1,14 +1,18 @@
 """FastAPI dependencies as ``Annotated`` aliases: the context, a connection, the caller.
 
 Callers authenticate with an API key (``Authorization: Bearer <key>`` or ``X-API-Key``) or
-with the console's signed session cookie. Authentication takes its own short-lived
+with the console's session cookie, which carries only a random session id (signed); the
+session itself lives in ``staff_sessions``. Authentication takes its own short-lived
 connection, so a handler that does not need one (the replay) holds none.
+
+:data:`Scope` is the caller's :class:`~crm_core.auth.scopes.CustomerScope`; see
+:mod:`careline.api.scopes` for how routes apply it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated
 
 import psycopg
@@ -20,10 +24,13 @@ from careline.api.context import AppContext
 from crm_core.auth.api_keys import principal_for_key
 from crm_core.auth.errors import NotAuthenticatedError, PermissionDeniedError
 from crm_core.auth.principals import Principal, Role
-from crm_core.auth.users import user_principal
+from crm_core.auth.scopes import CustomerScope
+from crm_core.auth.sessions import SessionPolicy
+from crm_core.auth.sessions import session_principal as stored_session
 from crm_core.kernel.read_models import DEFAULT_LIMIT, MAX_LIMIT, Page
 
-SESSION_USER = "user"
+SESSION_ID = "sid"  # the only thing the session cookie carries
+MAX_BIGINT = 2**63 - 1  # PostgreSQL's bigint: ids and offsets beyond it are refused (422)
 
 
 def get_context(request: Request) -> AppContext:
@@ -53,7 +60,7 @@ Now = Annotated[datetime, Depends(get_now)]
 
 def get_page(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Rows per page.")] = DEFAULT_LIMIT,
-    offset: Annotated[int, Query(ge=0, description="Rows to skip.")] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_BIGINT, description="Rows to skip.")] = 0,
 ) -> Page:
     return Page(limit=limit, offset=offset)
 
@@ -64,15 +71,24 @@ _bearer = HTTPBearer(auto_error=False, description="An API key: `Bearer cl_...`.
 _api_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="An API key.")
 
 
+def session_policy(context: AppContext) -> SessionPolicy:
+    api = context.settings.api
+    return SessionPolicy(
+        max_age=timedelta(seconds=api.session_max_age_s),
+        idle_timeout=timedelta(seconds=api.session_idle_timeout_s),
+    )
+
+
 def session_principal(request: Request, context: AppContext) -> Principal | None:
-    """The staff user signed in to the console, if any (and still existing)."""
+    """The staff user of the console session, if it is live (not ended, expired or idle)."""
     if "session" not in request.scope:
         return None
-    email = request.session.get(SESSION_USER)
-    if not isinstance(email, str):
+    token = request.session.get(SESSION_ID)
+    if not isinstance(token, str):
+        request.session.clear()  # a cookie of the old, stateless kind
         return None
     with context.pool.connection() as conn:
-        principal = user_principal(conn, email)
+        principal = stored_session(conn, token, context.clock(), session_policy(context))
     if principal is None:
         request.session.clear()
     return principal
@@ -99,6 +115,24 @@ def current_principal(
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+
+
+def get_scope(principal: CurrentPrincipal) -> CustomerScope:
+    """The caller's customer scope (every customer unless the key or user is limited)."""
+    return CustomerScope(principal.customer_ids)
+
+
+Scope = Annotated[CustomerScope, Depends(get_scope)]
+
+
+def require_unscoped(principal: CurrentPrincipal) -> Principal:
+    """For data that belongs to no customer (dead letters, fleet-wide scores)."""
+    if principal.customer_ids is not None:
+        raise PermissionDeniedError(f"{principal.name} is limited to some customers")
+    return principal
+
+
+RequireUnscoped = Annotated[Principal, Depends(require_unscoped)]
 
 
 def require(role: Role) -> Callable[[Principal], Principal]:

@@ -32,11 +32,23 @@ from devices.product_issues.model import ProductIssueConflict
 log = logging.getLogger(__name__)
 
 
+class FieldProblem(BaseModel):
+    """One refused part of a request: where (``["query", "offset"]``) and why."""
+
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
 class ErrorBody(BaseModel):
-    """Every error answer: a stable machine code and a sentence for people."""
+    """Every error answer: a stable machine code and a sentence for people.
+
+    Refused requests (422) also list each refused part in ``problems``.
+    """
 
     error: str
     detail: str
+    problems: list[FieldProblem] | None = None
 
 
 DESCRIPTIONS = {
@@ -44,7 +56,7 @@ DESCRIPTIONS = {
     403: "The caller's role does not allow this.",
     404: "No such resource.",
     409: "The change conflicts with the resource's state.",
-    422: "The request's values cannot be used; the detail says why.",
+    422: "The request's values cannot be used: `detail` says why (and `problems` where).",
     503: "The database cannot be reached now; retry later.",
 }
 
@@ -55,10 +67,38 @@ def responses(*codes: int) -> dict[int | str, dict[str, Any]]:
 
 
 def error_response(
-    status: int, error: str, detail: str, headers: Mapping[str, str] | None = None
+    status: int,
+    error: str,
+    detail: str,
+    headers: Mapping[str, str] | None = None,
+    problems: list[FieldProblem] | None = None,
 ) -> JSONResponse:
-    body = ErrorBody(error=error, detail=detail)
-    return JSONResponse(body.model_dump(), status_code=status, headers=headers)
+    body = ErrorBody(error=error, detail=detail, problems=problems)
+    return JSONResponse(body.model_dump(exclude_none=True), status_code=status, headers=headers)
+
+
+async def _validation(request: Request, exc: Exception) -> JSONResponse:
+    """422 listing what was refused. The refused values are not echoed: they may be NaN,
+    infinite, huge or secret, and the answer must always serialise."""
+    assert isinstance(exc, RequestValidationError)
+    problems = [
+        FieldProblem(
+            loc=[part if isinstance(part, int) else str(part) for part in error.get("loc", ())],
+            msg=str(error.get("msg", "invalid")),
+            type=str(error.get("type", "invalid")),
+        )
+        for error in exc.errors()
+    ]
+    where = ", ".join(".".join(str(p) for p in problem.loc) for problem in problems[:5])
+    return error_response(
+        422, "invalid_request", f"the request was refused at: {where}", problems=problems
+    )
+
+
+async def _bad_data(request: Request, exc: Exception) -> JSONResponse:
+    """A value the database cannot hold (NUL in text, a number out of range): the client's."""
+    log.info("refused data during %s %s: %s", request.method, request.url.path, exc)
+    return error_response(400, "invalid_request", "a value in the request cannot be stored")
 
 
 async def _not_authenticated(request: Request, exc: Exception) -> JSONResponse:
@@ -107,7 +147,12 @@ async def _storage(request: Request, exc: Exception) -> JSONResponse:
 
 async def _http(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
-    code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+    code = {
+        404: "not_found",
+        405: "method_not_allowed",
+        413: "body_too_large",
+        400: "invalid_request",
+    }.get(exc.status_code, "http_error")
     return error_response(exc.status_code, code, str(exc.detail), exc.headers)
 
 
@@ -128,5 +173,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StorageError, _storage)
     # Third-party errors that reach the edge: the server went away or the pool is exhausted.
     app.add_exception_handler(psycopg.OperationalError, _unavailable)
+    app.add_exception_handler(psycopg.DataError, _bad_data)
+    app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(PoolTimeout, _unavailable)
     app.add_exception_handler(StarletteHTTPException, _http)

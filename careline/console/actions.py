@@ -16,8 +16,11 @@ from fastapi.responses import RedirectResponse
 from fastapi.routing import APIRouter
 
 from careline.api.deps import Conn, Now
-from careline.console.pages import PREFIX, ConsoleUser
+from careline.api.scopes import require_fault, require_ticket
+from careline.console.pages import ConsoleUser
+from careline.console.sign_in import PREFIX
 from crm_core.auth.principals import Principal
+from crm_core.auth.scopes import CustomerScope
 from crm_core.kernel.errors import NotFound
 from crm_core.tickets.model import TicketConflictError, TicketStatus
 from crm_core.tickets.postgres import PostgresTicketsUnitOfWork
@@ -37,12 +40,18 @@ def _back(ticket_id: int, error: str | None = None) -> RedirectResponse:
 
 
 def _act(
-    user: Principal, ticket_id: int, refused: str, action: Callable[[], object]
+    user: Principal,
+    ticket_id: int,
+    refused: str,
+    action: Callable[[], object],
+    in_scope: Callable[[CustomerScope], None],
 ) -> RedirectResponse:
-    """Run ``action`` for an agent or admin and go back to the ticket, with the refusal if any."""
+    """Run ``action`` for an agent or admin whose scope covers the resource (``in_scope``
+    raises NotFound otherwise) and go back to the ticket, with the refusal if any."""
     if not user.allows("agent"):
         return _back(ticket_id, refused)
     try:
+        in_scope(CustomerScope(user.customer_ids))
         action()
     except Refusal as exc:
         return _back(ticket_id, str(exc))
@@ -67,6 +76,7 @@ def install_actions(app: FastAPI) -> None:
             ticket_id,
             "Viewers cannot change tickets.",
             lambda: change_status(uow, ticket_id, status, now, user.name, comment.strip()),
+            lambda scope: require_ticket(conn, scope, ticket_id),
         )
 
     @router.post("/tickets/{ticket_id}/comments")
@@ -83,6 +93,7 @@ def install_actions(app: FastAPI) -> None:
             ticket_id,
             "Viewers cannot comment on tickets.",
             lambda: add_comment(uow, ticket_id, user.name, comment, now),
+            lambda scope: require_ticket(conn, scope, ticket_id),
         )
 
     @router.post("/faults/{fault_id}/acknowledge")
@@ -100,6 +111,7 @@ def install_actions(app: FastAPI) -> None:
             ticket_id,
             "Viewers cannot acknowledge faults.",
             lambda: acknowledge(uow, fault_id, user.name, comment.strip(), now),
+            lambda scope: require_fault(conn, scope, fault_id),
         )
 
     app.include_router(router)

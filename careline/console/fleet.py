@@ -10,14 +10,15 @@ from datetime import date
 from typing import Annotated
 from urllib.parse import quote, urlencode
 
-from fastapi import FastAPI, Form, Query, Request
+from fastapi import Depends, FastAPI, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRouter
 
-from careline.api.deps import Conn, Context, Now
+from careline.api.deps import MAX_BIGINT, Conn, Context, Now
 from careline.api.routes.reports import period_of
 from careline.console.charts import rate_figure
-from careline.console.pages import PAGE_SIZE, PREFIX, ConsoleUser, console_templates
+from careline.console.pages import PAGE_SIZE, ConsoleUser, console_templates, fleet_wide_user
+from careline.console.sign_in import PREFIX
 from careline.reports.catalog import REPORTS, InvalidReportRequest
 from careline.reports.export import to_rows
 from crm_core.kernel.errors import NotFound
@@ -54,7 +55,10 @@ def _day(text: str, what: str) -> date | None:
 
 def install_fleet_pages(app: FastAPI) -> None:
     templates = console_templates()
-    router = APIRouter(prefix=PREFIX, include_in_schema=False)
+    # fleet-wide pages: users limited to some customers are refused them (403)
+    router = APIRouter(
+        prefix=PREFIX, include_in_schema=False, dependencies=[Depends(fleet_wide_user)]
+    )
 
     @router.get("/product-issues")
     def issues_page(
@@ -62,7 +66,7 @@ def install_fleet_pages(app: FastAPI) -> None:
         user: ConsoleUser,
         conn: Conn,
         status: IssueStatus | None = None,
-        offset: int = 0,
+        offset: Annotated[int, Query(le=MAX_BIGINT)] = 0,
     ) -> HTMLResponse:
         page = Page(limit=PAGE_SIZE, offset=max(offset, 0))
         issues = list_product_issues(conn, status=status, page=page)

@@ -10,14 +10,14 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.routing import APIRouter
 from fastapi.templating import Jinja2Templates
 
 from careline.api.deps import Conn, Context, Now
 from careline.console.mailbox import get_mail, list_mail
-from careline.console.pages import PAGE_SIZE, PREFIX, ConsoleUser
+from careline.console.pages import PAGE_SIZE, PREFIX, ConsoleUser, fleet_wide_user
 from careline.embedded.smtp import MAIL_FOLDER
 from crm_core.kernel.errors import NotFound
 from crm_core.kernel.read_models import Page
@@ -27,7 +27,10 @@ from crm_core.notifications.queries import list_outbox
 
 
 def install_notification_pages(app: FastAPI, templates: Jinja2Templates) -> None:
-    router = APIRouter(prefix=PREFIX, include_in_schema=False)
+    # Every customer's messages: users limited to some customers do not see these pages.
+    router = APIRouter(
+        prefix=PREFIX, include_in_schema=False, dependencies=[Depends(fleet_wide_user)]
+    )
 
     def render(request: Request, name: str, status_code: int = 200, **values: Any) -> HTMLResponse:
         return templates.TemplateResponse(request, name, values, status_code=status_code)

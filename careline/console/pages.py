@@ -1,8 +1,10 @@
 """The console's pages: sign-in, tickets, a ticket, a device with charts, dead letters.
 
-Pages read through the same read models as the API. Who is signed in is kept in the
-signed session cookie (only the e-mail; the role is read from the database on every
-request, so a changed role or a removed user takes effect at once).
+Pages read through the same read models as the API. The session cookie carries only a
+random session id; the session is a row of ``staff_sessions`` and the user's role and
+customer scope are read from the database on every request, so a changed role, a
+removed user, a sign-out or a revocation takes effect at once. Sign-in goes through
+:class:`careline.api.signin.SignInGate` (throttling, lockout, bounded password checks).
 """
 
 from __future__ import annotations
@@ -10,19 +12,22 @@ from __future__ import annotations
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import Depends, FastAPI, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi import Depends, FastAPI, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRouter
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from careline.api.csrf import csrf_field
-from careline.api.deps import SESSION_USER, Conn, Context, Now, session_principal
+from careline.api.deps import MAX_BIGINT, Conn, Context, Now, session_principal
+from careline.api.scopes import require_device, require_ticket
+from careline.console import sign_in
 from careline.console.assets import plotly_version
 from careline.console.charts import fault_label, metric_figure
+from careline.console.sign_in import HOME, SIGN_IN, install_sign_in
 from careline.views import ticket_detail
 from crm_core.auth.principals import Principal
-from crm_core.auth.users import authenticate
+from crm_core.auth.scopes import CustomerScope
 from crm_core.kernel.errors import NotFound
 from crm_core.kernel.read_models import Page
 from crm_core.tickets.model import TICKET_STATUSES, TRANSITIONS, TicketStatus
@@ -30,10 +35,8 @@ from crm_core.tickets.queries import list_tickets
 from devices.queries import get_device
 from ingest.dead_letters import list_dead_letters
 
-PREFIX = "/console"
-SIGN_IN = f"{PREFIX}/sign-in"
-HOME = f"{PREFIX}/tickets"
 PAGE_SIZE = 50
+PREFIX = sign_in.PREFIX  # other console modules import it from here
 
 
 class SignInRequiredError(Exception):
@@ -64,11 +67,29 @@ def console_user(request: Request, context: Context) -> Principal:
 ConsoleUser = Annotated[Principal, Depends(console_user)]
 
 
-def _safe_next(target: str | None) -> str:
-    """Only paths inside the console: never an open redirect."""
-    if target and target.startswith(f"{PREFIX}/") and not target.startswith("//"):
-        return target
-    return HOME
+def device_in_user_scope(serial: str, user: ConsoleUser, conn: Conn) -> None:
+    """Route dependency: the device belongs to one of the user's customers (else 404)."""
+    require_device(conn, CustomerScope(user.customer_ids), serial)
+
+
+def customer_in_user_scope(customer_id: int, user: ConsoleUser) -> None:
+    """Route dependency: the customer is one of the user's (else 404)."""
+    CustomerScope(user.customer_ids).require(customer_id, f"customer {customer_id}")
+
+
+class FleetWideOnlyError(Exception):
+    """A page of fleet-wide data asked for by a user limited to some customers (403)."""
+
+    def __init__(self, user: Principal) -> None:
+        super().__init__(f"{user.name} is limited to some customers")
+        self.user = user
+
+
+def fleet_wide_user(user: ConsoleUser) -> Principal:
+    """For pages spanning customers (product issues, reports): limited users get a 403."""
+    if user.customer_ids is not None:
+        raise FleetWideOnlyError(user)
+    return user
 
 
 def install_pages(app: FastAPI) -> None:
@@ -88,49 +109,17 @@ def install_pages(app: FastAPI) -> None:
     def not_found(request: Request, user: Principal, message: str) -> HTMLResponse:
         return render(request, "not_found.html", user, status_code=404, message=message)
 
-    @router.get("/sign-in")
-    def sign_in_form(request: Request, next: str | None = None) -> HTMLResponse:
-        return render(request, "sign_in.html", None, next=_safe_next(next), error=None)
-
-    @router.post("/sign-in")
-    def sign_in(
-        request: Request,
-        context: Context,
-        email: Annotated[str, Form()],
-        password: Annotated[str, Form()],
-        next: Annotated[str, Form()] = HOME,
-    ) -> Response:
-        with context.pool.connection() as conn:
-            principal = authenticate(conn, email, password)
-        if principal is None:
-            return render(
-                request,
-                "sign_in.html",
-                None,
-                status_code=401,
-                next=_safe_next(next),
-                error="Wrong e-mail or password.",
-                email=email,
-            )
-        request.session.clear()
-        request.session[SESSION_USER] = principal.name
-        return RedirectResponse(_safe_next(next), status_code=303)
-
-    @router.post("/sign-out")
-    def sign_out(request: Request) -> RedirectResponse:
-        request.session.clear()
-        return RedirectResponse(SIGN_IN, status_code=303)
-
     @router.get("/tickets")
     def tickets_page(
         request: Request,
         user: ConsoleUser,
         conn: Conn,
         status: TicketStatus | None = None,
-        offset: int = 0,
+        offset: Annotated[int, Query(le=MAX_BIGINT)] = 0,
     ) -> HTMLResponse:
         page = Page(limit=PAGE_SIZE, offset=max(offset, 0))
-        tickets = list_tickets(conn, status=status, page=page)
+        scope = CustomerScope(user.customer_ids)
+        tickets = list_tickets(conn, status=status, page=page, customers=scope.sql_ids)
         return render(
             request,
             "tickets.html",
@@ -151,6 +140,7 @@ def install_pages(app: FastAPI) -> None:
         error: str | None = None,
     ) -> HTMLResponse:
         try:
+            require_ticket(conn, CustomerScope(user.customer_ids), ticket_id)
             ticket = ticket_detail(conn, ticket_id)
         except NotFound as exc:
             return not_found(request, user, str(exc))
@@ -168,6 +158,7 @@ def install_pages(app: FastAPI) -> None:
         request: Request, serial: str, *, user: ConsoleUser, conn: Conn, context: Context, now: Now
     ) -> HTMLResponse:
         try:
+            require_device(conn, CustomerScope(user.customer_ids), serial)
             device = get_device(conn, context.catalog, serial, now)
         except NotFound as exc:
             return not_found(request, user, str(exc))
@@ -183,9 +174,12 @@ def install_pages(app: FastAPI) -> None:
 
     @router.get("/dead-letters")
     def dead_letters_page(
-        request: Request, user: ConsoleUser, conn: Conn, offset: int = 0
+        request: Request,
+        user: ConsoleUser,
+        conn: Conn,
+        offset: Annotated[int, Query(le=MAX_BIGINT)] = 0,
     ) -> HTMLResponse:
-        if not user.allows("admin"):
+        if not user.allows("admin") or user.customer_ids is not None:
             return render(request, "forbidden.html", user, status_code=403)
         page = Page(limit=PAGE_SIZE, offset=max(offset, 0))
         letters = list_dead_letters(conn, page=page)
@@ -208,6 +202,13 @@ def install_pages(app: FastAPI) -> None:
         return RedirectResponse(HOME, status_code=303)
 
     app.include_router(router)
+    install_sign_in(app, templates)
     app.add_api_route("/", home, methods=["GET"], include_in_schema=False)
     app.add_api_route(PREFIX, home, methods=["GET"], include_in_schema=False)
+
+    async def fleet_wide_only(request: Request, exc: Exception) -> HTMLResponse:
+        assert isinstance(exc, FleetWideOnlyError)
+        return render(request, "forbidden.html", exc.user, status_code=403)
+
     app.add_exception_handler(SignInRequiredError, sign_in_required)
+    app.add_exception_handler(FleetWideOnlyError, fleet_wide_only)

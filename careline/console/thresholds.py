@@ -15,12 +15,18 @@ from collections.abc import Callable
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import FastAPI, Form, Request
+from fastapi import Depends, FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRouter
 
 from careline.api.deps import Conn, Context, Now
-from careline.console.pages import PREFIX, ConsoleUser, console_templates
+from careline.console.pages import (
+    PREFIX,
+    ConsoleUser,
+    console_templates,
+    customer_in_user_scope,
+    device_in_user_scope,
+)
 from crm_core.auth.principals import Principal
 from crm_core.kernel.errors import NotFound
 from devices.errors import TuningError
@@ -102,7 +108,7 @@ def install_thresholds(app: FastAPI) -> None:
         context = {"user": user, **values}
         return templates.TemplateResponse(request, name, context, status_code=status)
 
-    @router.get("/devices/{serial}/thresholds")
+    @router.get("/devices/{serial}/thresholds", dependencies=[Depends(device_in_user_scope)])
     def device_page(
         request: Request,
         serial: str,
@@ -126,7 +132,9 @@ def install_thresholds(app: FastAPI) -> None:
             error=error[:300] if error else None,
         )
 
-    @router.get("/customers/{customer_id}/thresholds")
+    @router.get(
+        "/customers/{customer_id}/thresholds", dependencies=[Depends(customer_in_user_scope)]
+    )
     def customer_page(
         request: Request,
         customer_id: int,
@@ -151,7 +159,9 @@ def install_thresholds(app: FastAPI) -> None:
             error=error[:300] if error else None,
         )
 
-    @router.post("/devices/{serial}/thresholds/{metric}")
+    @router.post(
+        "/devices/{serial}/thresholds/{metric}", dependencies=[Depends(device_in_user_scope)]
+    )
     def device_save(
         serial: str,
         metric: str,
@@ -184,7 +194,9 @@ def install_thresholds(app: FastAPI) -> None:
             ),
         )
 
-    @router.post("/devices/{serial}/thresholds/{metric}/delete")
+    @router.post(
+        "/devices/{serial}/thresholds/{metric}/delete", dependencies=[Depends(device_in_user_scope)]
+    )
     def device_remove(
         serial: str, metric: str, user: ConsoleUser, conn: Conn, context: Context, now: Now
     ) -> RedirectResponse:
@@ -195,7 +207,7 @@ def install_thresholds(app: FastAPI) -> None:
             lambda: remove_override(uow, context.catalog, "device", serial, metric, user.name, now),
         )
 
-    @router.post("/devices/{serial}/baseline-reset")
+    @router.post("/devices/{serial}/baseline-reset", dependencies=[Depends(device_in_user_scope)])
     def device_reset(
         serial: str,
         user: ConsoleUser,
@@ -214,7 +226,10 @@ def install_thresholds(app: FastAPI) -> None:
             ),
         )
 
-    @router.post("/customers/{customer_id}/thresholds/{metric}")
+    @router.post(
+        "/customers/{customer_id}/thresholds/{metric}",
+        dependencies=[Depends(customer_in_user_scope)],
+    )
     def customer_save(
         customer_id: int,
         metric: str,
@@ -253,7 +268,10 @@ def install_thresholds(app: FastAPI) -> None:
             ),
         )
 
-    @router.post("/customers/{customer_id}/thresholds/{metric}/delete")
+    @router.post(
+        "/customers/{customer_id}/thresholds/{metric}/delete",
+        dependencies=[Depends(customer_in_user_scope)],
+    )
     def customer_remove(
         customer_id: int, metric: str, user: ConsoleUser, conn: Conn, context: Context, now: Now
     ) -> RedirectResponse:

@@ -163,11 +163,21 @@ def start_notifications(
     return build_dispatcher(settings, pool, mail, push_endpoint(settings, endpoints), stack)
 
 
+def plain_http(settings: Settings) -> Settings:
+    """The demo serves plain HTTP on localhost, where a browser would not send a cookie
+    marked Secure: turn the flag off, unless CARELINE_API__COOKIE_SECURE says otherwise
+    (a demo behind a TLS proxy)."""
+    if "cookie_secure" in settings.api.model_fields_set:
+        return settings
+    api = settings.api.model_copy(update={"cookie_secure": False})
+    return settings.model_copy(update={"api": api})
+
+
 def run_demo(settings: Settings, options: DemoOptions) -> int:
     stop = stop_event()
     if options.fresh:
         wipe(settings.data_dir)
-    settings = with_public_url(with_secrets(settings))
+    settings = plain_http(with_public_url(with_secrets(settings)))
     catalog = load_catalog()
     with ExitStack() as stack:
         typer.echo("starting the database and the MQTT broker ...")

@@ -12,11 +12,13 @@ import hmac
 import secrets
 import string
 from dataclasses import dataclass
+from datetime import datetime
 
 import psycopg
 from psycopg.rows import TupleRow
 
 from crm_core.auth.principals import Principal, Role, parse_role
+from crm_core.auth.scopes import parse_customer_ids
 
 KEY_PREFIX = "cl_"
 PREFIX_ALPHABET = string.ascii_lowercase + string.digits
@@ -52,12 +54,24 @@ def key_prefix(key: str) -> str | None:
     return prefix
 
 
-def store_key(conn: psycopg.Connection[TupleRow], name: str, role: Role) -> str:
+def store_key(
+    conn: psycopg.Connection[TupleRow],
+    name: str,
+    role: Role,
+    customer_ids: frozenset[int] | None = None,
+) -> str:
     """Insert a new key and return its plaintext (never stored)."""
     new = generate_key()
     conn.execute(
-        "INSERT INTO api_keys (name, prefix, key_hash, role) VALUES (%s, %s, %s, %s)",
-        (name, new.prefix, new.digest, role),
+        "INSERT INTO api_keys (name, prefix, key_hash, role, customer_ids) "
+        "VALUES (%s, %s, %s, %s, %s)",
+        (
+            name,
+            new.prefix,
+            new.digest,
+            role,
+            None if customer_ids is None else sorted(customer_ids),
+        ),
     )
     return new.key
 
@@ -68,15 +82,21 @@ def principal_for_key(conn: psycopg.Connection[TupleRow], key: str) -> Principal
     if prefix is None:
         return None
     row = conn.execute(
-        "SELECT name, key_hash, role FROM api_keys WHERE prefix = %s AND revoked_at IS NULL",
+        "SELECT name, key_hash, role, customer_ids FROM api_keys "
+        "WHERE prefix = %s AND revoked_at IS NULL",
         (prefix,),
     ).fetchone()
     if row is None:
         return None
-    name, stored, role = row
+    name, stored, role, customer_ids = row
     if not hmac.compare_digest(bytes(stored), digest(key)):
         return None
-    return Principal(kind="api_key", name=str(name), role=parse_role(str(role)))
+    return Principal(
+        kind="api_key",
+        name=str(name),
+        role=parse_role(str(role)),
+        customer_ids=parse_customer_ids(customer_ids),
+    )
 
 
 def revoke_key(conn: psycopg.Connection[TupleRow], prefix: str) -> bool:
@@ -86,3 +106,37 @@ def revoke_key(conn: psycopg.Connection[TupleRow], prefix: str) -> bool:
         (prefix,),
     )
     return cur.rowcount == 1
+
+
+@dataclass(frozen=True, slots=True)
+class KeyInfo:
+    """A key as lists show it: never its secret."""
+
+    prefix: str
+    name: str
+    role: str
+    customer_ids: tuple[int, ...] | None
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+def list_keys(
+    conn: psycopg.Connection[TupleRow], *, include_revoked: bool = False
+) -> list[KeyInfo]:
+    """Every key, oldest first (live ones only unless ``include_revoked``)."""
+    rows = conn.execute(
+        "SELECT prefix, name, role, customer_ids, created_at, revoked_at FROM api_keys "
+        "WHERE %s OR revoked_at IS NULL ORDER BY created_at, id",
+        (include_revoked,),
+    ).fetchall()
+    return [
+        KeyInfo(
+            prefix=str(prefix),
+            name=str(name),
+            role=str(role),
+            customer_ids=None if ids is None else tuple(sorted(ids)),
+            created_at=created,
+            revoked_at=revoked,
+        )
+        for prefix, name, role, ids, created, revoked in rows
+    ]

@@ -28,11 +28,15 @@ def parse_role(value: str, *, allowed: tuple[str, ...] = tuple(RANKS)) -> Role:
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """A caller: a staff user signed in to the console, or an API key."""
+    """A caller: a staff user signed in to the console, or an API key.
+
+    ``customer_ids`` is the caller's scope (see :mod:`crm_core.auth.scopes`).
+    """
 
     kind: PrincipalKind
     name: str
     role: Role
+    customer_ids: frozenset[int] | None = None  # None: every customer; else only these
 
     def allows(self, role_needed: Role) -> bool:
         """Whether this caller's role is at least ``role_needed``."""

@@ -52,12 +52,17 @@ _SELECT: LiteralString = """
 
 
 def list_customers(
-    conn: psycopg.Connection[TupleRow], *, kind: CustomerKind | None = None, page: Page = FIRST_PAGE
+    conn: psycopg.Connection[TupleRow],
+    *,
+    kind: CustomerKind | None = None,
+    page: Page = FIRST_PAGE,
+    customers: list[int] | None = None,
 ) -> list[CustomerSummary]:
-    """Customers by name."""
+    """Customers by name (only ``customers`` when given: a caller's scope)."""
     query = _SELECT + " WHERE (%(kind)s::text IS NULL OR c.kind = %(kind)s)"
+    query += " AND (%(scope)s::bigint[] IS NULL OR c.id = ANY(%(scope)s))"
     query += " ORDER BY c.name, c.id LIMIT %(limit)s OFFSET %(offset)s"
-    params = {"kind": kind, "limit": page.limit, "offset": page.offset}
+    params = {"kind": kind, "scope": customers, "limit": page.limit, "offset": page.offset}
     return fetch_models(conn, CustomerSummary, query, params)
 
 

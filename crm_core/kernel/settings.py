@@ -40,8 +40,9 @@ class DatabaseSettings(Group):
 
         try:
             parts = conninfo_to_dict(value)
-        except Exception as exc:
-            raise ValueError(f"not a PostgreSQL connection string ({exc})") from exc
+        except Exception:
+            # libpq's message quotes the string, password and all: never repeat it
+            raise ValueError("not a PostgreSQL connection string") from None
         ports = str(parts.get("port", "5432")).split(",")
         if not all(port.isdigit() for port in ports):
             raise ValueError("the port must be a number")

@@ -56,16 +56,19 @@ def list_tickets(
     kind: TicketKind | None = None,
     customer_id: int | None = None,
     page: Page = FIRST_PAGE,
+    customers: list[int] | None = None,
 ) -> list[TicketSummary]:
-    """Tickets, newest first."""
+    """Tickets, newest first (only ``customers``' when given: a caller's scope)."""
     query = _SELECT + " WHERE (%(status)s::text IS NULL OR t.status = %(status)s)"
     query += " AND (%(kind)s::text IS NULL OR t.kind = %(kind)s)"
     query += " AND (%(customer)s::bigint IS NULL OR t.customer_id = %(customer)s)"
+    query += " AND (%(scope)s::bigint[] IS NULL OR t.customer_id = ANY(%(scope)s))"
     query += " ORDER BY t.created_at DESC, t.id DESC LIMIT %(limit)s OFFSET %(offset)s"
     params = {
         "status": status,
         "kind": kind,
         "customer": customer_id,
+        "scope": customers,
         "limit": page.limit,
         "offset": page.offset,
     }

@@ -97,14 +97,17 @@ def list_faults(
     status: FaultStatus | None = None,
     device_serial: str | None = None,
     page: Page = FIRST_PAGE,
+    customers: list[int] | None = None,
 ) -> list[FaultSummary]:
-    """Faults, newest onset first."""
+    """Faults, newest onset first (only on ``customers``' devices when given)."""
     query = SELECT_FAULTS + " WHERE (%(status)s::text IS NULL OR f.status = %(status)s)"
     query += " AND (%(serial)s::text IS NULL OR d.serial = %(serial)s)"
+    query += " AND (%(scope)s::bigint[] IS NULL OR d.customer_id = ANY(%(scope)s))"
     query += " ORDER BY f.opened_at DESC, f.id DESC LIMIT %(limit)s OFFSET %(offset)s"
     params = {
         "status": status,
         "serial": device_serial,
+        "scope": customers,
         "limit": page.limit,
         "offset": page.offset,
     }

@@ -29,7 +29,8 @@ Pool = ConnectionPool[psycopg.Connection[TupleRow]]
 
 @pytest.fixture
 def context(db: Pool, catalog: Catalog, capabilities: Capabilities) -> AppContext:
-    settings = Settings(api=ApiSettings(session_secret=SESSION_SECRET))
+    # plain HTTP to 127.0.0.1, as the demo: cookies without the Secure flag
+    settings = Settings(api=ApiSettings(session_secret=SESSION_SECRET, cookie_secure=False))
     return AppContext(
         settings=settings, pool=db, catalog=catalog, capabilities=capabilities, clock=lambda: NOW
     )

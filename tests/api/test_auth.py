@@ -38,22 +38,26 @@ READ_ROUTES = [
 ]
 
 
-def test_health_and_readiness_need_no_credentials(
-    client: httpx.Client, context: AppContext
+def test_health_and_readiness_need_no_credentials_and_tell_strangers_no_versions(
+    client: httpx.Client, context: AppContext, db: Pool
 ) -> None:
     assert client.get("/healthz").json() == {"status": "ok"}
     ready = client.get("/readyz")
     assert ready.status_code == 200
-    body = ready.json()
-    assert body["status"] == "ready"
-    assert body["database"] == {
+    assert ready.json() == {"status": "ready"}  # no capabilities, versions or errors
+    viewer = client.get("/readyz", headers={"X-API-Key": key_for(db, "viewer")})
+    assert viewer.json() == {"status": "ready"}
+    admin = client.get("/readyz", headers={"Authorization": f"Bearer {key_for(db, 'admin')}"})
+    assert admin.json()["database"] == {
         "ok": True,
         "capabilities": context.capabilities.describe(),
         "detail": None,
     }
 
 
-def test_readiness_reports_ingest_and_fails_when_it_is_not_ready(context: AppContext) -> None:
+def test_readiness_reports_ingest_and_fails_when_it_is_not_ready(
+    context: AppContext, db: Pool
+) -> None:
     status: dict[str, object] = {"ready": False, "connected": False, "queued": 0}
     ctx = AppContext(
         settings=context.settings,
@@ -62,8 +66,12 @@ def test_readiness_reports_ingest_and_fails_when_it_is_not_ready(context: AppCon
         capabilities=context.capabilities,
         ingest_status=lambda: status,
     )
+    admin = {"X-API-Key": key_for(db, "admin")}
     with serve(create_app(ctx)) as url:
-        answer = httpx.get(f"{url}/readyz")
+        anonymous = httpx.get(f"{url}/readyz")
+        answer = httpx.get(f"{url}/readyz", headers=admin)
+    assert anonymous.status_code == 503
+    assert anonymous.json() == {"status": "not_ready"}
     assert answer.status_code == 503
     assert answer.json()["status"] == "not_ready"
     assert answer.json()["ingest"] == status

@@ -94,7 +94,11 @@ def seeded(db: Pool, catalog: Catalog) -> dict[str, int]:
 @pytest.fixture
 def base_url(db: Pool, catalog: Catalog, capabilities: Capabilities) -> Iterator[str]:
     context = AppContext(
-        settings=Settings(api=ApiSettings(session_secret="browser-test-secret-0123456789abcdef")),
+        settings=Settings(
+            api=ApiSettings(
+                session_secret="browser-test-secret-0123456789abcdef", cookie_secure=False
+            )
+        ),
         pool=db,
         catalog=catalog,
         capabilities=capabilities,
@@ -115,6 +119,13 @@ def test_sign_in_ticket_and_device_chart(
             page = browser.new_page(viewport={"width": 1280, "height": 1100})
             errors: list[str] = []
             page.on("pageerror", lambda exc: errors.append(str(exc)))
+            # anything our Content-Security-Policy blocks shows up as a console message
+            page.on(
+                "console",
+                lambda msg: (
+                    errors.append(msg.text) if "Content Security Policy" in msg.text else None
+                ),
+            )
 
             page.goto(f"{base_url}/console/tickets")
             expect(page).to_have_url(re.compile(r"/console/sign-in\?next="))
@@ -170,6 +181,11 @@ def test_sign_in_ticket_and_device_chart(
             shot = tmp_path / "device.png"
             page.screenshot(path=str(shot), full_page=True)
             assert shot.stat().st_size > 10_000
+
+            # /docs: Swagger UI from the installed package, started within the CSP
+            page.goto(f"{base_url}/docs")
+            expect(page.locator(".swagger-ui .info .title")).to_contain_text("careline")
+            expect(page.locator(".opblock-tag-section").first).to_be_visible()
             assert errors == []
         finally:
             browser.close()

@@ -76,8 +76,8 @@ def test_a_simulated_compressor_fault_opens_exactly_one_ticket(
         assert faults, "the injected compressor fault was not detected"
         assert {serial for _, serial, *_ in faults} == {target.serial}  # no false alarms
         # A wearing compressor runs longer and draws more, and the cabinet warms.
-    moved = {"cabinet_temp", "compressor_power", "duty_cycle"}
-    assert {metric for _, _, metric, *_ in faults} <= moved
+        moved = {"cabinet_temp", "compressor_power", "duty_cycle"}
+        assert {metric for _, _, metric, *_ in faults} <= moved
         assert all(over for *_, over, _ in faults)
         assert all(evidence["windows"] for *_, evidence in faults)
         assert len(tickets) == 1

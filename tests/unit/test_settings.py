@@ -26,9 +26,8 @@ def test_defaults_start_the_embedded_services(monkeypatch: pytest.MonkeyPatch) -
         ("CARELINE_MQTT__PORT", "70000"),
         ("CARELINE_INGEST__BATCH_MAX_MESSAGES", "0"),
         ("CARELINE_MQTT__PROTOCOL", "4"),
-        ("CARELINE_API__SESSION_SECRET", "changeme"),
-        ("CARELINE_DATABASE__URL", "postgresql://user@host:notaport/db"),
         ("CARELINE_LOG_LEVEL", "LOUD"),
+        ("CARELINE_API__SIGN_IN_LIMIT_PER_ACCOUNT", "often"),
     ],
 )
 def test_a_bad_value_fails_naming_the_key(
@@ -39,6 +38,43 @@ def test_a_bad_value_fails_naming_the_key(
         load_settings()
     assert variable in str(excinfo.value)
     assert value in str(excinfo.value)
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("CARELINE_API__SESSION_SECRET", "changeme"),
+        ("CARELINE_API__SESSION_SECRET", "changeme" * 4),
+        ("CARELINE_API__SESSION_SECRET", "password123password123password123"),
+        ("CARELINE_API__ADMIN_PASSWORD", "password123"),
+        ("CARELINE_API__ADMIN_PASSWORD", "changeme" * 4),
+        ("CARELINE_DATABASE__URL", "postgresql://app:S3cretPassw0rd@db:notaport/careline"),
+        ("CARELINE_DATABASE__URL", "host=db password=S3cretPassw0rd port=5432 = junk"),
+    ],
+)
+def test_weak_or_bad_secrets_are_refused_without_showing_them(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str
+) -> None:
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(SettingsError) as excinfo:
+        load_settings()
+    shown = str(excinfo.value)
+    assert variable in shown
+    assert "value not shown" in shown
+    assert value not in shown
+    assert "S3cretPassw0rd" not in shown
+    assert "changeme" not in shown
+    # nor in the chained exceptions a traceback would print
+    assert excinfo.value.__cause__ is None
+    assert excinfo.value.__suppress_context__
+
+
+def test_strong_secrets_are_accepted(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CARELINE_API__SESSION_SECRET", "kX9v-2Lq_8ZtR4mW7yB1nC5pD3sF6hJ0aE")
+    monkeypatch.setenv("CARELINE_API__ADMIN_PASSWORD", "plum orbit lantern 42")
+    settings = load_settings()
+    assert settings.api.admin_password == "plum orbit lantern 42"
+    assert settings.api.cookie_secure is True  # on unless turned off (the demo does)
 
 
 def test_unknown_keys_in_a_group_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:

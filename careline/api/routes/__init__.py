@@ -18,6 +18,7 @@ from careline.api.routes import (
     surveys,
     thresholds,
     tickets,
+    users,
 )
 
 
@@ -26,7 +27,7 @@ def api_v1_router() -> APIRouter:
     router = APIRouter(
         prefix="/api/v1",
         dependencies=[Depends(require_viewer)],
-        responses=responses(401, 403, 503),
+        responses=responses(401, 403, 422, 503),
     )
     modules = (
         customers,
@@ -40,6 +41,7 @@ def api_v1_router() -> APIRouter:
         surveys,
         dead_letters,
         outbox,
+        users,
     )
     for module in modules:
         router.include_router(module.router)

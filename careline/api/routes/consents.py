@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from careline.api.deps import Conn, Now, RequireAgent
 from careline.api.errors import responses
+from careline.api.scopes import PathId, customer_in_scope
 from crm_core.consent.model import (
     CURRENT_POLICY,
     Action,
@@ -22,7 +23,8 @@ from crm_core.consent.model import (
 from crm_core.consent.postgres import PostgresConsentLedger, PostgresConsentUnitOfWork
 from crm_core.consent.service import consent_state, record_changes
 
-router = APIRouter(prefix="/customers", tags=["consent"])
+# Every route names a customer: callers limited to other customers get a 404.
+router = APIRouter(prefix="/customers", tags=["consent"], dependencies=[Depends(customer_in_scope)])
 
 
 class ConsentEntry(BaseModel):
@@ -147,7 +149,7 @@ def as_records(
     summary="A customer's consents: current state per purpose and channel, and the ledger",
     responses=responses(404),
 )
-def consents_get(customer_id: int, conn: Conn) -> Consents:
+def consents_get(customer_id: PathId, conn: Conn) -> Consents:
     state, history = consent_state(PostgresConsentLedger(conn), customer_id)
     return consents_view(customer_id, state, history)
 
@@ -158,7 +160,7 @@ def consents_get(customer_id: int, conn: Conn) -> Consents:
     responses=responses(404),
 )
 def consents_post(
-    customer_id: int, body: ConsentChanges, conn: Conn, now: Now, principal: RequireAgent
+    customer_id: PathId, body: ConsentChanges, conn: Conn, now: Now, principal: RequireAgent
 ) -> Consents:
     records = as_records(body, customer_id, principal.name, now)
     record_changes(PostgresConsentUnitOfWork(conn), customer_id, records, now)

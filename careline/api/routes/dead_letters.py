@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from careline.api.deps import Conn, Context, Paging, RequireAdmin
+from careline.api.deps import MAX_BIGINT, Conn, Context, Paging, RequireAdmin, require_unscoped
 from careline.api.errors import responses
 from crm_core.kernel.read_models import Listing
 from ingest.dead_letters import (
@@ -18,7 +18,10 @@ from ingest.dead_letters import (
 )
 from ingest.replay import replay_dead_letters
 
-router = APIRouter(prefix="/dead-letters", tags=["dead letters"])
+# Dead letters belong to no customer: callers limited to some customers may not read them.
+router = APIRouter(
+    prefix="/dead-letters", tags=["dead letters"], dependencies=[Depends(require_unscoped)]
+)
 
 MAX_REPLAY_IDS = 10_000
 
@@ -28,7 +31,10 @@ class ReplayRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    ids: Annotated[list[int] | None, Field(min_length=1, max_length=MAX_REPLAY_IDS)] = None
+    ids: Annotated[
+        list[Annotated[int, Field(ge=1, le=MAX_BIGINT)]] | None,
+        Field(min_length=1, max_length=MAX_REPLAY_IDS),
+    ] = None
     all: bool = False
 
     @model_validator(mode="after")
@@ -54,7 +60,9 @@ def dead_letters_list(
 
 
 @router.get("/{letter_id}", summary="One dead letter with its payload", responses=responses(404))
-def dead_letter_detail(letter_id: int, conn: Conn) -> DeadLetterDetail:
+def dead_letter_detail(
+    letter_id: Annotated[int, Path(ge=1, le=MAX_BIGINT)], conn: Conn
+) -> DeadLetterDetail:
     return get_dead_letter(conn, letter_id)
 
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from pydantic import AwareDatetime
 
-from careline.api.deps import Conn, Context, Now, Paging
+from careline.api.deps import MAX_BIGINT, Conn, Context, Now, Paging, Scope
 from careline.api.errors import responses
+from careline.api.scopes import device_in_scope
 from crm_core.kernel.read_models import Listing
 from devices.queries import (
     DeviceDetail,
@@ -33,17 +34,29 @@ def devices_list(
     context: Context,
     now: Now,
     page: Paging,
-    customer_id: Annotated[int | None, Query(description="Only this customer's.")] = None,
+    scope: Scope,
+    customer_id: Annotated[
+        int | None, Query(ge=1, le=MAX_BIGINT, description="Only this customer's.")
+    ] = None,
     device_type: Annotated[str | None, Query(description="Only this type's.")] = None,
 ) -> Listing[DeviceSummary]:
     items = list_devices(
-        conn, context.catalog, now, customer_id=customer_id, device_type=device_type, page=page
+        conn,
+        context.catalog,
+        now,
+        customer_id=customer_id,
+        device_type=device_type,
+        page=page,
+        customers=scope.sql_ids,
     )
     return Listing.of(items, page)
 
 
 @router.get(
-    "/{serial}", summary="One device with recent readings and faults", responses=responses(404)
+    "/{serial}",
+    summary="One device with recent readings and faults",
+    responses=responses(404),
+    dependencies=[Depends(device_in_scope)],
 )
 def device_detail(
     serial: str, conn: Conn, context: Context, now: Now, points: Points = DEFAULT_POINTS
@@ -55,6 +68,7 @@ def device_detail(
     "/{serial}/readings",
     summary="A device's readings per metric, newest `limit` in [since, until]",
     responses=responses(404),
+    dependencies=[Depends(device_in_scope)],
 )
 def device_readings_list(
     serial: str,

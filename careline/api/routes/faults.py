@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from careline.api.deps import Conn, Context, Now, Paging, RequireAgent
+from careline.api.deps import Conn, Context, Now, Paging, RequireAgent, Scope
 from careline.api.errors import responses
+from careline.api.scopes import PathId, fault_in_scope
 from crm_core.kernel.read_models import Listing
 from devices.faults.postgres import PostgresFaultsUnitOfWork
 from devices.faults.queries import (
@@ -27,20 +28,25 @@ router = APIRouter(prefix="/faults", tags=["faults"])
 def faults_list(
     conn: Conn,
     page: Paging,
+    scope: Scope,
     status: Annotated[
         FaultStatus | None, Query(description="open, acknowledged or cleared")
     ] = None,
     device: Annotated[str | None, Query(description="A device serial.")] = None,
 ) -> Listing[FaultSummary]:
-    return Listing.of(list_faults(conn, status=status, device_serial=device, page=page), page)
+    items = list_faults(
+        conn, status=status, device_serial=device, page=page, customers=scope.sql_ids
+    )
+    return Listing.of(items, page)
 
 
 @router.get(
     "/{fault_id}",
     summary="One fault with evidence and the readings 2 h either side of its onset",
     responses=responses(404),
+    dependencies=[Depends(fault_in_scope)],
 )
-def fault_detail(fault_id: int, conn: Conn, context: Context) -> FaultDetail:
+def fault_detail(fault_id: PathId, conn: Conn, context: Context) -> FaultDetail:
     return get_fault(conn, context.catalog, fault_id)
 
 
@@ -54,9 +60,10 @@ class Acknowledgement(BaseModel):
     "/{fault_id}/acknowledge",
     summary="Take a fault in hand (agent or admin); recorded in its history",
     responses=responses(404, 409),
+    dependencies=[Depends(fault_in_scope)],
 )
 def fault_acknowledge(
-    fault_id: int,
+    fault_id: PathId,
     body: Acknowledgement,
     conn: Conn,
     context: Context,

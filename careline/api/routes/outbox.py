@@ -4,16 +4,19 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 
-from careline.api.deps import Conn, Now, Paging, RequireAgent
+from careline.api.deps import Conn, Now, Paging, RequireAgent, require_unscoped
 from careline.api.errors import responses
 from crm_core.kernel.read_models import Listing
 from crm_core.notifications.model import Status
 from crm_core.notifications.postgres import retry_failed
 from crm_core.notifications.queries import OutboxSummary, list_outbox, outbox_message
 
-router = APIRouter(prefix="/outbox", tags=["notifications"])
+# Messages to every customer: limited (scoped) callers are refused, as for dead letters.
+router = APIRouter(
+    prefix="/outbox", tags=["notifications"], dependencies=[Depends(require_unscoped)]
+)
 
 
 @router.get("", summary="Customer messages, newest first")

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from careline.api.deps import Conn, Context, Now, Paging, RequireAgent
+from careline.api.deps import Conn, Context, Now, Paging, RequireAgent, require_unscoped
 from careline.api.errors import responses
+from careline.api.scopes import PathId
 from crm_core.kernel.read_models import Listing
 from devices.product_issues.model import IssueStatus
 from devices.product_issues.postgres import PostgresProductIssuesUnitOfWork
@@ -20,7 +21,13 @@ from devices.product_issues.queries import (
 )
 from devices.product_issues.service import add_note, change_status
 
-router = APIRouter(prefix="/product-issues", tags=["product issues"])
+# A product issue spans customers (its detail lists them): callers limited to some
+# customers may not read it (403).
+router = APIRouter(
+    prefix="/product-issues",
+    tags=["product issues"],
+    dependencies=[Depends(require_unscoped)],
+)
 
 
 class IssuePatch(BaseModel):
@@ -49,7 +56,7 @@ def issues_list(
     "fault rate against the rest of the fleet",
     responses=responses(404),
 )
-def issue_get(issue_id: int, conn: Conn, now: Now, context: Context) -> ProductIssueDetail:
+def issue_get(issue_id: PathId, conn: Conn, now: Now, context: Context) -> ProductIssueDetail:
     return get_product_issue(conn, issue_id, now, context.settings.fleet.rate_days)
 
 
@@ -59,7 +66,7 @@ def issue_get(issue_id: int, conn: Conn, now: Now, context: Context) -> ProductI
     responses=responses(404, 409),
 )
 def issue_update(
-    issue_id: int,
+    issue_id: PathId,
     patch: IssuePatch,
     conn: Conn,
     now: Now,
@@ -77,7 +84,7 @@ def issue_update(
     responses=responses(404),
 )
 def issue_note(
-    issue_id: int,
+    issue_id: PathId,
     body: IssueNoteBody,
     conn: Conn,
     now: Now,

@@ -5,17 +5,18 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 from pydantic import BaseModel
 
-from careline.api.deps import Conn, Now
+from careline.api.deps import Conn, Now, require_unscoped
 from careline.api.errors import responses
 from careline.reports.catalog import REPORTS, Period, report_named
 from careline.reports.export import to_csv, to_rows
 from careline.reports.snapshots import Snapshot, snapshots
 
-router = APIRouter(prefix="/reports", tags=["reports"])
+# Reports are fleet-wide figures: for callers of every customer only (403 otherwise).
+router = APIRouter(prefix="/reports", tags=["reports"], dependencies=[Depends(require_unscoped)])
 
 
 class ReportInfo(BaseModel):

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel
 
-from careline.api.deps import Conn, Now, RequireAgent
+from careline.api.deps import Conn, Now, RequireAgent, require_unscoped
 from careline.api.errors import responses
+from careline.api.scopes import PathId, ticket_in_scope
 from careline.console.survey import survey_path
 from careline.views import SurveyView, survey_view
 from crm_core.kernel.errors import NotFound
@@ -35,9 +36,10 @@ class Scores(BaseModel):
     "/tickets/{ticket_id}/survey",
     summary="Make the ticket's satisfaction survey (once) and return its signed link (agent)",
     responses=responses(404),
+    dependencies=[Depends(ticket_in_scope)],
 )
 def survey_send(
-    ticket_id: int, request: Request, conn: Conn, now: Now, principal: RequireAgent
+    ticket_id: PathId, request: Request, conn: Conn, now: Now, principal: RequireAgent
 ) -> SentSurvey:
     ticket = get_ticket(conn, ticket_id)
     survey = open_survey(conn, ticket.id, ticket.customer_id, now)
@@ -47,15 +49,24 @@ def survey_send(
     return SentSurvey(**survey_view(survey).model_dump(), link=link)
 
 
-@router.get("/tickets/{ticket_id}/survey", summary="The ticket's survey", responses=responses(404))
-def survey_get(ticket_id: int, conn: Conn) -> SurveyView:
+@router.get(
+    "/tickets/{ticket_id}/survey",
+    summary="The ticket's survey",
+    responses=responses(404),
+    dependencies=[Depends(ticket_in_scope)],
+)
+def survey_get(ticket_id: PathId, conn: Conn) -> SurveyView:
     survey = ticket_survey(conn, ticket_id)
     if survey is None:
         raise NotFound(f"ticket {ticket_id} has no survey")
     return survey_view(survey)
 
 
-@router.get("/surveys/scores", summary="CSAT % and NPS of the answers since a time")
+@router.get(
+    "/surveys/scores",
+    summary="CSAT % and NPS of the answers since a time (callers of every customer)",
+    dependencies=[Depends(require_unscoped)],
+)
 def survey_scores(conn: Conn, since: datetime | None = None) -> Scores:
     csats, npss, answered = answered_scores(conn, since)
     return Scores(since=since, responses=answered, csat_percent=csat_percent(csats), nps=nps(npss))

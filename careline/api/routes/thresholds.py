@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Depends, Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from careline.api.deps import Conn, Context, Now, RequireAgent
 from careline.api.errors import responses
+from careline.api.scopes import PathId, customer_in_scope, device_in_scope
 from devices.tuning.model import Override
 from devices.tuning.postgres import PostgresTuningUnitOfWork
 from devices.tuning.queries import (
@@ -30,6 +31,7 @@ from devices.tuning.service import (
     set_device_override,
 )
 
+# Scopes: a caller limited to some customers reaches only their devices and customers (404).
 router = APIRouter(tags=["thresholds"])
 
 Finite = Annotated[float | None, Field(allow_inf_nan=False)]
@@ -88,6 +90,7 @@ class ResetAnswer(BaseModel):
 
 @router.get(
     "/devices/{serial}/thresholds",
+    dependencies=[Depends(device_in_scope)],
     summary="A device's detector settings in force, each with where it comes from",
     responses=responses(404),
 )
@@ -97,6 +100,7 @@ def device_thresholds_get(serial: str, conn: Conn, context: Context) -> DeviceTh
 
 @router.put(
     "/devices/{serial}/thresholds/{metric}",
+    dependencies=[Depends(device_in_scope)],
     summary="Set the device's override of a metric (agent); replaces the previous one",
     responses=responses(404, 422),
 )
@@ -116,6 +120,7 @@ def device_thresholds_put(
 
 @router.delete(
     "/devices/{serial}/thresholds/{metric}",
+    dependencies=[Depends(device_in_scope)],
     summary="Remove the device's override of a metric (agent): back to customer or model",
     responses=responses(404),
 )
@@ -136,6 +141,7 @@ def device_thresholds_delete(
 
 @router.post(
     "/devices/{serial}/baseline-reset",
+    dependencies=[Depends(device_in_scope)],
     summary="Reset what the device's detectors learned (agent): after a repair",
     responses=responses(404, 422),
 )
@@ -161,20 +167,24 @@ def device_baseline_reset(
 
 @router.get(
     "/customers/{customer_id}/thresholds",
+    dependencies=[Depends(customer_in_scope)],
     summary="A customer's overrides, which apply to all their devices",
     responses=responses(404),
 )
-def customer_thresholds_get(customer_id: int, conn: Conn, context: Context) -> CustomerThresholds:
+def customer_thresholds_get(
+    customer_id: PathId, conn: Conn, context: Context
+) -> CustomerThresholds:
     return customer_thresholds(conn, context.catalog, customer_id)
 
 
 @router.put(
     "/customers/{customer_id}/thresholds/{metric}",
+    dependencies=[Depends(customer_in_scope)],
     summary="Set the customer's override of a metric for all their devices (agent)",
     responses=responses(404, 422),
 )
 def customer_thresholds_put(
-    customer_id: int,
+    customer_id: PathId,
     metric: Metric,
     body: OverrideBody,
     conn: Conn,
@@ -191,11 +201,12 @@ def customer_thresholds_put(
 
 @router.delete(
     "/customers/{customer_id}/thresholds/{metric}",
+    dependencies=[Depends(customer_in_scope)],
     summary="Remove the customer's override of a metric (agent)",
     responses=responses(404),
 )
 def customer_thresholds_delete(
-    customer_id: int,
+    customer_id: PathId,
     metric: Metric,
     conn: Conn,
     context: Context,
