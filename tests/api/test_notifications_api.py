@@ -47,7 +47,8 @@ LINKS = PreferenceLinks(LinkSigner(SESSION_SECRET), 3600)
 def context(db: Pool, catalog: Catalog, capabilities: Capabilities, tmp_path: Path) -> AppContext:
     settings = Settings(
         data_dir=tmp_path,
-        api=ApiSettings(session_secret=SESSION_SECRET),
+        # plain HTTP to 127.0.0.1, as the demo: cookies without the Secure flag
+        api=ApiSettings(session_secret=SESSION_SECRET, cookie_secure=False),
     )
     return AppContext(
         settings=settings, pool=db, catalog=catalog, capabilities=capabilities, clock=lambda: NOW
