@@ -1,8 +1,8 @@
 """The satisfaction survey a customer reaches through a signed link, without signing in.
 
-``/survey/{token}``: the token names the survey (:mod:`crm_core.kernel.links`, purpose
-``survey``, valid for ``SURVEY_LINK_DAYS``). The form is protected against cross-site
-request forgery like every console form. A changed or expired link gets a page saying so
+``/survey/{token}``: the token names the survey (:mod:`crm_core.surveys.links`, valid for
+30 days). The form is protected against cross-site request forgery like every console
+form. A changed or expired link gets a page saying so
 (400 or 410), an answered survey a page saying it is answered already (409), and the
 answer is recorded once, on the ticket and the customer.
 """
@@ -18,18 +18,11 @@ from fastapi.templating import Jinja2Templates
 
 from careline.api.deps import Conn, Now
 from crm_core.kernel.errors import NotFound
-from crm_core.kernel.links import BadLinkError, LinkSigner
+from crm_core.kernel.links import BadLinkError, LinkExpiredError, LinkSigner
+from crm_core.surveys.links import SurveyLinks
 from crm_core.surveys.model import AlreadyAnsweredError, Answer, InvalidAnswerError, Survey
 from crm_core.surveys.store import get_survey, record_answer
 from crm_core.tickets.queries import get_ticket
-
-SURVEY = "survey"
-SURVEY_LINK_DAYS = 30
-
-
-def survey_path(links: LinkSigner, survey_id: int) -> str:
-    """The path of a survey's link (the mail adds the installation's public address)."""
-    return f"/survey/{links.sign(SURVEY, survey_id)}"
 
 
 def _number(value: str | None) -> int | None:
@@ -43,7 +36,7 @@ def _number(value: str | None) -> int | None:
 
 def install_survey(app: FastAPI, templates: Jinja2Templates, links: LinkSigner) -> None:
     router = APIRouter(include_in_schema=False)
-    max_age_s = SURVEY_LINK_DAYS * 86_400
+    surveys = SurveyLinks(links)
 
     def page(request: Request, status_code: int = 200, **values: object) -> HTMLResponse:
         values.setdefault("problem", None)
@@ -53,9 +46,9 @@ def install_survey(app: FastAPI, templates: Jinja2Templates, links: LinkSigner) 
 
     def opened(request: Request, conn: Conn, token: str) -> Survey | HTMLResponse:
         try:
-            survey = get_survey(conn, links.load(SURVEY, token, max_age_s=max_age_s))
+            survey = get_survey(conn, surveys.survey(token))
         except BadLinkError as exc:
-            expired = "expired" in str(exc)
+            expired = isinstance(exc, LinkExpiredError)
             return page(
                 request,
                 410 if expired else 400,

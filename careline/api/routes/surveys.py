@@ -10,10 +10,10 @@ from pydantic import BaseModel
 from careline.api.deps import Conn, Now, RequireAgent, require_unscoped
 from careline.api.errors import responses
 from careline.api.scopes import PathId, ticket_in_scope
-from careline.console.survey import survey_path
 from careline.views import SurveyView, survey_view
 from crm_core.kernel.errors import NotFound
 from crm_core.kernel.links import LinkSigner
+from crm_core.surveys.links import SurveyLinks
 from crm_core.surveys.model import csat_percent, nps
 from crm_core.surveys.store import answered_scores, open_survey, ticket_survey
 from crm_core.tickets.queries import get_ticket
@@ -45,7 +45,7 @@ def survey_send(
     survey = open_survey(conn, ticket.id, ticket.customer_id, now)
     links = request.app.state.links
     assert isinstance(links, LinkSigner)
-    link = str(request.base_url).rstrip("/") + survey_path(links, survey.id)
+    link = SurveyLinks(links).url(str(request.base_url), survey.id)
     return SentSurvey(**survey_view(survey).model_dump(), link=link)
 
 
