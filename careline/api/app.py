@@ -13,6 +13,7 @@ import secrets
 from fastapi import FastAPI
 from starlette.middleware.sessions import SessionMiddleware
 
+from careline.api.body_limit import BodyLimit
 from careline.api.context import AppContext
 from careline.api.csrf import CsrfMiddleware
 from careline.api.docs import install_docs
@@ -26,6 +27,7 @@ from crm_core.kernel.links import LinkSigner
 log = logging.getLogger(__name__)
 
 SESSION_COOKIE = "careline_session"
+UPLOAD_OVERHEAD = 64 * 1024  # multipart headers and form fields around an uploaded file
 
 
 def _session_secret(context: AppContext) -> str:
@@ -71,5 +73,11 @@ def create_app(context: AppContext) -> FastAPI:
     # Outermost: every answer gets the security headers, bad requests stop here.
     app.add_middleware(
         GuardMiddleware, max_body_bytes=api.max_body_bytes, hsts_max_age_s=api.hsts_max_age_s
+    )
+    # Outermost: a huge upload is refused before the CSRF check or anything reads it.
+    app.add_middleware(
+        BodyLimit,
+        max_bytes=context.settings.imports.max_bytes + UPLOAD_OVERHEAD,
+        prefixes=("/api/v1/imports", "/console/imports"),
     )
     return app
