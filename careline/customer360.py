@@ -129,28 +129,30 @@ def _faults(conn: psycopg.Connection[TupleRow], customer_id: int) -> list[FaultS
 
 
 _TIMELINE: LiteralString = """
+  SELECT at, kind, actor, summary, link, detail FROM (
     SELECT h.at, 'ticket' AS kind, h.actor,
            '#' || t.id || ' ' || t.subject || ': ' || CASE h.action
                WHEN 'created' THEN 'opened'
                WHEN 'status' THEN coalesce(h.old_status, '') || ' → ' || coalesce(h.new_status, '')
                ELSE 'comment' END AS summary,
            '/console/tickets/' || t.id AS link,
-           CASE WHEN h.comment <> '' THEN to_jsonb(h.comment) ELSE 'null'::jsonb END AS detail
+           CASE WHEN h.comment <> '' THEN to_jsonb(h.comment) ELSE 'null'::jsonb END AS detail,
+           h.id AS seq
     FROM ticket_history h JOIN tickets t ON t.id = h.ticket_id
     WHERE t.customer_id = %(customer)s
   UNION ALL
     SELECT f.opened_at, 'fault', 'careline',
            'fault on ' || d.serial || ': ' || f.metric || ' (' || f.detector || ') opened',
-           '/console/devices/' || d.serial, 'null'::jsonb
+           '/console/devices/' || d.serial, 'null'::jsonb, f.id
     FROM faults f JOIN devices d ON d.id = f.device_id WHERE d.customer_id = %(customer)s
   UNION ALL
     SELECT f.cleared_at, 'fault', 'careline',
            'fault on ' || d.serial || ': ' || f.metric || ' cleared',
-           '/console/devices/' || d.serial, 'null'::jsonb
+           '/console/devices/' || d.serial, 'null'::jsonb, f.id
     FROM faults f JOIN devices d ON d.id = f.device_id
     WHERE d.customer_id = %(customer)s AND f.cleared_at IS NOT NULL
   UNION ALL
-    SELECT a.at, 'record', a.actor, a.entity || ' ' || a.action, NULL, a.detail
+    SELECT a.at, 'record', a.actor, a.entity || ' ' || a.action, NULL, a.detail, a.id
     FROM audit_log a
     WHERE (a.entity = 'customer' AND a.entity_id = %(customer)s::text)
        OR (a.entity = 'site' AND a.entity_id IN
@@ -159,7 +161,8 @@ _TIMELINE: LiteralString = """
             (SELECT id::text FROM devices WHERE customer_id = %(customer)s))
        OR (a.entity = 'contract' AND a.entity_id IN
             (SELECT id::text FROM service_contracts WHERE customer_id = %(customer)s))
-  ORDER BY 1 DESC
+  ) AS events
+  ORDER BY at DESC, seq DESC
   LIMIT %(limit)s
 """
 
