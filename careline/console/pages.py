@@ -9,6 +9,7 @@ removed user, a sign-out or a revocation takes effect at once. Sign-in goes thro
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Annotated
 from urllib.parse import quote
 
@@ -25,6 +26,7 @@ from careline.console import sign_in
 from careline.console.assets import plotly_version
 from careline.console.charts import fault_label, metric_figure
 from careline.console.sign_in import HOME, SIGN_IN, install_sign_in
+from careline.customer360 import customer_panel
 from careline.views import ticket_detail
 from crm_core.auth.principals import Principal
 from crm_core.auth.scopes import CustomerScope
@@ -43,8 +45,10 @@ class SignInRequiredError(Exception):
     """The page needs a signed-in user; answered with a redirect to the sign-in page."""
 
 
+@cache
 def console_templates() -> Jinja2Templates:
-    """The console's Jinja2 templates with its filters and globals."""
+    """The console's Jinja2 templates with its filters and globals (one environment, which
+    pages in other modules share)."""
     env = Environment(
         loader=PackageLoader("careline.console", "templates"),
         autoescape=select_autoescape(["html"]),
@@ -135,8 +139,11 @@ def install_pages(app: FastAPI) -> None:
     def ticket_page(
         request: Request,
         ticket_id: int,
+        *,
         user: ConsoleUser,
         conn: Conn,
+        context: Context,
+        now: Now,
         error: str | None = None,
     ) -> HTMLResponse:
         try:
@@ -144,12 +151,14 @@ def install_pages(app: FastAPI) -> None:
             ticket = ticket_detail(conn, ticket_id)
         except NotFound as exc:
             return not_found(request, user, str(exc))
+        panel = customer_panel(conn, context.catalog, ticket, now)
         return render(
             request,
             "ticket.html",
             user,
             ticket=ticket,
             moves=TRANSITIONS[ticket.status],
+            panel=panel,
             error=error[:300] if error else None,
         )
 
