@@ -73,8 +73,11 @@ def read_table(data: bytes, columns: Columns, *, max_bytes: int, max_rows: int) 
         )
     except (pd.errors.ParserError, pd.errors.EmptyDataError, csv.Error) as exc:
         raise ImportFileError(f"the file is not readable as CSV: {exc}") from None
-    frame.columns = [str(c).strip().lower() for c in frame.columns]
-    header = list(frame.columns)
+    # pandas renames a repeated column ("name.1"): the header is read as written instead.
+    header = [c.strip().lower() for c in next(csv.reader(io.StringIO(text)), [])]
+    if len(header) != len(frame.columns):
+        raise ImportFileError("the header row could not be read as CSV")
+    frame.columns = header
     duplicated = sorted({c for c in header if header.count(c) > 1})
     if duplicated:
         raise ImportFileError(f"columns named twice: {', '.join(duplicated)}")

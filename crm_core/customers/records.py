@@ -154,8 +154,8 @@ class CustomerPatch(_Record):
     external_ref: Annotated[Reference | None, Optional] = None
 
 
-Latitude = Annotated[float | None, Optional, Field(ge=-90, le=90)]
-Longitude = Annotated[float | None, Optional, Field(ge=-180, le=180)]
+Latitude = Annotated[Annotated[float, Field(ge=-90, le=90)] | None, Optional]
+Longitude = Annotated[Annotated[float, Field(ge=-180, le=180)] | None, Optional]
 
 
 def _both_or_neither(latitude: float | None, longitude: float | None) -> None:
