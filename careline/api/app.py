@@ -13,7 +13,6 @@ import secrets
 from fastapi import FastAPI
 from starlette.middleware.sessions import SessionMiddleware
 
-from careline.api.body_limit import BodyLimit
 from careline.api.context import AppContext
 from careline.api.csrf import CsrfMiddleware
 from careline.api.docs import install_docs
@@ -71,13 +70,12 @@ def create_app(context: AppContext) -> FastAPI:
         https_only=api.cookie_secure,  # off only where plain HTTP is served (the demo)
     )
     # Outermost: every answer gets the security headers, bad requests stop here.
+    # A huge upload is refused here too, before the CSRF check or anything reads it.
     app.add_middleware(
-        GuardMiddleware, max_body_bytes=api.max_body_bytes, hsts_max_age_s=api.hsts_max_age_s
-    )
-    # Outermost: a huge upload is refused before the CSRF check or anything reads it.
-    app.add_middleware(
-        BodyLimit,
-        max_bytes=context.settings.imports.max_bytes + UPLOAD_OVERHEAD,
-        prefixes=("/api/v1/imports", "/console/imports"),
+        GuardMiddleware,
+        max_body_bytes=api.max_body_bytes,
+        hsts_max_age_s=api.hsts_max_age_s,
+        upload_paths=("/api/v1/imports", "/console/imports"),
+        max_upload_bytes=context.settings.imports.max_bytes + UPLOAD_OVERHEAD,
     )
     return app

@@ -106,10 +106,21 @@ async def _validation(request: Request, exc: Exception) -> JSONResponse:
         )
         for error in exc.errors()
     ]
-    where = ", ".join(".".join(str(p) for p in problem.loc) for problem in problems[:5])
-    return error_response(
-        422, "invalid_request", f"the request was refused at: {where}", problems=problems
+    # And the same as field -> reason, the shape the CRM record rules answer in.
+    fields: dict[str, str] = {}
+    for problem in problems:
+        loc = [str(p) for p in problem.loc]
+        if loc and loc[0] in ("body", "query", "path", "header"):
+            loc = loc[1:]
+        fields.setdefault(".".join(loc) or "body", problem.msg.removeprefix("Value error, "))
+    reasons = "; ".join(f"{k}: {v}" for k, v in list(fields.items())[:5])
+    body = InvalidRecordBody(
+        error="invalid_request",
+        detail=f"the request was refused at: {reasons}",
+        problems=problems,
+        fields=fields,
     )
+    return JSONResponse(body.model_dump(exclude_none=True), status_code=422)
 
 
 async def _bad_data(request: Request, exc: Exception) -> JSONResponse:
@@ -160,24 +171,6 @@ async def _bad_file(request: Request, exc: Exception) -> JSONResponse:
     return error_response(400, "invalid_file", str(exc))
 
 
-async def _invalid_request(request: Request, exc: Exception) -> JSONResponse:
-    """FastAPI's own checks of a request, in the same shape: field -> reason."""
-    assert isinstance(exc, RequestValidationError)
-    fields: dict[str, str] = {}
-    for error in exc.errors():
-        loc = [str(p) for p in error.get("loc", ())]
-        if loc and loc[0] in ("body", "query", "path", "header"):
-            loc = loc[1:]
-        message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
-        fields.setdefault(".".join(loc) or "body", message)
-    body = InvalidRecordBody(
-        error="invalid_request",
-        detail="; ".join(f"{k}: {v}" for k, v in fields.items()),
-        fields=fields,
-    )
-    return JSONResponse(body.model_dump(), status_code=422)
-
-
 async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
     log.warning("database unavailable during %s %s: %s", request.method, request.url.path, exc)
     return error_response(503, "database_unavailable", "the database cannot be reached now")
@@ -210,7 +203,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(InvalidReportRequest, _invalid)
     app.add_exception_handler(TuningError, _invalid_setting)
     app.add_exception_handler(RecordError, _invalid_record)
-    app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(ConsentError, _invalid)
     app.add_exception_handler(NotRetryable, _conflict)
     app.add_exception_handler(ImportFileError, _bad_file)

@@ -180,7 +180,7 @@ def test_files_past_the_size_or_row_limit_are_refused(
     huge = b"kind,name\n" + b"person,x\n" * 2_000_000  # 18 MB: refused before it is read
     answer = upload(small_limits, admin, "customers", huge)
     assert answer.status_code == 413
-    assert answer.json()["error"] == "too_large"
+    assert answer.json()["error"] == "body_too_large"
     assert count(db, "customers") == 0
 
 
