@@ -9,7 +9,6 @@ removed user, a sign-out or a revocation takes effect at once. Sign-in goes thro
 
 from __future__ import annotations
 
-from functools import cache
 from typing import Annotated
 from urllib.parse import quote
 
@@ -45,10 +44,8 @@ class SignInRequiredError(Exception):
     """The page needs a signed-in user; answered with a redirect to the sign-in page."""
 
 
-@cache
 def console_templates() -> Jinja2Templates:
-    """The console's Jinja2 templates with its filters and globals (one environment, which
-    pages in other modules share)."""
+    """The console's Jinja2 templates with its filters and globals."""
     env = Environment(
         loader=PackageLoader("careline.console", "templates"),
         autoescape=select_autoescape(["html"]),
