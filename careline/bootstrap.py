@@ -55,6 +55,7 @@ from devices.product_issues.postgres import PostgresProductIssueRepository
 from devices.product_issues.service import Grouping, GroupOnFault
 from devices.product_issues.settings import FleetSettings
 from devices.registry import DeviceDirectory, PostgresDeviceSource
+from devices.registry_listener import RegistryListener
 from devices.tuning.feed import TuningFeed
 from devices.tuning.feedback import handle_ticket_resolved
 from devices.tuning.postgres import PostgresTuningRepository
@@ -311,6 +312,7 @@ class Ingest:
     source: MqttSource
     directory: DeviceDirectory
     detectors: FleetDetectors | None
+    listener: RegistryListener
 
 
 def push_protocol(settings: Settings) -> Literal["5", "3.1.1"]:
@@ -374,7 +376,8 @@ def build_ingest(
         max_payload_bytes=limits.max_message_bytes,
     )
     worker.set_acknowledger(source.ack)
-    return Ingest(worker, source, directory, detectors)
+    listener = RegistryListener(endpoints.database_url, directory)
+    return Ingest(worker, source, directory, detectors, listener)
 
 
 # Ingest allocates a few objects per reading and keeps tens of thousands of long-lived ones
@@ -395,6 +398,8 @@ def start_ingest(ingest: Ingest, stack: ExitStack) -> None:
     """
     gc.set_threshold(*GC_THRESHOLDS)
     gc.freeze()  # what start-up built (catalog, registry, pool) is never garbage
+    ingest.listener.start()  # a device registered from now on is known at once
+    stack.callback(ingest.listener.stop)
     ingest.worker.start()
     try:
         ingest.source.start()

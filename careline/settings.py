@@ -19,6 +19,7 @@ from limits import parse as parse_rate_limit
 from pydantic import BaseModel, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from careline.crm_import.settings import ImportSettings
 from crm_core.auth.passwords import strength_problem
 from crm_core.kernel.settings import DatabaseSettings, Group
 from crm_core.notifications.settings import NotificationSettings
@@ -158,6 +159,7 @@ class Settings(BaseSettings):
     api: ApiSettings = ApiSettings()
     fleet: FleetSettings = FleetSettings()
     notifications: NotificationSettings = NotificationSettings()
+    imports: ImportSettings = ImportSettings()
 
 
 def env_name(location: tuple[int | str, ...]) -> str:

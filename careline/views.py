@@ -1,5 +1,5 @@
-"""What the API and the console show that spans contexts: a customer with their devices,
-a ticket with the faults behind it.
+"""What the API and the console show that spans contexts: a ticket with the faults behind
+it (the customer 360 is :mod:`careline.customer360`).
 
 Each context answers for its own tables (``crm_core.customers.queries``,
 ``crm_core.tickets.queries``, ``devices.queries``, ``devices.faults.queries``); this is the
@@ -14,18 +14,10 @@ import psycopg
 from psycopg.rows import TupleRow
 from pydantic import BaseModel
 
-from crm_core.customers.queries import CustomerRecord, get_customer
-from crm_core.kernel.read_models import MAX_LIMIT, Page
 from crm_core.surveys.model import Survey
 from crm_core.surveys.store import ticket_survey
 from crm_core.tickets.queries import TicketHistoryLine, TicketRecord, get_ticket, ticket_history
-from devices.catalog import Catalog
 from devices.faults.queries import FaultSummary, ticket_faults
-from devices.queries import DeviceSummary, list_devices
-
-
-class CustomerDetail(CustomerRecord):
-    devices: list[DeviceSummary]
 
 
 class SurveyView(BaseModel):
@@ -59,15 +51,6 @@ class TicketDetail(TicketRecord):
     faults: list[FaultSummary]
     history: list[TicketHistoryLine]
     survey: SurveyView | None
-
-
-def customer_detail(
-    conn: psycopg.Connection[TupleRow], catalog: Catalog, customer_id: int, now: datetime
-) -> CustomerDetail:
-    """One customer with their sites and (up to 500) devices."""
-    record = get_customer(conn, customer_id)
-    devices = list_devices(conn, catalog, now, customer_id=customer_id, page=Page(MAX_LIMIT))
-    return CustomerDetail(**record.model_dump(), devices=devices)
 
 
 def ticket_detail(conn: psycopg.Connection[TupleRow], ticket_id: int) -> TicketDetail:

@@ -88,6 +88,8 @@ class DeviceType:
     """Silence that becomes a fault (and a ticket): longer than offline, which only shows."""
     causes: tuple[Cause, ...] = ()
     """What a fault signature on this type means, in the order the diagnosis tries them."""
+    models: tuple[str, ...] = ()
+    """The product lines of the type; a device registered by staff names one of them."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,6 +230,7 @@ def parse_catalog(data: dict[str, Any]) -> Catalog:
             offline_after_s=float(raw.get("offline_after_s", 600)),
             no_data_after_s=float(raw.get("no_data_after_s", 3600)),
             metrics=metrics,
+            models=tuple(str(m) for m in raw.get("models", ())),
         )
     if not types:
         raise CatalogError("the catalog defines no device types")

@@ -6,10 +6,16 @@ query per ``negative_ttl_s``, not one per message. Serials come from the network
 unknown ones are kept in a bounded LRU cache with a time to live (cachetools' ``TTLCache``):
 a million made-up serials cost at most ``negative_size`` entries. Known devices are
 registered ones, bounded by the registry itself.
+
+A device registered while ingest runs must not wait out that time to live: the registry's
+writers send a notification (:mod:`devices.records`), a listener thread passes the serial
+to :meth:`DeviceDirectory.invalidate`, and the next lookup asks the database again. The
+listener only enqueues; the cache itself is touched by the ingest thread alone.
 """
 
 from __future__ import annotations
 
+import queue
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -52,6 +58,8 @@ class DeviceDirectory:
         self._source = source
         self._known: dict[str, DeviceRef] = {}
         self._unknown: TTLCache[str, bool] = TTLCache(negative_size, negative_ttl_s, timer=clock)
+        # Serials to forget, from other threads (None: forget every unknown answer).
+        self._invalidated: queue.SimpleQueue[str | None] = queue.SimpleQueue()
 
     def preload(self) -> int:
         for ref in self._source.fetch_all():
@@ -62,6 +70,7 @@ class DeviceDirectory:
         """The known devices among ``serials``; one query for all the cache misses."""
         found: dict[str, DeviceRef] = {}
         missing: list[str] = []
+        self._apply_invalidations()
         unknown = self._unknown
         for serial in serials:
             ref = self._known.get(serial)
@@ -87,6 +96,22 @@ class DeviceDirectory:
         """Drop a cached answer (a device was registered or changed)."""
         self._known.pop(serial, None)
         self._unknown.pop(serial, None)
+
+    def invalidate(self, serial: str | None) -> None:
+        """Forget ``serial`` (None: every unknown answer) before the next lookup; safe to
+        call from any thread."""
+        self._invalidated.put(serial)
+
+    def _apply_invalidations(self) -> None:
+        while True:
+            try:
+                serial = self._invalidated.get_nowait()
+            except queue.Empty:
+                return
+            if serial is None:
+                self._unknown.clear()
+            else:
+                self.forget(serial)
 
 
 class PostgresDeviceSource:

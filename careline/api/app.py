@@ -26,6 +26,7 @@ from crm_core.kernel.links import LinkSigner
 log = logging.getLogger(__name__)
 
 SESSION_COOKIE = "careline_session"
+UPLOAD_OVERHEAD = 64 * 1024  # multipart headers and form fields around an uploaded file
 
 
 def _session_secret(context: AppContext) -> str:
@@ -69,7 +70,12 @@ def create_app(context: AppContext) -> FastAPI:
         https_only=api.cookie_secure,  # off only where plain HTTP is served (the demo)
     )
     # Outermost: every answer gets the security headers, bad requests stop here.
+    # A huge upload is refused here too, before the CSRF check or anything reads it.
     app.add_middleware(
-        GuardMiddleware, max_body_bytes=api.max_body_bytes, hsts_max_age_s=api.hsts_max_age_s
+        GuardMiddleware,
+        max_body_bytes=api.max_body_bytes,
+        hsts_max_age_s=api.hsts_max_age_s,
+        upload_paths=("/api/v1/imports", "/console/imports"),
+        max_upload_bytes=context.settings.imports.max_bytes + UPLOAD_OVERHEAD,
     )
     return app

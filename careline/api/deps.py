@@ -48,7 +48,10 @@ def get_conn(context: Context) -> Iterator[psycopg.Connection[TupleRow]]:
         yield conn
 
 
-Conn = Annotated[psycopg.Connection[TupleRow], Depends(get_conn)]
+# scope="function": the connection goes back to the pool, and so commits, when the handler
+# returns, before the answer is sent. With FastAPI's default ("request") it committed after
+# the answer, so a client's next request could miss a write it had been told was done.
+Conn = Annotated[psycopg.Connection[TupleRow], Depends(get_conn, scope="function")]
 
 
 def get_now(context: Context) -> datetime:

@@ -17,12 +17,14 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from psycopg_pool import PoolTimeout
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from careline.crm_import.reading import FileTooLarge, ImportFileError
 from careline.reports.catalog import InvalidReportRequest
 from crm_core.auth.errors import NotAuthenticatedError, PermissionDeniedError
 from crm_core.consent.model import ConsentError
+from crm_core.customers.records import RecordError, field_errors
 from crm_core.kernel.errors import DatabaseUnavailable, NotFound, StorageError
 from crm_core.notifications.postgres import NotRetryable
 from crm_core.tickets.model import TicketConflictError
@@ -51,19 +53,34 @@ class ErrorBody(BaseModel):
     problems: list[FieldProblem] | None = None
 
 
+class InvalidRecordBody(ErrorBody):
+    """A record refused by a rule: ``fields`` maps each field at fault to the reason."""
+
+    fields: dict[str, str] = {}
+
+
 DESCRIPTIONS = {
+    400: "The uploaded file cannot be read; `detail` says why and what to do.",
     401: "No valid credentials (API key or console session).",
     403: "The caller's role does not allow this.",
     404: "No such resource.",
     409: "The change conflicts with the resource's state.",
-    422: "The request's values cannot be used: `detail` says why (and `problems` where).",
+    413: "The upload is larger than the limit.",
+    422: "The request's values cannot be used: `detail` says why (and `problems` or "
+    "`fields` where).",
     503: "The database cannot be reached now; retry later.",
 }
 
 
 def responses(*codes: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI ``responses`` entries for ``codes``, all with the ErrorBody model."""
-    return {code: {"model": ErrorBody, "description": DESCRIPTIONS[code]} for code in codes}
+    return {
+        code: {
+            "model": InvalidRecordBody if code == 422 else ErrorBody,
+            "description": DESCRIPTIONS[code],
+        }
+        for code in codes
+    }
 
 
 def error_response(
@@ -89,10 +106,21 @@ async def _validation(request: Request, exc: Exception) -> JSONResponse:
         )
         for error in exc.errors()
     ]
-    where = ", ".join(".".join(str(p) for p in problem.loc) for problem in problems[:5])
-    return error_response(
-        422, "invalid_request", f"the request was refused at: {where}", problems=problems
+    # And the same as field -> reason, the shape the CRM record rules answer in.
+    fields: dict[str, str] = {}
+    for problem in problems:
+        loc = [str(p) for p in problem.loc]
+        if loc and loc[0] in ("body", "query", "path", "header"):
+            loc = loc[1:]
+        fields.setdefault(".".join(loc) or "body", problem.msg.removeprefix("Value error, "))
+    reasons = "; ".join(f"{k}: {v}" for k, v in list(fields.items())[:5])
+    body = InvalidRecordBody(
+        error="invalid_request",
+        detail=f"the request was refused at: {reasons}",
+        problems=problems,
+        fields=fields,
     )
+    return JSONResponse(body.model_dump(exclude_none=True), status_code=422)
 
 
 async def _bad_data(request: Request, exc: Exception) -> JSONResponse:
@@ -125,14 +153,22 @@ async def _invalid_setting(request: Request, exc: Exception) -> JSONResponse:
     return error_response(422, "invalid_setting", str(exc))
 
 
-async def _invalid_request(request: Request, exc: Exception) -> JSONResponse:
-    """The request's shape is wrong: each problem as "where: what", in one sentence. (The
-    default answer echoes the input, which fails to render when it holds NaN.)"""
-    assert isinstance(exc, RequestValidationError)
-    problems = [
-        f"{'.'.join(str(part) for part in error['loc'])}: {error['msg']}" for error in exc.errors()
-    ]
-    return error_response(422, "invalid_request", "; ".join(problems))
+async def _invalid_record(request: Request, exc: Exception) -> JSONResponse:
+    fields = exc.fields if isinstance(exc, RecordError) else {}
+    if isinstance(exc, ValidationError):
+        fields = field_errors(exc)
+    body = InvalidRecordBody(
+        error="invalid_record",
+        detail="; ".join(f"{k}: {v}" for k, v in fields.items()),
+        fields=fields,
+    )
+    return JSONResponse(body.model_dump(), status_code=422)
+
+
+async def _bad_file(request: Request, exc: Exception) -> JSONResponse:
+    if isinstance(exc, FileTooLarge):
+        return error_response(413, "too_large", str(exc))
+    return error_response(400, "invalid_file", str(exc))
 
 
 async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
@@ -166,9 +202,12 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ProductIssueConflict, _conflict)
     app.add_exception_handler(InvalidReportRequest, _invalid)
     app.add_exception_handler(TuningError, _invalid_setting)
-    app.add_exception_handler(RequestValidationError, _invalid_request)
+    app.add_exception_handler(RecordError, _invalid_record)
     app.add_exception_handler(ConsentError, _invalid)
     app.add_exception_handler(NotRetryable, _conflict)
+    app.add_exception_handler(ImportFileError, _bad_file)
+    # A merged edit re-validated inside a use case (not the request body FastAPI checks).
+    app.add_exception_handler(ValidationError, _invalid_record)
     app.add_exception_handler(DatabaseUnavailable, _unavailable)
     app.add_exception_handler(StorageError, _storage)
     # Third-party errors that reach the edge: the server went away or the pool is exhausted.

@@ -50,9 +50,20 @@ class BodyTooLarge(HTTPException):
 class GuardMiddleware:
     """Security headers, U+0000 refusal and the body size limit (see the module doc)."""
 
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int, hsts_max_age_s: int = 0) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_body_bytes: int,
+        hsts_max_age_s: int = 0,
+        upload_paths: tuple[str, ...] = (),
+        max_upload_bytes: int = 0,
+    ) -> None:
         self._app = app
         self._limit = max_body_bytes
+        # Paths that take file uploads (the CSV import) have a limit of their own.
+        self._upload_paths = upload_paths
+        self._upload_limit = max(max_upload_bytes, max_body_bytes)
         headers = list(BASE_HEADERS)
         if hsts_max_age_s > 0:
             value = f"max-age={hsts_max_age_s}; includeSubDomains"
@@ -71,14 +82,17 @@ class GuardMiddleware:
                 message["headers"] = [*message.get("headers", []), *extra]
             await send(message)
 
-        refusal = self._refusal(scope)
+        limit = self._limit
+        if self._upload_paths and str(scope["path"]).startswith(self._upload_paths):
+            limit = self._upload_limit
+        refusal = self._refusal(scope, limit)
         if refusal is not None:
             status, code, detail = refusal
             await error_response(status, code, detail)(scope, receive, send_with_headers)
             return
-        await self._app(scope, self._counting(receive), send_with_headers)
+        await self._app(scope, self._counting(receive, limit), send_with_headers)
 
-    def _refusal(self, scope: Scope) -> tuple[int, str, str] | None:
+    def _refusal(self, scope: Scope, limit: int) -> tuple[int, str, str] | None:
         query = bytes(scope.get("query_string", b"")).lower()
         if "\x00" in scope["path"] or b"%00" in query or b"\x00" in query:
             return 400, "invalid_request", "U+0000 (NUL) is not allowed in paths or parameters"
@@ -86,11 +100,11 @@ class GuardMiddleware:
             if name == b"content-length":
                 if not value.isdigit():
                     return 400, "invalid_request", "Content-Length is not a number"
-                if int(value) > self._limit:
-                    return 413, "body_too_large", f"the body is larger than {self._limit} bytes"
+                if int(value) > limit:
+                    return 413, "body_too_large", f"the body is larger than {limit} bytes"
         return None
 
-    def _counting(self, receive: Receive) -> Receive:
+    def _counting(self, receive: Receive, limit: int) -> Receive:
         seen = 0
 
         async def counted() -> Message:
@@ -98,8 +112,8 @@ class GuardMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self._limit:
-                    raise BodyTooLarge(self._limit)
+                if seen > limit:
+                    raise BodyTooLarge(limit)
             return message
 
         return counted

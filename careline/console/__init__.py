@@ -6,10 +6,14 @@ from fastapi import FastAPI
 
 from careline.console.actions import install_actions
 from careline.console.assets import install_assets
+from careline.console.customer_pages import install_customer_pages
+from careline.console.device_forms import install_device_forms
 from careline.console.fleet import install_fleet_pages
+from careline.console.import_pages import install_import_pages
 from careline.console.notifications import install_notification_pages
 from careline.console.pages import console_templates, install_pages
 from careline.console.preferences import install_preferences
+from careline.console.record_forms import install_record_forms
 from careline.console.survey import install_survey
 from careline.console.thresholds import install_thresholds
 from crm_core.kernel.links import LinkSigner
@@ -26,4 +30,9 @@ def install_console(app: FastAPI, links: LinkSigner) -> None:
     templates = console_templates()
     install_notification_pages(app, templates)
     install_preferences(app, templates, links)
+    # The forms first: /customers/new before /customers/{customer_id}.
+    install_record_forms(app)
+    install_device_forms(app)
+    install_customer_pages(app)
+    install_import_pages(app)
     install_assets(app)

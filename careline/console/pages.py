@@ -25,6 +25,7 @@ from careline.console import sign_in
 from careline.console.assets import plotly_version
 from careline.console.charts import fault_label, metric_figure
 from careline.console.sign_in import HOME, SIGN_IN, install_sign_in
+from careline.customer360 import customer_panel
 from careline.views import ticket_detail
 from crm_core.auth.principals import Principal
 from crm_core.auth.scopes import CustomerScope
@@ -135,8 +136,11 @@ def install_pages(app: FastAPI) -> None:
     def ticket_page(
         request: Request,
         ticket_id: int,
+        *,
         user: ConsoleUser,
         conn: Conn,
+        context: Context,
+        now: Now,
         error: str | None = None,
     ) -> HTMLResponse:
         try:
@@ -144,12 +148,14 @@ def install_pages(app: FastAPI) -> None:
             ticket = ticket_detail(conn, ticket_id)
         except NotFound as exc:
             return not_found(request, user, str(exc))
+        panel = customer_panel(conn, context.catalog, ticket, now)
         return render(
             request,
             "ticket.html",
             user,
             ticket=ticket,
             moves=TRANSITIONS[ticket.status],
+            panel=panel,
             error=error[:300] if error else None,
         )
 

@@ -14,7 +14,13 @@ from datetime import date, timedelta
 import psycopg
 from psycopg.rows import TupleRow
 
+from crm_core.customers.records import CustomerFields
 from simulators.fleet import SimDevice
+
+
+def e164(phone: str) -> str | None:
+    """The number as the CRM stores it (the console's and the API's rule)."""
+    return CustomerFields(kind="person", name="-", phone=phone).phone
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,7 +188,7 @@ def seed_crm(
                 customer_id = conn.execute(
                     "INSERT INTO customers (kind, name, email, phone) VALUES (%s, %s, %s, %s) "
                     "RETURNING id",
-                    (customer.kind, customer.name, customer.email, customer.phone),
+                    (customer.kind, customer.name, customer.email, e164(customer.phone)),
                 ).fetchone()[0]  # type: ignore[index]
                 site_id = conn.execute(
                     "INSERT INTO sites (customer_id, label, address, latitude, longitude) "

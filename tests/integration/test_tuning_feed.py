@@ -26,7 +26,8 @@ def test_the_feed_follows_overrides_new_devices_owners_and_resets(
     db: Pool, catalog: Catalog
 ) -> None:
     with db.connection() as conn:
-        shop, home = make.customer(conn, "Shop"), make.customer(conn, "Home")
+        shop = make.customer(conn, "Shop", email="shop@example.net")
+        home = make.customer(conn, "Home", email="home@example.net")
         first = make.device(conn, "RF-1", customer_id=shop)
         set_customer_override(
             PostgresTuningUnitOfWork(conn),

@@ -109,7 +109,8 @@ def test_a_repair_resets_the_baseline_and_other_codes_change_nothing(
 
 def test_the_no_data_check_uses_the_device_or_customer_interval(db: Pool, catalog: Catalog) -> None:
     with db.connection() as conn:
-        patient, strict = make.customer(conn), make.customer(conn, "Bakery", kind="business")
+        patient = make.customer(conn)
+        strict = make.customer(conn, "Bakery", kind="business", email="bakery@example.net")
         quiet = make.device(conn, "RF-1", customer_id=patient)  # its own 2 h
         shop = make.device(conn, "RF-2", customer_id=strict)  # its customer's 30 min
         plain = make.device(conn, "RF-3", customer_id=patient)  # the model's hour

@@ -101,3 +101,17 @@ def test_a_message_that_makes_the_builder_fail_becomes_a_dead_letter(catalog: Ca
     assert rejection.reason is RejectReason.PROCESSING_ERROR
     assert "ZeroDivisionError: a bug in a detector" in rejection.detail
     assert list(batch.spans) == [1]
+
+
+def test_an_invalidated_serial_is_asked_again_at_the_next_lookup() -> None:
+    source = CountingSource([])
+    directory = DeviceDirectory(source, negative_ttl_s=3600.0)
+    directory.resolve(["FR-000009"])
+    source.refs["FR-000009"] = DeviceRef(9, "FR-000009", "refrigerator")  # registered now
+    assert directory.resolve(["FR-000009"]) == {}  # the cached answer, an hour long
+    directory.invalidate("FR-000009")  # from the registry listener's thread
+    assert directory.resolve(["FR-000009"])["FR-000009"].id == 9
+    directory.resolve(["XX-1", "XX-2"])
+    directory.invalidate(None)  # the listener reconnected: forget every unknown answer
+    directory.resolve([])
+    assert directory.unknown_cached == 0

@@ -1,4 +1,5 @@
-"""``/api/v1/devices``: the registry with live status, and readings per metric."""
+"""``/api/v1/devices``: the registry with live status, readings per metric, and registering
+and editing devices (agents and admins; ingest accepts a new device at once)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,19 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 from pydantic import AwareDatetime
 
-from careline.api.deps import MAX_BIGINT, Conn, Context, Now, Paging, Scope
+from careline.api.deps import (
+    MAX_BIGINT,
+    Conn,
+    Context,
+    Now,
+    Paging,
+    RequireAgent,
+    Scope,
+    require_unscoped,
+)
 from careline.api.errors import responses
 from careline.api.scopes import device_in_scope
+from crm_core.kernel.errors import NotFound
 from crm_core.kernel.read_models import Listing
 from devices.queries import (
     DeviceDetail,
@@ -19,6 +30,7 @@ from devices.queries import (
     list_devices,
 )
 from devices.readings import DEFAULT_POINTS, MAX_POINTS, MetricSeries
+from devices.records import DeviceFields, DevicePatch, device_id_of, save_device, update_device
 
 router = APIRouter(prefix="/devices", tags=["devices"])
 
@@ -83,3 +95,38 @@ def device_readings_list(
     return device_readings(
         conn, context.catalog, serial, metric=metric, since=since, until=until, limit=limit
     )
+
+
+@router.post(
+    "",
+    status_code=201,
+    summary="Register a device (agent or admin); its messages are accepted from then on",
+    responses=responses(422),
+    dependencies=[Depends(require_unscoped)],
+)
+def device_create(
+    body: DeviceFields, conn: Conn, context: Context, now: Now, principal: RequireAgent
+) -> DeviceDetail:
+    save_device(conn, None, body, context.catalog, actor=principal.name, now=now)
+    return get_device(conn, context.catalog, body.serial, now, points=1)
+
+
+@router.patch(
+    "/{serial}",
+    summary="Change a device's model, firmware, owner, site or dates (agent or admin)",
+    responses=responses(404, 422),
+    dependencies=[Depends(device_in_scope), Depends(require_unscoped)],
+)
+def device_update(
+    serial: str,
+    body: DevicePatch,
+    conn: Conn,
+    context: Context,
+    now: Now,
+    principal: RequireAgent,
+) -> DeviceDetail:
+    device_id = device_id_of(conn, serial)
+    if device_id is None:
+        raise NotFound(f"device {serial!r} does not exist")
+    update_device(conn, device_id, body, context.catalog, actor=principal.name, now=now)
+    return get_device(conn, context.catalog, serial, now, points=1)
