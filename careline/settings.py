@@ -22,6 +22,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from crm_core.auth.passwords import strength_problem
 from crm_core.kernel.settings import DatabaseSettings, Group
 from crm_core.notifications.settings import NotificationSettings
+from crm_core.tickets.settings import ServiceSettings
 from devices.product_issues.settings import FleetSettings
 from ingest.settings import IngestSettings, MqttSettings
 
@@ -158,6 +159,7 @@ class Settings(BaseSettings):
     api: ApiSettings = ApiSettings()
     fleet: FleetSettings = FleetSettings()
     notifications: NotificationSettings = NotificationSettings()
+    service: ServiceSettings = ServiceSettings()
 
 
 def env_name(location: tuple[int | str, ...]) -> str:

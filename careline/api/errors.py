@@ -25,7 +25,7 @@ from crm_core.auth.errors import NotAuthenticatedError, PermissionDeniedError
 from crm_core.consent.model import ConsentError
 from crm_core.kernel.errors import DatabaseUnavailable, NotFound, StorageError
 from crm_core.notifications.postgres import NotRetryable
-from crm_core.tickets.model import TicketConflictError
+from crm_core.tickets.model import TicketConflictError, TicketInputError
 from devices.errors import FaultError, TuningError
 from devices.product_issues.model import ProductIssueConflict
 
@@ -169,6 +169,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(ConsentError, _invalid)
     app.add_exception_handler(NotRetryable, _conflict)
+    app.add_exception_handler(TicketInputError, _invalid)
     app.add_exception_handler(DatabaseUnavailable, _unavailable)
     app.add_exception_handler(StorageError, _storage)
     # Third-party errors that reach the edge: the server went away or the pool is exhausted.
