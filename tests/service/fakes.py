@@ -9,7 +9,13 @@ from types import TracebackType
 from typing import Self
 
 from crm_core.kernel.events import Event
-from crm_core.tickets.model import HistoryEntry, Ticket, TicketConflictError, TicketDraft
+from crm_core.tickets.model import (
+    HistoryEntry,
+    Ticket,
+    TicketConflictError,
+    TicketDraft,
+    TicketResolved,
+)
 from crm_core.tickets.ports import TechnicianRef
 from devices.faults.findings import Diagnosis
 from devices.faults.model import Fault
@@ -215,6 +221,20 @@ class FakeTicketFaultLinks:
             self.tickets.save(ticket)
             self.tickets.record(
                 ticket.id, HistoryEntry(now, by, "resolution", old, "resolved", comment)
+            )
+            faults = self.tickets.fault_ids(ticket.id)
+            events.append(
+                TicketResolved(
+                    ticket.id,
+                    ticket.device_id,
+                    ticket.customer_id,
+                    "fault_cleared",
+                    "none",
+                    faults,
+                    None,
+                    by,
+                    now,
+                )
             )
         return events
 
