@@ -114,7 +114,7 @@ def test_a_ticket_follows_its_faults(
         links, second.id, absorbed=False, hint="door closed", now=later
     )
     assert isinstance(done, TicketResolved)  # the detectors hear of it: no change for them
-    assert (done.code, done.effect, done.fault_ids) == ("fault_cleared", "none", (1, 2))
+    assert (done.resolution_code, done.effect, done.fault_ids) == ("fault_cleared", "none", (1, 2))
     resolved = repository.get(ticket.id)
     assert resolved is not None
     assert resolved.status == "resolved"
