@@ -102,6 +102,9 @@ def install_work(app: FastAPI) -> None:
                 ).fetchone()
                 if row is None or row[0] != customer_id:
                     raise TicketInputError("that device is not this customer's")
+            # End the checks' read transaction, so that the use case's unit of work is the
+            # transaction itself and commits before the redirect, not a savepoint in it.
+            conn.commit()
             draft = TicketDraft(
                 subject.strip(),
                 description.strip(),

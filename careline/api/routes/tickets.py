@@ -152,6 +152,7 @@ def ticket_create(
 ) -> TicketDetail:
     check_device_owner(conn, body.customer_id, body.device_id)
     require_customer(conn, scope, body.customer_id)
+    conn.commit()  # the checks' reads end here: the use case's transaction is its own
     draft = TicketDraft(
         body.subject,
         body.description,
