@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import IntEnum
+from typing import Literal
 
 from crm_core.tickets.model import TicketDraft
 from devices.faults.findings import Diagnosis
@@ -38,6 +39,12 @@ PRIORITY_MATRIX: dict[tuple[Level, Level], int] = {
     (Level.LOW, Level.HIGH): 3,
     (Level.LOW, Level.MEDIUM): 4,
     (Level.LOW, Level.LOW): 4,
+}
+
+_LEVEL_NAMES: dict[Level, Literal["high", "medium", "low"]] = {
+    Level.HIGH: "high",
+    Level.MEDIUM: "medium",
+    Level.LOW: "low",
 }
 
 # Metrics whose failure spoils food or risks the home: high impact.
@@ -135,6 +142,10 @@ def proactive_ticket(facts: FaultFacts) -> TicketDraft:
         f"{facts.metric_label.lower()} abnormal",
         description="\n".join(lines),
         priority=priority,
+        severity=_LEVEL_NAMES[level_impact],
+        # a food-safety limit held for its duration is a safety issue: P1 (conventions §4.1)
+        safety=facts.detector.startswith("limit_") and level_impact is Level.HIGH,
+        urgency_hint=_LEVEL_NAMES[level_urgency],
     )
 
 
@@ -171,6 +182,10 @@ def _diagnosed_ticket(
         subject=f"{facts.device_type_label} {facts.device_serial}: {diagnosis.label.lower()}",
         description="\n".join(lines),
         priority=priority,
+        severity=_LEVEL_NAMES[impact_],
+        safety=facts.detector.startswith("limit_") and impact_ is Level.HIGH,
+        hours_to_failure=diagnosis.urgency.hours_to_failure,
+        urgency_hint=_LEVEL_NAMES[urgency_],
     )
 
 
@@ -193,6 +208,8 @@ def _no_data_ticket(facts: FaultFacts) -> TicketDraft:
             ]
         ),
         priority=PRIORITY_MATRIX[(Level.MEDIUM, Level.MEDIUM)],
+        severity="medium",
+        urgency_hint="medium",
     )
 
 

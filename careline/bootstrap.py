@@ -41,7 +41,7 @@ from crm_core.notifications.ports import ChannelAdapter
 from crm_core.notifications.postgres import PostgresOutbox
 from crm_core.notifications.recipients import PostgresRecipients
 from crm_core.tickets.follow_postgres import PostgresTicketFaultLinks
-from crm_core.tickets.model import TicketOpened
+from crm_core.tickets.model import TicketOpened, TicketResolved
 from crm_core.tickets.postgres import PostgresTicketRepository
 from devices.catalog import Catalog
 from devices.detection.fleet import FleetDetectors
@@ -221,6 +221,8 @@ def event_bus(
     )
     if notify is not None:
         bus.subscribe(TicketOpened, notify)
+    # A repair resets the device's learned baseline; "no fault found" desensitises it.
+    bus.subscribe(TicketResolved, ticket_resolution_feedback(catalog, clock))
     return bus
 
 
@@ -231,7 +233,8 @@ def ticket_resolution_feedback(
     ``resolution_code``, ``actor`` and ``ticket_id``): a repair resets the device's learned
     baseline, "no fault found" desensitises its detectors a bounded step
     (:func:`devices.tuning.service.handle_ticket_resolved`). Subscribe it with
-    ``bus.subscribe(TicketResolved, ticket_resolution_feedback(catalog, clock))``.
+    ``bus.subscribe(TicketResolved, ticket_resolution_feedback(catalog, clock))``, as
+    :func:`event_bus` does.
     """
 
     def handle(event: Any, uow: Any) -> list[Event]:

@@ -31,7 +31,9 @@ app = typer.Typer(
 dead_letters_app = typer.Typer(help="List, replay and purge messages that ingest refused.")
 users_app = typer.Typer(help="Staff accounts and API keys.")
 app.add_typer(dead_letters_app, name="dead-letters")
+technicians_app = typer.Typer(help="Technicians tickets are assigned to.")
 app.add_typer(users_app, name="users")
+app.add_typer(technicians_app, name="technicians")
 
 
 def _settings() -> Settings:
@@ -325,6 +327,36 @@ def revoke_sessions(
     from careline.access import run_revoke_sessions
 
     sys.exit(run_revoke_sessions(_settings(), email))
+
+
+@technicians_app.command("add")
+def technicians_add(
+    name: Annotated[str, typer.Option(help="Full name.")],
+    email: Annotated[str, typer.Option(help="E-mail (unique: adding it again does nothing).")],
+    skill: Annotated[
+        list[str] | None, typer.Option(help="A device type or part they can fix; repeatable.")
+    ] = None,
+    region: Annotated[str, typer.Option(help="Region they cover.")] = "",
+    lat: Annotated[float | None, typer.Option(help="Home base latitude.")] = None,
+    lon: Annotated[float | None, typer.Option(help="Home base longitude.")] = None,
+) -> None:
+    """Add a technician (recorded in the audit log)."""
+    from careline.runners import run_technicians_add
+
+    home = (lat, lon) if lat is not None and lon is not None else None
+    sys.exit(
+        run_technicians_add(
+            _settings(), name=name, email=email, skills=skill or [], region=region, home=home
+        )
+    )
+
+
+@technicians_app.command("list")
+def technicians_list() -> None:
+    """List technicians with their skills, home base and live tickets."""
+    from careline.runners import run_technicians_list
+
+    sys.exit(run_technicians_list(_settings()))
 
 
 def main() -> None:

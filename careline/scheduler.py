@@ -8,7 +8,8 @@ proactive ticket and its customer's heads-up) for a device silent longer than it
 ``no_data_after_s`` and clears it when the device is heard again; the product-issue sweep,
 every ten minutes, which groups recent faults that are in no product issue (what two
 ingest workers each saw only half of); report snapshots, nightly (at once on a fresh
-install), every report for yesterday.
+install), every report for yesterday; the SLA check, every minute, which raises each SLA warning
+and breach once and escalates (:mod:`crm_core.tickets.sla_check`).
 Each job takes ``now`` from the scheduler's clock and logs what it did; a failed run is
 logged and tried again at the next time.
 ``careline scheduler`` runs the jobs in their own process; ``careline demo`` runs them in
@@ -36,6 +37,10 @@ from crm_core.kernel.errors import StorageError, database_errors
 from crm_core.kernel.events import EventBus
 from crm_core.kernel.uow import PostgresUnitOfWork
 from crm_core.notifications.dispatcher import Dispatcher
+from crm_core.tickets.model import SlaBreached, SlaWarning
+from crm_core.tickets.postgres import PostgresTicketsUnitOfWork
+from crm_core.tickets.settings import ServiceSettings, sla_context
+from crm_core.tickets.sla_check import check_slas
 from devices.catalog import Catalog
 from devices.faults.model import FaultRecorded
 from devices.faults.no_data import no_data_events
@@ -144,6 +149,38 @@ def outbox_dispatch(dispatcher: Dispatcher) -> Callable[[], None]:
     return run
 
 
+def sla_check(
+    pool: Pool, service: ServiceSettings, bus: EventBus, clock: Clock
+) -> Callable[[], int]:
+    """The SLA job: every live ticket's clocks; each warning and breach raised once, its
+    events (``SlaWarning``, ``SlaBreached``, ``TicketEscalated``) published on the bus in
+    the same transaction. Returns how many events it raised (0 on a repeated run)."""
+    ctx = sla_context(service)
+
+    def run() -> int:
+        try:
+            with (
+                database_errors(),
+                pool.connection() as conn,
+                PostgresTicketsUnitOfWork(conn) as uow,
+            ):
+                events = check_slas(
+                    uow.tickets, ctx.levels, ctx.calendar, ctx.warning_share, clock()
+                )
+                bus.publish(events, uow)
+                uow.commit()
+        except StorageError as exc:
+            log.warning("the SLA check did not run: %s; trying again in a minute", exc)
+            return 0
+        for event in events:
+            if isinstance(event, SlaBreached | SlaWarning):
+                kind = "breached" if isinstance(event, SlaBreached) else "warning"
+                log.info("ticket %d: SLA %s %s", event.ticket_id, event.metric, kind)
+        return len(events)
+
+    return run
+
+
 def default_jobs(
     pool: Pool,
     settings: Settings,
@@ -190,6 +227,14 @@ def default_jobs(
             report_snapshots(pool, clock),
             first_run_now=True,
         ),
+        JobSpec(
+            "sla-check",
+            "SLA warnings, breaches and escalation",
+            IntervalTrigger(minutes=1),
+            _discard(
+                sla_check(pool, settings.service, event_bus(catalog, clock, settings.fleet), clock)
+            ),
+        ),
     ]
     if dispatcher is not None:
         jobs.append(
@@ -202,6 +247,15 @@ def default_jobs(
             )
         )
     return jobs
+
+
+def _discard(job: Callable[[], object]) -> Callable[[], None]:
+    """The job as the scheduler runs it: what it returns (a count, for tests) is dropped."""
+
+    def run() -> None:
+        job()
+
+    return run
 
 
 def start_scheduler(

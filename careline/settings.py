@@ -23,6 +23,7 @@ from careline.crm_import.settings import ImportSettings
 from crm_core.auth.passwords import strength_problem
 from crm_core.kernel.settings import DatabaseSettings, Group
 from crm_core.notifications.settings import NotificationSettings
+from crm_core.tickets.settings import ServiceSettings
 from devices.product_issues.settings import FleetSettings
 from ingest.settings import IngestSettings, MqttSettings
 
@@ -160,6 +161,7 @@ class Settings(BaseSettings):
     fleet: FleetSettings = FleetSettings()
     notifications: NotificationSettings = NotificationSettings()
     imports: ImportSettings = ImportSettings()
+    service: ServiceSettings = ServiceSettings()
 
 
 def env_name(location: tuple[int | str, ...]) -> str:

@@ -20,7 +20,7 @@ from tests.integration.brokers import TestBroker, running_mosquitto
 TABLES = (
     "product_issue_notes, product_issue_faults, product_issues, report_snapshots, "
     "surveys, ticket_faults, tickets, faults, detector_state, dead_letters, quarantine, readings, "
-    "device_status, audit_log, crm_imports, leases, apscheduler_jobs, technicians, "
+    "device_status, audit_log, crm_imports, sla_alerts, leases, apscheduler_jobs, technicians, "
     "service_contracts, "
     "detector_overrides, baseline_resets, "
     "consent_records, outbox, devices, sites, customers, staff_sessions, staff_users, api_keys"

@@ -12,6 +12,7 @@ from psycopg_pool import ConnectionPool
 from careline.settings import Settings
 from crm_core.kernel.capabilities import Capabilities
 from crm_core.kernel.clock import Clock, utc_now
+from crm_core.kernel.events import EventBus
 from devices.catalog import Catalog
 
 Pool = ConnectionPool[psycopg.Connection[TupleRow]]
@@ -32,3 +33,5 @@ class AppContext:
     capabilities: Capabilities
     ingest_status: Callable[[], dict[str, object]] | None = None
     clock: Clock = utc_now
+    bus: EventBus | None = None
+    """The domain events' bus: use cases publish on it inside their transaction."""

@@ -28,6 +28,9 @@ from crm_core.auth.scopes import CustomerScope
 from crm_core.auth.sessions import SessionPolicy
 from crm_core.auth.sessions import session_principal as stored_session
 from crm_core.kernel.read_models import DEFAULT_LIMIT, MAX_LIMIT, Page
+from crm_core.tickets.queries import SlaContext
+from crm_core.tickets.service import Publish
+from crm_core.tickets.settings import sla_context
 
 SESSION_ID = "sid"  # the only thing the session cookie carries
 MAX_BIGINT = 2**63 - 1  # PostgreSQL's bigint: ids and offsets beyond it are refused (422)
@@ -158,3 +161,18 @@ require_admin = require("admin")
 RequireViewer = Annotated[Principal, Depends(require_viewer)]
 RequireAgent = Annotated[Principal, Depends(require_agent)]
 RequireAdmin = Annotated[Principal, Depends(require_admin)]
+
+
+def get_sla(context: Context, now: Now) -> tuple[SlaContext, datetime]:
+    """SLA policies, calendar and warning share from the settings, with the request's now."""
+    return sla_context(context.settings.service), now
+
+
+Sla = Annotated[tuple[SlaContext, datetime], Depends(get_sla)]
+
+
+def get_publish(context: Context) -> Publish | None:
+    return None if context.bus is None else context.bus.publish
+
+
+Publisher = Annotated[Publish | None, Depends(get_publish)]

@@ -27,7 +27,7 @@ from crm_core.consent.model import ConsentError
 from crm_core.customers.records import RecordError, field_errors
 from crm_core.kernel.errors import DatabaseUnavailable, NotFound, StorageError
 from crm_core.notifications.postgres import NotRetryable
-from crm_core.tickets.model import TicketConflictError
+from crm_core.tickets.model import TicketConflictError, TicketInputError
 from devices.errors import FaultError, TuningError
 from devices.product_issues.model import ProductIssueConflict
 
@@ -208,6 +208,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ImportFileError, _bad_file)
     # A merged edit re-validated inside a use case (not the request body FastAPI checks).
     app.add_exception_handler(ValidationError, _invalid_record)
+    app.add_exception_handler(TicketInputError, _invalid)
     app.add_exception_handler(DatabaseUnavailable, _unavailable)
     app.add_exception_handler(StorageError, _storage)
     # Third-party errors that reach the edge: the server went away or the pool is exhausted.

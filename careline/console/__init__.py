@@ -16,12 +16,14 @@ from careline.console.preferences import install_preferences
 from careline.console.record_forms import install_record_forms
 from careline.console.survey import install_survey
 from careline.console.thresholds import install_thresholds
+from careline.console.work import install_work
 from crm_core.kernel.links import LinkSigner
 
 
 def install_console(app: FastAPI, links: LinkSigner) -> None:
     """Add the console's pages, the customers' signed-link pages, its static files and
     plotly.js to ``app``."""
+    install_work(app)  # first: /console/tickets/new before /console/tickets/{ticket_id}
     install_pages(app)
     install_survey(app, console_templates(), links)
     install_actions(app)

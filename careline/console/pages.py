@@ -9,8 +9,8 @@ removed user, a sign-out or a revocation takes effect at once. Sign-in goes thro
 
 from __future__ import annotations
 
-from typing import Annotated
-from urllib.parse import quote
+from typing import Annotated, cast
+from urllib.parse import quote, urlencode
 
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -19,7 +19,7 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from careline.api.csrf import csrf_field
-from careline.api.deps import MAX_BIGINT, Conn, Context, Now, session_principal
+from careline.api.deps import MAX_BIGINT, Conn, Context, Now, Sla, session_principal
 from careline.api.scopes import require_device, require_ticket
 from careline.console import sign_in
 from careline.console.assets import plotly_version
@@ -31,13 +31,27 @@ from crm_core.auth.principals import Principal
 from crm_core.auth.scopes import CustomerScope
 from crm_core.kernel.errors import NotFound
 from crm_core.kernel.read_models import Page
-from crm_core.tickets.model import TICKET_STATUSES, TRANSITIONS, TicketStatus
+from crm_core.tickets.model import ENDED, TICKET_STATUSES, TRANSITIONS, TicketKind, TicketStatus
 from crm_core.tickets.queries import list_tickets
+from crm_core.tickets.sla import SLA_STATES, SlaState
+from crm_core.tickets.technicians import list_technicians, suggestions
 from devices.queries import get_device
 from ingest.dead_letters import list_dead_letters
 
 PAGE_SIZE = 50
 PREFIX = sign_in.PREFIX  # other console modules import it from here
+
+
+def duration(minutes: float) -> str:
+    """Business minutes as people say them: ``2 h 05 min``, ``45 min``, ``-1 h 10 min``."""
+    sign = "-" if minutes < 0 else ""
+    whole = round(abs(minutes))
+    hours, mins = divmod(whole, 60)
+    return f"{sign}{hours} h {mins:02d} min" if hours else f"{sign}{mins} min"
+
+
+def _choice(value: str, choices: tuple[str, ...]) -> str | None:
+    return value if value in choices else None
 
 
 class SignInRequiredError(Exception):
@@ -53,6 +67,7 @@ def console_templates() -> Jinja2Templates:
         lstrip_blocks=True,
     )
     env.filters["fault_label"] = fault_label
+    env.filters["duration"] = duration
     env.globals["plotly_version"] = plotly_version()
     env.globals["csrf_field"] = csrf_field
     return Jinja2Templates(env=env)
@@ -115,19 +130,54 @@ def install_pages(app: FastAPI) -> None:
         request: Request,
         user: ConsoleUser,
         conn: Conn,
-        status: TicketStatus | None = None,
+        sla: Sla,
+        status: str = "",
+        priority: str = "",
+        kind: str = "",
+        technician_id: str = "",
+        sla_state: str = "",
         offset: Annotated[int, Query(le=MAX_BIGINT)] = 0,
     ) -> HTMLResponse:
+        # The filter form sends every field, empty ones included: empty means "any", and a
+        # value that is not one of the choices is ignored rather than answered with an error.
         page = Page(limit=PAGE_SIZE, offset=max(offset, 0))
         scope = CustomerScope(user.customer_ids)
-        tickets = list_tickets(conn, status=status, page=page, customers=scope.sql_ids)
+        chosen_status = cast("TicketStatus | None", _choice(status, TICKET_STATUSES))
+        chosen_kind = cast("TicketKind | None", _choice(kind, ("proactive", "reactive")))
+        chosen_sla = cast("SlaState | None", _choice(sla_state, SLA_STATES))
+        chosen_priority = int(priority) if priority in ("1", "2", "3", "4") else None
+        chosen_tech = int(technician_id) if technician_id.isdigit() else None
+        tickets = list_tickets(
+            conn,
+            status=chosen_status,
+            kind=chosen_kind,
+            priority=chosen_priority,
+            technician_id=chosen_tech,
+            sla_state=chosen_sla,
+            sla=sla,
+            page=page,
+            customers=scope.sql_ids,
+        )
+        filters = {
+            "status": chosen_status,
+            "priority": chosen_priority,
+            "kind": chosen_kind,
+            "technician_id": chosen_tech,
+            "sla_state": chosen_sla,
+        }
+        query = urlencode({k: v for k, v in filters.items() if v is not None})
         return render(
             request,
             "tickets.html",
             user,
             tickets=tickets,
-            status=status,
+            status=filters["status"],
+            filters=filters,
+            query=query,
             statuses=TICKET_STATUSES,
+            kinds=("proactive", "reactive"),
+            sla_states=SLA_STATES,
+            technicians=list_technicians(conn),
             page=page,
             has_more=len(tickets) == PAGE_SIZE,
         )
@@ -141,21 +191,27 @@ def install_pages(app: FastAPI) -> None:
         conn: Conn,
         context: Context,
         now: Now,
+        sla: Sla,
         error: str | None = None,
     ) -> HTMLResponse:
         try:
             require_ticket(conn, CustomerScope(user.customer_ids), ticket_id)
-            ticket = ticket_detail(conn, ticket_id)
+            ticket = ticket_detail(conn, ticket_id, sla)
         except NotFound as exc:
             return not_found(request, user, str(exc))
         panel = customer_panel(conn, context.catalog, ticket, now)
+        live = ticket.status not in ENDED
         return render(
             request,
             "ticket.html",
             user,
             ticket=ticket,
-            moves=TRANSITIONS[ticket.status],
             panel=panel,
+            moves=[m for m in TRANSITIONS[ticket.status] if m != "resolved"],
+            can_resolve="resolved" in TRANSITIONS[ticket.status],
+            resolution_codes=sla[0].levels.resolution_codes.values(),
+            suggestions=suggestions(conn, ticket_id) if live and user.allows("agent") else [],
+            timezone=context.settings.service.timezone,
             error=error[:300] if error else None,
         )
 

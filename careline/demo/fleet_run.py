@@ -20,7 +20,7 @@ from pathlib import Path
 import psycopg
 from psycopg.rows import TupleRow
 
-from careline.demo.seed import is_owned, seed_crm
+from careline.demo.seed import is_owned, seed_crm, seed_service
 from devices.catalog import Catalog, load_catalog
 from simulators.clock import SimClock
 from simulators.faults import InjectedFault, plan_batch_fault, plan_faults
@@ -118,8 +118,12 @@ class FleetRun:
         return run
 
     def register(self, conn: psycopg.Connection[TupleRow]) -> int:
-        """The demo CRM and every device of the fleet (already registered ones stay)."""
-        return seed_crm(conn, self.fleet, seed=self.seed, today=datetime.now(UTC).date())
+        """The demo CRM and every device of the fleet (already registered ones stay), and
+        the service team: technicians and a few service contracts."""
+        today = datetime.now(UTC).date()
+        added = seed_crm(conn, self.fleet, seed=self.seed, today=today)
+        seed_service(conn, today=today)
+        return added
 
     def start(self, host: str, port: int, stack: ExitStack) -> None:
         self._thread = threading.Thread(

@@ -230,3 +230,79 @@ def seed_crm(
             )
             added += cur.rowcount
     return added
+
+
+@dataclass(frozen=True, slots=True)
+class SeedTechnician:
+    name: str
+    email: str
+    skills: tuple[str, ...]
+    region: str
+    latitude: float
+    longitude: float
+
+
+TECHNICIANS: tuple[SeedTechnician, ...] = (
+    SeedTechnician(
+        "Lena Vogel", "lena.vogel@example.com", ("refrigerator",), "Berlin", 52.5200, 13.4050
+    ),
+    SeedTechnician(
+        "Marco Rossi",
+        "marco.rossi@example.com",
+        ("refrigerator", "washing_machine"),
+        "Milano",
+        45.4642,
+        9.1900,
+    ),
+    SeedTechnician(
+        "Claire Dubois",
+        "claire.dubois@example.com",
+        ("washing_machine", "refrigerator"),
+        "Lyon",
+        45.7640,
+        4.8357,
+    ),
+    SeedTechnician(
+        "Sean Byrne", "sean.byrne@example.com", ("washing_machine",), "Dublin", 53.3498, -6.2603
+    ),
+    SeedTechnician(
+        "Pieter de Vries",
+        "pieter.devries@example.com",
+        ("refrigerator", "washing_machine"),
+        "Amsterdam",
+        52.3676,
+        4.9041,
+    ),
+)
+CONTRACT_TIERS = ("premium", "standard", "basic")
+
+
+def seed_service(conn: psycopg.Connection[TupleRow], *, today: date) -> int:
+    """Technicians, and a service contract for the first three customers (premium,
+    standard, basic) so that the SLA tiers show; return the technicians added.
+
+    Seeding twice adds nothing (by technician e-mail and contract reference).
+    """
+    added = 0
+    with conn.transaction():
+        for t in TECHNICIANS:
+            cur = conn.execute(
+                "INSERT INTO technicians (name, email, skills, region, home_latitude, "
+                "home_longitude) VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (email) DO NOTHING",
+                (t.name, t.email, list(t.skills), t.region, t.latitude, t.longitude),
+            )
+            added += cur.rowcount
+        for number, (customer, tier) in enumerate(zip(CUSTOMERS, CONTRACT_TIERS, strict=False)):
+            conn.execute(
+                "INSERT INTO service_contracts (reference, customer_id, tier, starts_on, ends_on) "
+                "SELECT %s, id, %s, %s, %s FROM customers WHERE email = %s "
+                "ON CONFLICT (reference) DO NOTHING",
+                (
+                    f"DEMO-SC-{number + 1}",
+                    tier,
+                    today - timedelta(days=200),
+                    today + timedelta(days=165),
+                    customer.email,
+                ),
+            )
+    return added

@@ -28,6 +28,10 @@ EPISODE: Final = timedelta(hours=24)
 UNKNOWN: Final = "(unknown)"
 SYSTEM_ACTOR_PREFIX: Final = "careline"
 """Actors whose name starts with this are careline itself (a rule, a job), not a person."""
+MOVES: Final = ("status", "assignment", "schedule", "resolution")
+"""History actions that move a ticket's status (a resolution with its code is one)."""
+PERSON_ACTIONS: Final = ("comment", *MOVES)
+"""What a person does that answers the customer (crm_core.tickets.sla's first response)."""
 
 RELIABILITY_COLUMNS: Final = [
     "group",
@@ -116,7 +120,7 @@ def first_response_at(tickets: pd.DataFrame, history: pd.DataFrame) -> pd.Series
     """
     created = tickets[["id", "created_at"]].rename(columns={"id": "ticket_id"})
     by_person = history[
-        history["action"].isin(["comment", "status"])
+        history["action"].isin(PERSON_ACTIONS)
         & ~history["actor"].astype(str).str.startswith(SYSTEM_ACTOR_PREFIX)
     ].merge(created, on="ticket_id")
     by_person = by_person[by_person["at"] >= by_person["created_at"]]
@@ -125,7 +129,7 @@ def first_response_at(tickets: pd.DataFrame, history: pd.DataFrame) -> pd.Series
 
 def resolved_at(history: pd.DataFrame) -> pd.Series:
     """When each ticket first moved to resolved, indexed by ticket id."""
-    moves = history[(history["action"] == "status") & (history["new_status"] == "resolved")]
+    moves = history[history["action"].isin(MOVES) & (history["new_status"] == "resolved")]
     return moves.groupby("ticket_id")["at"].min()
 
 

@@ -9,8 +9,11 @@ import psycopg
 from psycopg.rows import TupleRow
 
 from crm_core.kernel.events import Event
-from crm_core.tickets.model import HistoryEntry, Ticket, TicketDraft
+from crm_core.tickets.model import HistoryEntry, Ticket, TicketDraft, TicketResolved
 from crm_core.tickets.postgres import PostgresTicketRepository
+
+SELF_CLEARED_CODE = "fault_cleared"
+"""The resolution code of a ticket whose faults all cleared by themselves (service_levels)."""
 
 
 class PostgresTicketFaultLinks:
@@ -54,16 +57,38 @@ class PostgresTicketFaultLinks:
         self._tickets.record(ticket_id, change)
 
     def resolve(self, ticket: Ticket, now: datetime, by: str, comment: str) -> list[Event]:
+        """Resolved with the code ``fault_cleared`` (its effect: none), recorded like any
+        resolution (history and audit log), and announced with :class:`TicketResolved`."""
         assert ticket.id is not None
         old = ticket.status
         events = ticket.change_status("resolved", now, by, comment)
         if events:
+            ticket.resolution_code = SELF_CLEARED_CODE
             self._tickets.save(ticket)
             self._tickets.record(
-                ticket.id, HistoryEntry(now, by, "status", old, "resolved", comment)
+                ticket.id,
+                HistoryEntry(
+                    now,
+                    by,
+                    "resolution",
+                    old,
+                    "resolved",
+                    comment,
+                    {"code": SELF_CLEARED_CODE, "first_time_fix": None},
+                ),
             )
-            self._audit(
-                now, by, ticket.id, "status", {"old": old, "new": "resolved", "comment": comment}
+            events.append(
+                TicketResolved(
+                    ticket.id,
+                    ticket.device_id,
+                    ticket.customer_id,
+                    SELF_CLEARED_CODE,
+                    "none",
+                    self._tickets.fault_ids(ticket.id),
+                    None,
+                    by,
+                    now,
+                )
             )
         return events
 

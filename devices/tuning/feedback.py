@@ -12,6 +12,7 @@ import dataclasses
 from datetime import datetime, timedelta
 from typing import Final
 
+from crm_core.tickets.policies import load_service_levels
 from devices.catalog import Catalog
 from devices.errors import TuningError
 from devices.faults.ports import FaultRepository
@@ -19,8 +20,12 @@ from devices.tuning.model import Override, desensitised, effective, model_defaul
 from devices.tuning.ports import DeviceRow, TuningRepository
 from devices.tuning.service import device_kind, put_device_override, record_reset
 
-RESETTING_CODES: Final = frozenset({"repaired", "part_replaced", "replaced"})
-"""Resolution codes that mean the device's hardware changed: its learned baseline resets."""
+RESETTING_CODES: Final = frozenset(
+    {"replaced"}
+    | {c.code for c in load_service_levels().resolution_codes.values() if c.effect == "repair"}
+)
+"""Resolution codes that mean the device's hardware changed: its learned baseline resets
+(the codes whose effect is ``repair`` in crm_core/tickets/service_levels.toml)."""
 NO_FAULT_FOUND: Final = "no_fault_found"
 """The resolution code that desensitises the faults' detectors a bounded step."""
 NFF_LOOKBACK: Final = timedelta(days=7)

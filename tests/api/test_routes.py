@@ -161,7 +161,15 @@ def test_agent_changes_ticket_status(
     skipped = client.patch(url, json={"status": "closed"}, headers=agent)  # not resolved yet
     assert skipped.status_code == 409
     assert skipped.json()["error"] == "conflict"
-    assert client.patch(url, json={"status": "resolved"}, headers=agent).status_code == 200
+    no_code = client.patch(url, json={"status": "resolved"}, headers=agent)
+    assert (no_code.status_code, no_code.json()["error"]) == (422, "invalid_request")
+    bad_code = client.patch(
+        url, json={"status": "resolved", "resolution_code": "magic"}, headers=agent
+    )
+    assert bad_code.status_code == 422
+    assert "no_fault_found" in bad_code.json()["detail"]  # the valid codes are named
+    resolved = {"status": "resolved", "resolution_code": "repaired"}
+    assert client.patch(url, json=resolved, headers=agent).status_code == 200
     assert client.patch(url, json={"status": "closed"}, headers=agent).status_code == 200
     reopened = client.patch(url, json={"status": "in_progress"}, headers=agent)
     assert reopened.status_code == 409
@@ -170,7 +178,7 @@ def test_agent_changes_ticket_status(
     history = [(h["action"], h["new_status"], h["comment"]) for h in commented.json()["history"]]
     assert history == [
         ("status", "waiting_for_customer", "no answer"),
-        ("status", "resolved", ""),
+        ("resolution", "resolved", "Repaired"),
         ("status", "closed", ""),
         ("comment", None, "closed by phone"),
     ]

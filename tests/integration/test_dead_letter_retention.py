@@ -58,8 +58,12 @@ def test_the_scheduler_runs_retention_at_start_and_daily(
     try:
         wait_for(lambda: count(database_url, "SELECT count(*) FROM dead_letters") == 2)
         assert "dead-letter retention" in scheduler.job_names
-        assert {"product-issue sweep", "report snapshots"} <= set(scheduler.job_names)
-        assert count(database_url, "SELECT count(*) FROM apscheduler_jobs") == 4
+        assert {
+            "product-issue sweep",
+            "report snapshots",
+            "SLA warnings, breaches and escalation",
+        } <= set(scheduler.job_names)
+        assert count(database_url, "SELECT count(*) FROM apscheduler_jobs") == 5
     finally:
         scheduler.shutdown()
 

@@ -13,7 +13,7 @@ from psycopg.rows import TupleRow
 
 from crm_core.tickets.follow import TicketFaultLinks, follow_diagnosis, resolve_if_all_cleared
 from crm_core.tickets.follow_postgres import PostgresTicketFaultLinks
-from crm_core.tickets.model import TicketDraft, new_proactive
+from crm_core.tickets.model import TicketDraft, TicketResolved, new_proactive
 from crm_core.tickets.postgres import PostgresTicketRepository
 from devices.faults.findings import Diagnosis, Urgency
 from devices.faults.postgres import PostgresFaultRepository
@@ -110,9 +110,11 @@ def test_a_ticket_follows_its_faults(
     second.clear(NOW + timedelta(minutes=30))
     faults.save(second)
     later = NOW + timedelta(minutes=30)
-    [_event] = resolve_if_all_cleared(
+    [_changed, done] = resolve_if_all_cleared(
         links, second.id, absorbed=False, hint="door closed", now=later
     )
+    assert isinstance(done, TicketResolved)  # the detectors hear of it: no change for them
+    assert (done.resolution_code, done.effect, done.fault_ids) == ("fault_cleared", "none", (1, 2))
     resolved = repository.get(ticket.id)
     assert resolved is not None
     assert resolved.status == "resolved"
@@ -125,7 +127,11 @@ def test_a_ticket_follows_its_faults(
             "AND entity_id = %s ORDER BY id",
             (str(ticket.id),),
         ).fetchall()
-        assert audit[-1] == ("careline", "status", "all faults cleared by themselves: door closed")
-        assert [a[1] for a in audit] == ["redrafted", "status"]
+        assert audit[-1] == (
+            "careline",
+            "resolution",
+            "all faults cleared by themselves: door closed",
+        )
+        assert [a[1] for a in audit] == ["redrafted", "comment", "resolution"]
         [shown, _] = ticket_faults(conn, ticket.id)
         assert shown.diagnosis is None  # not diagnosed in this test: shown as such

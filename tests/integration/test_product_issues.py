@@ -124,7 +124,7 @@ def test_three_devices_of_one_batch_faulting_alike_make_one_issue_that_grows(
     assert [c.name for c in detail.affected_customers] == ["Amélie"]
     assert detail.first_fault_at == NOW - 30 * HOUR
     assert detail.last_fault_at == NOW - HOUR
-    assert rows(db, "SELECT actor, entity, action FROM audit_log") == [
+    assert rows(db, "SELECT actor, entity, action FROM audit_log WHERE entity <> 'ticket'") == [
         ("careline", "product_issue", "opened")
     ]
 
@@ -290,7 +290,9 @@ def test_an_issue_moves_open_investigating_resolved_with_notes_in_the_audit_log(
         ("comment", None),
         ("status", "resolved"),
     ]
-    assert rows(db, "SELECT actor, action FROM audit_log ORDER BY id")[1:] == [
+    assert rows(db, "SELECT actor, action FROM audit_log WHERE entity <> 'ticket' ORDER BY id")[
+        1:
+    ] == [
         ("quality@example.com", "status"),
         ("quality@example.com", "comment"),
         ("quality@example.com", "status"),

@@ -159,3 +159,24 @@ def test_no_fault_found_on_a_door_left_open_gives_that_fridge_more_time(
         900.0,
         0.5,
     )
+
+
+def test_resolving_through_the_use_case_feeds_the_detectors(db: Pool, catalog: Catalog) -> None:
+    """The real path: ``resolve`` publishes the SLA branch's ``TicketResolved`` on the bus
+    that ``event_bus`` wires, in the same transaction."""
+    from crm_core.tickets.dispatch import resolve as resolve_ticket
+    from crm_core.tickets.policies import load_service_levels
+    from crm_core.tickets.postgres import PostgresTicketsUnitOfWork
+
+    _, ticket, _ = fridge_with_ticket(db)
+    bus = event_bus(catalog, frozen(NOW))
+    with db.connection() as conn:
+        uow = PostgresTicketsUnitOfWork(conn)
+        levels = load_service_levels()
+        resolve_ticket(
+            uow, levels, ticket, "no_fault_found", NOW, "tech@example.org", "", bus.publish
+        )
+        view = device_thresholds(conn, catalog, "RF-1")
+    [cabinet] = [m for m in view.metrics if m.metric == "cabinet_temp"]
+    threshold = cabinet.effective["threshold"]
+    assert (threshold.value, threshold.source) == (5.0, "device")  # one step up from 4

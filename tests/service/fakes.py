@@ -4,12 +4,19 @@
 from __future__ import annotations
 
 import copy
-from datetime import datetime
+from datetime import date, datetime
 from types import TracebackType
 from typing import Self
 
 from crm_core.kernel.events import Event
-from crm_core.tickets.model import HistoryEntry, Ticket, TicketConflictError, TicketDraft
+from crm_core.tickets.model import (
+    HistoryEntry,
+    Ticket,
+    TicketConflictError,
+    TicketDraft,
+    TicketResolved,
+)
+from crm_core.tickets.ports import TechnicianRef
 from devices.faults.findings import Diagnosis
 from devices.faults.model import Fault
 from devices.owners import OwnedDevice
@@ -19,7 +26,34 @@ class FakeTicketRepository:
     def __init__(self) -> None:
         self.rows: dict[int, Ticket] = {}
         self.fault_ticket: dict[int, int] = {}
-        self.history: list[tuple[int, HistoryEntry]] = []
+        self.lines: list[tuple[int, HistoryEntry]] = []
+        self.tiers: dict[int, str] = {}  # customer id -> contract tier
+        self.technicians: dict[int, TechnicianRef] = {}
+        self.alerts: set[tuple[int, str, str]] = set()
+
+    def live(self) -> list[Ticket]:
+        return [copy.copy(t) for _, t in sorted(self.rows.items()) if t.is_live]
+
+    def contract_tier(self, customer_id: int, device_id: int | None, on: date) -> str:
+        return self.tiers.get(customer_id, "none")
+
+    def history(self, ticket_id: int) -> list[HistoryEntry]:
+        return [h for t, h in self.lines if t == ticket_id]
+
+    def fault_ids(self, ticket_id: int) -> tuple[int, ...]:
+        return tuple(sorted(f for f, t in self.fault_ticket.items() if t == ticket_id))
+
+    def technician(self, technician_id: int) -> TechnicianRef | None:
+        return self.technicians.get(technician_id)
+
+    def raise_alert(
+        self, ticket_id: int, metric: str, kind: str, at: datetime, due_at: datetime | None
+    ) -> bool:
+        key = (ticket_id, metric, kind)
+        if key in self.alerts:
+            return False
+        self.alerts.add(key)
+        return True
 
     def get(self, ticket_id: int, *, for_update: bool = False) -> Ticket | None:
         row = self.rows.get(ticket_id)
@@ -48,7 +82,7 @@ class FakeTicketRepository:
         self.rows[ticket.id] = copy.copy(ticket)
 
     def record(self, ticket_id: int, change: HistoryEntry) -> None:
-        self.history.append((ticket_id, change))
+        self.lines.append((ticket_id, change))
 
     def link_fault(self, ticket_id: int, fault_id: int) -> bool:
         if fault_id in self.fault_ticket:
@@ -183,9 +217,24 @@ class FakeTicketFaultLinks:
         old = ticket.status
         events = ticket.change_status("resolved", now, by, comment)
         if events:
+            ticket.resolution_code = "fault_cleared"
             self.tickets.save(ticket)
             self.tickets.record(
-                ticket.id, HistoryEntry(now, by, "status", old, "resolved", comment)
+                ticket.id, HistoryEntry(now, by, "resolution", old, "resolved", comment)
+            )
+            faults = self.tickets.fault_ids(ticket.id)
+            events.append(
+                TicketResolved(
+                    ticket.id,
+                    ticket.device_id,
+                    ticket.customer_id,
+                    "fault_cleared",
+                    "none",
+                    faults,
+                    None,
+                    by,
+                    now,
+                )
             )
         return events
 

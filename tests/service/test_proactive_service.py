@@ -11,7 +11,12 @@ import pytest
 from alerts.proactive import ProactiveTickets, SelfResolvingTickets
 from crm_core.kernel.clock import frozen
 from crm_core.kernel.events import Event, EventBus
-from crm_core.tickets.model import FaultJoinedTicket, TicketOpened, TicketStatusChanged
+from crm_core.tickets.model import (
+    FaultJoinedTicket,
+    TicketOpened,
+    TicketResolved,
+    TicketStatusChanged,
+)
 from devices.catalog import Catalog
 from devices.faults.model import (
     FaultCleared,
@@ -117,7 +122,8 @@ def test_clearing_closes_the_fault_never_before_its_onset(world: World) -> None:
     cleared = world.publish(
         FaultCleared(1, "cabinet_temp", "standard_score", T0 - 60)
     )  # a late window
-    assert cleared == [FaultCleared, FaultClosed, TicketStatusChanged]  # resolved by itself
+    # resolved by itself, with its code
+    assert cleared == [FaultCleared, FaultClosed, TicketStatusChanged, TicketResolved]
     fault = world.faults.rows[1]
     assert fault.cleared_at == fault.opened_at
     assert world.publish(FaultCleared(1, "cabinet_temp", "standard_score", T0 + 60)) == [

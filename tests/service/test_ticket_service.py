@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from crm_core.kernel.errors import NotFound
+from crm_core.tickets.dispatch import resolve
 from crm_core.tickets.model import (
     FaultJoinedTicket,
     TicketConflictError,
@@ -15,11 +16,13 @@ from crm_core.tickets.model import (
     TicketStatus,
     TicketStatusChanged,
 )
+from crm_core.tickets.policies import load_service_levels
 from crm_core.tickets.service import add_comment, change_status, open_or_join_proactive
 from tests.service.fakes import FakeTicketsUnitOfWork
 
 NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 DRAFT = TicketDraft("Fridge: too warm", "details", 2)
+LEVELS = load_service_levels()
 
 
 def open_for(uow: FakeTicketsUnitOfWork, device_id: int, fault_id: int) -> list[object]:
@@ -42,7 +45,7 @@ def test_status_changes_commit_once_say_what_changed_and_are_history() -> None:
     assert uow.tickets.rows[1].updated_at == later
     assert change_status(uow, 1, "assigned", later, "dispatch") == []  # no change
     add_comment(uow, 1, "agent", "customer prefers mornings", later)
-    assert [(e.action, e.actor, e.new_status, e.comment) for _, e in uow.tickets.history] == [
+    assert [(e.action, e.actor, e.new_status, e.comment) for _, e in uow.tickets.lines] == [
         ("created", "careline", "new", ""),
         ("status", "dispatch", "assigned", "to Anna"),
         ("comment", "agent", None, "customer prefers mornings"),
@@ -62,7 +65,10 @@ def test_the_whole_field_service_path() -> None:
         "closed",
     )
     for status in path:
-        change_status(uow, 1, status, NOW, "agent")
+        if status == "resolved":  # resolving needs a code
+            resolve(uow, LEVELS, 1, "repaired", NOW, "agent")
+        else:
+            change_status(uow, 1, status, NOW, "agent")
     assert uow.tickets.rows[1].status == "closed"
 
 
@@ -81,7 +87,7 @@ def test_a_move_the_lifecycle_forbids_writes_nothing() -> None:
 def test_reopening_is_refused_while_the_device_has_another_live_ticket() -> None:
     uow = FakeTicketsUnitOfWork()
     open_for(uow, 1, 10)
-    change_status(uow, 1, "resolved", NOW, "agent")
+    resolve(uow, LEVELS, 1, "repaired", NOW, "agent")
     assert [type(e) for e in open_for(uow, 1, 11)] == [TicketOpened, FaultJoinedTicket]
     with pytest.raises(TicketConflictError):
         change_status(uow, 1, "in_progress", NOW, "agent")

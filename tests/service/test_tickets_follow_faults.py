@@ -59,7 +59,7 @@ def test_a_door_left_open_asks_the_customer_and_resolves_itself(world: World) ->
     assert TicketStatusChanged in events
     resolved = world.tickets.rows[ticket.id or 0]
     assert resolved.status == "resolved"
-    _, entry = world.tickets.history[-1]
+    _, entry = world.tickets.lines[-1]
     assert (entry.actor, entry.new_status) == ("careline", "resolved")
     assert entry.comment == "all faults cleared by themselves: door closed"
 
@@ -71,7 +71,7 @@ def test_a_later_fault_that_explains_the_first_rewrites_a_new_ticket(world: Worl
     world.publish(door_open(T0 + 300))
     assert world.tickets.rows[ticket.id or 0].subject == "Refrigerator FR-000001: door left open"
     assert len(world.tickets.rows) == 1  # still one live ticket for the device
-    _, entry = world.tickets.history[-1]
+    _, entry = world.tickets.lines[-1]
     assert entry.comment.startswith("diagnosis updated: Door left open (part: none)")
     assert entry.comment.endswith(
         "subject was 'Refrigerator FR-000001: cooling loss, cause not yet clear'"
@@ -85,7 +85,7 @@ def test_a_ticket_someone_took_on_keeps_its_words_and_stays_open(world: World) -
     world.tickets.save(ticket)
     world.publish(door_open(T0 + 300))
     assert "cooling loss" in world.tickets.rows[ticket.id or 0].subject
-    _, entry = world.tickets.history[-1]
+    _, entry = world.tickets.lines[-1]
     assert "subject kept: work has started" in entry.comment
     world.publish(FaultCleared(1, "cabinet_temp", "standard_score", T0 + 3600))
     world.publish(FaultCleared(1, "door_open", "limit_high", T0 + 3600))

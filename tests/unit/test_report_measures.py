@@ -122,9 +122,9 @@ def tickets_and_history() -> tuple[pd.DataFrame, pd.DataFrame]:
             (1, created, "careline", "created", "new"),
             (1, created + H, "careline", "status", "assigned"),
             (1, created + 2 * H, "ana@example.com", "comment", None),
-            (1, created + 10 * H, "ana@example.com", "status", "resolved"),
+            (1, created + 10 * H, "ana@example.com", "resolution", "resolved"),  # with a code
             (2, created, "careline", "created", "new"),
-            (2, created + 4 * H, "ben@example.com", "status", "assigned"),
+            (2, created + 4 * H, "ben@example.com", "assignment", "assigned"),
             (3, created, "ben@example.com", "created", "new"),
             (3, created + H, "ben@example.com", "comment", None),
             (3, created + 30 * H, "ben@example.com", "status", "resolved"),
