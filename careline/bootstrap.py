@@ -22,6 +22,7 @@ from psycopg_pool import ConnectionPool
 
 from alerts.heads_up import HeadsUp
 from alerts.proactive import ProactiveTickets, SelfResolvingTickets
+from alerts.survey_request import SurveyRequest
 from careline.embedded.services import EmbeddedBroker, EmbeddedPostgres
 from careline.embedded.smtp import MAIL_FOLDER, EmbeddedSmtp
 from careline.settings import Settings
@@ -40,6 +41,7 @@ from crm_core.notifications.dispatcher import Dispatcher
 from crm_core.notifications.ports import ChannelAdapter
 from crm_core.notifications.postgres import PostgresOutbox
 from crm_core.notifications.recipients import PostgresRecipients
+from crm_core.surveys.links import SurveyLinks
 from crm_core.tickets.follow_postgres import PostgresTicketFaultLinks
 from crm_core.tickets.model import TicketOpened, TicketResolved
 from crm_core.tickets.postgres import PostgresTicketRepository
@@ -170,19 +172,37 @@ def heads_up(settings: Settings, clock: Clock = utc_now) -> HeadsUp:
     )
 
 
+def survey_request(settings: Settings, clock: Clock = utc_now) -> SurveyRequest:
+    """The handler that mails the satisfaction survey when a ticket is resolved."""
+
+    def links() -> tuple[SurveyLinks, PreferenceLinks]:
+        return SurveyLinks(link_signer(settings)), preference_links(settings)
+
+    return SurveyRequest(
+        recipients=lambda uow: PostgresRecipients(uow.connection),
+        consents=lambda uow: PostgresConsentLedger(uow.connection),
+        outbox=lambda uow: PostgresOutbox(uow.connection),
+        links=functools.cache(links),
+        public_url=settings.notifications.public_url,
+        clock=clock,
+    )
+
+
 def event_bus(
     catalog: Catalog,
     clock: Clock = utc_now,
     fleet: FleetSettings | None = None,
     *,
     notify: HeadsUp | None = None,
+    surveys: SurveyRequest | None = None,
 ) -> EventBus:
     """Every handler of the domain events ingest produces, on the PostgreSQL adapters.
 
     A new rule family is a handler module in ``alerts/`` and one ``subscribe`` line here.
     Product issues are grouped after the proactive ticket is opened, so that the ticket is
     there to link (both in the batch's transaction).
-    ``notify`` (from :func:`heads_up`) tells customers about their proactive tickets.
+    ``notify`` (from :func:`heads_up`) tells customers about their proactive tickets;
+    ``surveys`` (from :func:`survey_request`) asks them how we did once one is resolved.
     """
     bus = EventBus()
 
@@ -223,6 +243,8 @@ def event_bus(
         bus.subscribe(TicketOpened, notify)
     # A repair resets the device's learned baseline; "no fault found" desensitises it.
     bus.subscribe(TicketResolved, ticket_resolution_feedback(catalog, clock))
+    if surveys is not None:
+        bus.subscribe(TicketResolved, surveys)
     return bus
 
 
@@ -359,7 +381,12 @@ def build_ingest(
     )
     store = BatchStore(
         database.pool,
-        bus=event_bus(catalog, fleet=settings.fleet, notify=heads_up(settings)),
+        bus=event_bus(
+            catalog,
+            fleet=settings.fleet,
+            notify=heads_up(settings),
+            surveys=survey_request(settings),
+        ),
         max_reason_chars=limits.max_reason_chars,
     )
     worker = IngestWorker(

@@ -61,7 +61,7 @@ def build_app(
 ) -> FastAPI:
     from careline.api.app import create_app
     from careline.api.context import AppContext
-    from careline.bootstrap import event_bus
+    from careline.bootstrap import event_bus, survey_request
     from crm_core.auth.users import ensure_admin
 
     """The app; ``settings`` must have its secrets filled in (:func:`with_secrets`)."""
@@ -77,7 +77,7 @@ def build_app(
             catalog=catalog,
             capabilities=database.capabilities,
             ingest_status=ingest_status,
-            bus=event_bus(catalog, fleet=settings.fleet),
+            bus=event_bus(catalog, fleet=settings.fleet, surveys=survey_request(settings)),
         )
     )
 
