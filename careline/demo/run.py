@@ -30,6 +30,7 @@ from careline.bootstrap import (
     start_mail,
 )
 from careline.demo.fleet_run import FleetRun
+from careline.demo.service_team import ServiceTeam
 from careline.embedded.smtp import MAIL_FOLDER
 from careline.runners import stop_event
 from careline.scheduler import start_scheduler
@@ -251,6 +252,8 @@ def run_demo(settings: Settings, options: DemoOptions) -> int:
             )
         run.start(endpoints.mqtt_host, endpoints.mqtt_port, stack)
         commentary = Commentary(console_url)
+        team = ServiceTeam(database.pool, console_url)
+        threading.Thread(target=team.run, args=(stop,), name="demo-team", daemon=True).start()
         with database.pool.connection() as conn:
             known = [int(r[0]) for r in conn.execute("SELECT id FROM product_issues")]
             told = conn.execute("SELECT coalesce(max(id), 0) FROM outbox").fetchone()
