@@ -113,7 +113,7 @@ class ServiceTeam:
         elif status == "in_progress" and age_s >= RESOLVE_AFTER_S:
             ticket = self._api("GET", f"/tickets/{ticket_id}")
             parts = [f["diagnosis"]["part"] for f in ticket["faults"] if f.get("diagnosis")]
-            part = next((p for p in parts if p), "")
+            part = next((p for p in reversed(parts) if p), "")  # the newest diagnosis
             code = "part_replaced" if part else "repaired"
             note = f"replaced the {part}" if part else "repaired on site"
             self._api("POST", f"/tickets/{ticket_id}/resolve", {"code": code, "comment": note})
