@@ -29,6 +29,7 @@ from crm_core.kernel.errors import DatabaseUnavailable, NotFound, StorageError
 from crm_core.notifications.postgres import NotRetryable
 from crm_core.tickets.model import TicketConflictError, TicketInputError
 from devices.errors import FaultError, TuningError
+from devices.presence.directory import Conflict as PresenceConflict
 from devices.product_issues.model import ProductIssueConflict
 
 log = logging.getLogger(__name__)
@@ -209,6 +210,7 @@ def install_error_handlers(app: FastAPI) -> None:
     # A merged edit re-validated inside a use case (not the request body FastAPI checks).
     app.add_exception_handler(ValidationError, _invalid_record)
     app.add_exception_handler(TicketInputError, _invalid)
+    app.add_exception_handler(PresenceConflict, _conflict)
     app.add_exception_handler(DatabaseUnavailable, _unavailable)
     app.add_exception_handler(StorageError, _storage)
     # Third-party errors that reach the edge: the server went away or the pool is exhausted.

@@ -15,6 +15,7 @@ from careline.api.routes import (
     faults,
     imports,
     outbox,
+    presence,
     product_issues,
     reports,
     sites,
@@ -52,6 +53,7 @@ def api_v1_router() -> APIRouter:
         dead_letters,
         outbox,
         users,
+        presence,
     )
     for module in modules:
         router.include_router(module.router)
