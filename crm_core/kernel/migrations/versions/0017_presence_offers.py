@@ -105,13 +105,62 @@ def upgrade() -> None:
             dwell_seconds  double precision NOT NULL DEFAULT 0,
             PRIMARY KEY (zone_id, day)
         );
+
+        -- Offer campaigns. kind 'promotion' is ordinary marketing; kind 'service' helps a
+        -- customer whose appliance (of device_types) is failing: the part or a successor.
+        CREATE TABLE campaigns (
+            id               bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            code             text NOT NULL UNIQUE CHECK (code ~ '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$'),
+            name             text NOT NULL CHECK (name <> ''),
+            kind             text NOT NULL CHECK (kind IN ('promotion', 'service')),
+            message          text NOT NULL,
+            starts_at        timestamptz NOT NULL,
+            ends_at          timestamptz NOT NULL CHECK (ends_at > starts_at),
+            zone_ids         bigint[] NOT NULL DEFAULT '{}',
+            categories       text[] NOT NULL DEFAULT '{}',
+            device_types     text[] NOT NULL DEFAULT '{}',
+            discount_percent numeric(5, 2) NOT NULL CHECK (discount_percent > 0
+                                                            AND discount_percent <= 100),
+            value_cents      integer NOT NULL CHECK (value_cents >= 0),
+            cost_cents       integer NOT NULL CHECK (cost_cents >= 0),
+            budget_cents     integer NOT NULL CHECK (budget_cents >= 0),
+            spent_cents      integer NOT NULL DEFAULT 0,
+            stock            integer NOT NULL CHECK (stock >= 0),
+            min_dwell_s      integer NOT NULL DEFAULT 0,
+            days_apart       integer NOT NULL DEFAULT 7 CHECK (days_apart >= 0),
+            max_per_customer integer NOT NULL DEFAULT 3 CHECK (max_per_customer >= 1),
+            offer_ttl_s      integer NOT NULL DEFAULT 1800 CHECK (offer_ttl_s > 0),
+            created_at       timestamptz NOT NULL
+        );
+        -- One decision per zone entry (visit): sent, suppressed or held out, with why.
+        CREATE TABLE offer_decisions (
+            id                 bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            at                 timestamptz NOT NULL,
+            customer_id        bigint NOT NULL REFERENCES customers (id) ON DELETE CASCADE,
+            visit_id           bigint NOT NULL UNIQUE
+                REFERENCES presence_visits (id) ON DELETE CASCADE,
+            zone_id            bigint NOT NULL REFERENCES presence_zones (id) ON DELETE CASCADE,
+            campaign_id        bigint REFERENCES campaigns (id) ON DELETE SET NULL,
+            outcome            text NOT NULL CHECK (outcome IN ('sent', 'suppressed', 'holdout')),
+            reason             text NOT NULL,
+            rule               text NOT NULL,
+            consent_record_id  bigint,
+            outbox_key         text,
+            expires_at         timestamptz,
+            redeemed_at        timestamptz,
+            receipt_id         text UNIQUE,
+            amount_cents       integer,
+            detail             jsonb NOT NULL DEFAULT '{}'::jsonb
+        );
+        CREATE INDEX offer_decisions_customer ON offer_decisions (customer_id, at DESC);
+        CREATE INDEX offer_decisions_campaign ON offer_decisions (campaign_id, at DESC);
         """
     )
 
 
 def downgrade() -> None:
     op.execute(
-        "DROP TABLE IF EXISTS presence_zone_counts, presence_zone_events, presence_visits, "
+        "DROP TABLE IF EXISTS offer_decisions, campaigns, presence_zone_counts, presence_zone_events, presence_visits, "
         "presence_tracks, presence_seen, presence_installations, presence_beacons, "
         "presence_zones, presence_stores CASCADE"
     )
