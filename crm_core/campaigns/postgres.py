@@ -161,40 +161,43 @@ def spend(conn: Connection, campaign_id: int) -> None:
 
 def redeem(
     conn: Connection,
-    decision_id: int,
+    offer_key: str,
     receipt_id: str,
     amount_cents: int,
     at: datetime,
     actor: str,
+    recorded_at: datetime | None = None,
 ) -> bool:
-    """Record a receipt that redeems a sent offer; False if this receipt was recorded already.
+    """Record a receipt that redeems a sent offer (``offer_key`` is the push's ``id``, e.g.
+    ``offer/17``); False if this receipt was recorded already.
 
     :class:`NotFound` for an unknown offer; :class:`CampaignConflict` if it was not sent,
     expired before the purchase, or was redeemed by another receipt.
     """
     row = conn.execute(
-        "SELECT outcome, expires_at, receipt_id, customer_id FROM offer_decisions "
-        "WHERE id = %s FOR UPDATE",
-        (decision_id,),
+        "SELECT id, outcome, expires_at, receipt_id, customer_id FROM offer_decisions "
+        "WHERE outbox_key = %s FOR UPDATE",
+        (offer_key,),
     ).fetchone()
     if row is None:
-        raise NotFound(f"no offer {decision_id}")
-    outcome, expires_at, existing, customer_id = row
+        raise NotFound(f"no offer {offer_key!r}")
+    decision_id, outcome, expires_at, existing, customer_id = row
     if existing == receipt_id:
         return False
     if outcome != "sent":
         raise CampaignConflict(f"offer {decision_id} was not sent ({outcome})")
     if existing is not None:
         raise CampaignConflict(f"offer {decision_id} was redeemed by receipt {existing!r}")
+    recorded_at = recorded_at or at
     if expires_at is not None and at > expires_at:
         raise CampaignConflict(f"offer {decision_id} expired at {expires_at.isoformat()}")
     conn.execute(
         "UPDATE offer_decisions SET redeemed_at = %s, receipt_id = %s, amount_cents = %s "
         "WHERE id = %s",
-        (at, receipt_id, amount_cents, decision_id),
+        (recorded_at, receipt_id, amount_cents, decision_id),
     )
     record_audit(
-        conn, at=at, actor=actor, entity="customer", entity_id=customer_id,
+        conn, at=recorded_at, actor=actor, entity="customer", entity_id=customer_id,
         action="offer_redeemed",
         detail={"offer": decision_id, "receipt": receipt_id, "amount_cents": amount_cents},
     )  # fmt: skip
