@@ -41,9 +41,9 @@ from crm_core.consent.service import may_send
 from crm_core.notifications.channels.push import push_topic
 from crm_core.notifications.model import Message
 from crm_core.notifications.postgres import PostgresOutbox
+from crm_core.notifications.wake import CHANNEL as WAKE_CHANNEL
 
 Connection = psycopg.Connection[TupleRow]
-WAKE_CHANNEL = "careline_outbox"
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,7 +236,7 @@ def _select(
         entry.at,
     )
     spend(conn, campaign.id)
-    conn.execute(f"NOTIFY {WAKE_CHANNEL}")
+    conn.execute(f"NOTIFY {WAKE_CHANNEL}")  # heard at commit: the push goes at once
     if stop is not None:
         rule, reason = "service_help", f"instead of a promotion ({stop.reason}): {text}"
     else:
