@@ -68,15 +68,18 @@ def test_noisy_walk_is_one_visit_with_its_dwell(db: Pool) -> None:
     for start in range(0, len(walk), 5):
         _apply(db, _message(walk[start : start + 5]), events)
     assert [e.kind.value for e in events] == ["zone_enter"]
-    assert events[0].customer_id == customer and events[0].zone_id == zone
+    assert events[0].customer_id == customer
+    assert events[0].zone_id == zone
     with db.connection() as conn:
         closed = expire_tracks(conn, T0 + timedelta(seconds=200), RULES)
     assert [e.kind.value for e in closed] == ["zone_exit"]
-    assert closed[0].dwell_seconds is not None and 50 <= closed[0].dwell_seconds <= 60
+    assert closed[0].dwell_seconds is not None
+    assert 50 <= closed[0].dwell_seconds <= 60
     with db.connection() as conn:
         visits = conn.execute("SELECT count(*), min(dwell_seconds) FROM presence_visits").fetchone()
         counts = conn.execute("SELECT visits, dwell_seconds FROM presence_zone_counts").fetchone()
-    assert visits is not None and visits[0] == 1
+    assert visits is not None
+    assert visits[0] == 1
     assert counts == (1, visits[1])
 
 
