@@ -69,6 +69,7 @@ class OfferRule:
                 dwell_s=0.0,
                 store_open=store.hours.is_open(event.at),
                 local_hour=local.hour,
+                decided_at=now,
             )
             outcome = decide_offer(
                 conn, entry, self.learner, self.limits, holdout_percent=self.holdout_percent

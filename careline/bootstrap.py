@@ -467,7 +467,7 @@ def offer_rule(settings: Settings, clock: Clock = utc_now) -> OfferRule:
 def build_presence(
     settings: Settings, endpoints: Endpoints, database: Database, clock: Clock = utc_now
 ) -> Presence:
-    """Shoppers' sightings (``ps/+/sightings``) on the ingest broker, each zone entry
+    """Shoppers' sightings (``ps/<installation>/sightings``) on the ingest broker, each zone entry
     decided as an offer in the same transaction."""
     rule = offer_rule(settings, clock)
     worker = PresenceWorker(database.pool, settings.presence.rules(), rule)

@@ -47,7 +47,9 @@ from ingest.storable import storable
 from ingest.store import UPSERT_DEAD_LETTER, message_digest
 
 ROOT: Final = "ps"
-SUBSCRIPTION: Final = f"{ROOT}/+/sightings"
+# Everything under the root, so that a message on a malformed topic (ps/x, ps/x/y/z) still
+# arrives and is dead-lettered rather than silently never delivered.
+SUBSCRIPTION: Final = f"{ROOT}/#"
 MAX_SIGHTINGS: Final = 500
 _INSTALLATION: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 

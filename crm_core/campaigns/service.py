@@ -60,6 +60,7 @@ class Entry:
     dwell_s: float
     store_open: bool
     local_hour: int
+    decided_at: datetime  # the clock's now: when the outbox may send it
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,7 +234,7 @@ def _select(
             },
             expires_at=expires_at,
         ),
-        entry.at,
+        entry.decided_at,
     )
     spend(conn, campaign.id)
     conn.execute(f"NOTIFY {WAKE_CHANNEL}")  # heard at commit: the push goes at once

@@ -12,7 +12,7 @@ from devices.presence.model import PresenceRules
 
 class PresenceSettings(Group):
     enabled: Annotated[
-        bool, Field(description="Subscribe to shoppers' sightings (ps/+/sightings).")
+        bool, Field(description="Subscribe to shoppers' sightings (ps/<installation>/sightings).")
     ] = True
     client_id: Annotated[
         str,
