@@ -470,7 +470,9 @@ def build_presence(
     """Shoppers' sightings (``ps/<installation>/sightings``) on the ingest broker, each zone entry
     decided as an offer in the same transaction."""
     rule = offer_rule(settings, clock)
-    worker = PresenceWorker(database.pool, settings.presence.rules(), rule)
+    worker = PresenceWorker(
+        database.pool, settings.presence.rules(), rule, threads=settings.presence.threads
+    )
     where: dict[str, object] = {
         "host": endpoints.mqtt_host,
         "port": endpoints.mqtt_port,

@@ -1,17 +1,23 @@
 """The presence worker: sightings from the broker, applied one message per transaction.
 
-Each message is acknowledged to the broker only after its transaction commits (its zone
-events, visits and whatever the zone-event handlers wrote, or its dead letter). While the
+``threads`` threads apply messages concurrently (psycopg releases the interpreter lock
+while PostgreSQL works); an installation's messages always go to the same thread, so its
+sightings are applied in order. Each message is acknowledged to the broker only after its
+transaction commits (its zone events, visits and whatever the zone-event handlers wrote,
+or its dead letter), and acknowledgements leave in the order the messages arrived (MQTT
+4.6.0-2), however the threads finish. While the
 database is away the message is retried, never dropped; a message that makes our own code
 fail is dead-lettered as ``processing_error`` so that it cannot block the ones behind it.
 """
 
 from __future__ import annotations
 
+import collections
 import logging
 import queue
 import threading
 import time
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -43,13 +49,23 @@ class PresenceWorker:
         pool: ConnectionPool[psycopg.Connection[TupleRow]],
         rules: PresenceRules,
         on_events: ZoneEventHandler | None = None,
+        *,
+        threads: int = 1,
     ) -> None:
         self._pool = pool
         self._rules = rules
         self._on_events = on_events
-        self._queue: queue.Queue[object] = queue.Queue(maxsize=10_000)
+        self._queues: list[queue.Queue[object]] = [
+            queue.Queue(maxsize=10_000) for _ in range(threads)
+        ]
         self._ack: Callable[[RawMessage], None] = lambda message: None
-        self._thread = threading.Thread(target=self._run, name="presence", daemon=True)
+        self._threads = [
+            threading.Thread(target=self._run, args=(q,), name=f"presence-{n}", daemon=True)
+            for n, q in enumerate(self._queues)
+        ]
+        self._order: collections.deque[list[object]] = collections.deque()
+        self._order_lock = threading.Lock()
+        self._stats_lock = threading.Lock()
         self.stats = PresenceStats()
 
     def set_acknowledger(self, ack: Callable[[RawMessage], None]) -> None:
@@ -58,26 +74,44 @@ class PresenceWorker:
     def deliver(self, message: RawMessage) -> None:
         """paho's callback: hand over (blocks when 10,000 are waiting, which slows the
         broker's delivery to us rather than losing anything)."""
-        self._queue.put(message)
+        slot: list[object] = [message, False]
+        with self._order_lock:
+            self._order.append(slot)
+        lane = zlib.crc32(message.topic.encode("utf-8", "surrogatepass")) % len(self._queues)
+        self._queues[lane].put(slot)
 
     def start(self) -> None:
-        self._thread.start()
+        for thread in self._threads:
+            thread.start()
 
     def stop(self, timeout: float = 30.0) -> None:
-        self._queue.put(_STOP)
-        self._thread.join(timeout)
+        for lane in self._queues:
+            lane.put(_STOP)
+        for thread in self._threads:
+            thread.join(timeout)
 
     def backlog(self) -> int:
-        return self._queue.qsize()
+        return sum(lane.qsize() for lane in self._queues)
 
-    def _run(self) -> None:
+    def _run(self, lane: queue.Queue[object]) -> None:
         while True:
-            item = self._queue.get()
-            if item is _STOP:
+            slot = lane.get()
+            if slot is _STOP:
                 return
-            assert isinstance(item, RawMessage)
-            self._handle(item)
-            self._ack(item)
+            assert isinstance(slot, list)
+            message = slot[0]
+            assert isinstance(message, RawMessage)
+            self._handle(message)
+            self._acknowledge(slot)
+
+    def _acknowledge(self, slot: list[object]) -> None:
+        """Mark done; acknowledge every finished message at the head of the arrival order."""
+        with self._order_lock:
+            slot[1] = True
+            while self._order and self._order[0][1]:
+                done = self._order.popleft()[0]
+                assert isinstance(done, RawMessage)
+                self._ack(done)
 
     def _handle(self, message: RawMessage) -> None:
         delay = 0.1
@@ -86,7 +120,8 @@ class PresenceWorker:
                 with self._pool.connection() as conn:
                     outcome = apply_message(conn, message, self._rules, self._on_events)
             except psycopg.OperationalError as exc:
-                self.stats.retries += 1
+                with self._stats_lock:
+                    self.stats.retries += 1
                 log.warning("presence: database unavailable (%s); retrying in %.1f s", exc, delay)
                 time.sleep(delay)
                 delay = min(delay * 2, 5.0)
@@ -95,14 +130,15 @@ class PresenceWorker:
                 log.exception("presence: processing failed on %s", message.topic)
                 with self._pool.connection() as conn:
                     dead_letter(conn, processing_error(message, exc))
-                self.stats.dead_letters += 1
+                with self._stats_lock:
+                    self.stats.dead_letters += 1
                 return
             break
-        if isinstance(outcome, Applied):
-            if outcome.duplicate:
+        with self._stats_lock:
+            if not isinstance(outcome, Applied):
+                self.stats.dead_letters += 1
+            elif outcome.duplicate:
                 self.stats.duplicates += 1
             else:
                 self.stats.applied += 1
                 self.stats.zone_events += len(outcome.events)
-        else:
-            self.stats.dead_letters += 1

@@ -18,6 +18,10 @@ class PresenceSettings(Group):
         str,
         Field(min_length=1, max_length=64, description="MQTT client id of the presence worker."),
     ] = "careline-presence-1"
+    threads: Annotated[
+        int,
+        Field(ge=1, le=32, description="Threads applying sightings (an installation keeps one)."),
+    ] = 4
     rssi_enter_dbm: Annotated[
         float, Field(ge=-127, le=20, description="RSSI at or above which a sighting counts.")
     ] = -75.0
