@@ -27,11 +27,12 @@ from psycopg_pool import ConnectionPool
 
 from devices.presence.model import PresenceRules
 from devices.presence.tracking import Applied
-from ingest.messages import RawMessage, processing_error
+from ingest.messages import RawMessage, Rejection, processing_error
 from ingest.presence import ZoneEventHandler, apply_message, dead_letter
 
 log = logging.getLogger(__name__)
 _STOP = object()
+BATCH = 32  # messages of one lane applied in one transaction, at most
 
 
 @dataclass
@@ -95,14 +96,52 @@ class PresenceWorker:
 
     def _run(self, lane: queue.Queue[object]) -> None:
         while True:
-            slot = lane.get()
-            if slot is _STOP:
+            first = lane.get()
+            if first is _STOP:
                 return
-            assert isinstance(slot, list)
-            message = slot[0]
-            assert isinstance(message, RawMessage)
-            self._handle(message)
-            self._acknowledge(slot)
+            slots = [first]
+            stop = False
+            while len(slots) < BATCH:
+                try:
+                    more = lane.get_nowait()
+                except queue.Empty:
+                    break
+                if more is _STOP:
+                    stop = True
+                    break
+                slots.append(more)
+            messages: list[RawMessage] = []
+            for slot in slots:
+                assert isinstance(slot, list)
+                assert isinstance(slot[0], RawMessage)
+                messages.append(slot[0])
+            self._handle_batch(messages)
+            for slot in slots:
+                assert isinstance(slot, list)
+                self._acknowledge(slot)
+            if stop:
+                return
+
+    def _handle_batch(self, messages: list[RawMessage]) -> None:
+        """What arrived together, in one transaction (one commit for many messages); if
+        one of them makes the database refuse, each again on its own."""
+        if len(messages) == 1:
+            self._handle(messages[0])
+            return
+        try:
+            with self._pool.connection() as conn:
+                outcomes = [apply_message(conn, m, self._rules, self._on_events) for m in messages]
+        except psycopg.OperationalError:
+            outcomes = None  # retried one by one, with backoff
+        except Exception:
+            log.debug("presence: a batch failed; applying its messages one by one")
+            outcomes = None
+        if outcomes is None:
+            for message in messages:
+                self._handle(message)
+            return
+        for outcome in outcomes:
+            self._count(outcome)
 
     def _acknowledge(self, slot: list[object]) -> None:
         """Mark done; acknowledge every finished message at the head of the arrival order."""
@@ -134,6 +173,9 @@ class PresenceWorker:
                     self.stats.dead_letters += 1
                 return
             break
+        self._count(outcome)
+
+    def _count(self, outcome: Applied | Rejection) -> None:
         with self._stats_lock:
             if not isinstance(outcome, Applied):
                 self.stats.dead_letters += 1

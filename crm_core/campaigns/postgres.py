@@ -84,7 +84,7 @@ def customer_history(conn: Connection, customer_id: int, at: datetime, limits: L
           (SELECT count(*) FROM outbox WHERE customer_id = %(c)s AND purpose = ANY(%(p)s)
              AND created_at > %(day)s AND status <> 'suppressed'),
           (SELECT count(*) FROM tickets WHERE customer_id = %(c)s
-             AND status NOT IN ('solved', 'closed')),
+             AND status NOT IN ('resolved', 'closed', 'cancelled')),
           (SELECT max(answered_at) FROM surveys WHERE customer_id = %(c)s
              AND answered_at > %(since)s AND (csat <= 2 OR nps <= 6))
         """,
