@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import psycopg
 
@@ -25,10 +26,16 @@ CHANNEL = "careline_outbox"
 
 
 class OutboxWaker:
-    def __init__(self, conninfo: str, dispatcher: Dispatcher, *, idle_s: float = 1.0) -> None:
+    def __init__(
+        self, conninfo: str, dispatcher: Dispatcher, *, idle_s: float = 1.0, drains: int = 4
+    ) -> None:
         self._conninfo = conninfo
         self._dispatcher = dispatcher
         self._idle_s = idle_s
+        # Sending one message is a few short transactions and a PUBACK wait: several drains
+        # at once (their claims never overlap: SKIP LOCKED) keep up with bursts.
+        self._pool = ThreadPoolExecutor(drains, thread_name_prefix="outbox-drain")
+        self._parallel = drains
         self._stop = threading.Event()
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._run, name="outbox-waker", daemon=True)
@@ -42,6 +49,7 @@ class OutboxWaker:
     def stop(self, timeout: float = 10.0) -> None:
         self._stop.set()
         self._thread.join(timeout)
+        self._pool.shutdown(wait=True)
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -60,10 +68,12 @@ class OutboxWaker:
             for _ in conn.notifies(timeout=self._idle_s, stop_after=1):
                 heard = True
             if heard:
-                try:
-                    self._dispatcher.drain()
-                except psycopg.OperationalError:
-                    raise
-                except Exception:
-                    log.exception("outbox waker: the drain failed; the scheduled job retries")
+                for future in [self._pool.submit(self._drain) for _ in range(self._parallel)]:
+                    future.result()
                 self.drains += 1
+
+    def _drain(self) -> None:
+        try:
+            self._dispatcher.drain()
+        except Exception:
+            log.exception("outbox waker: the drain failed; the scheduled job retries")
