@@ -161,31 +161,32 @@ def spend(conn: Connection, campaign_id: int) -> None:
 
 def redeem(
     conn: Connection,
-    offer_key: str,
+    decision_id: int,
     receipt_id: str,
     amount_cents: int,
     at: datetime,
     actor: str,
     recorded_at: datetime | None = None,
 ) -> bool:
-    """Record a receipt that redeems a sent offer (``offer_key`` is the push's ``id``, e.g.
-    ``offer/17``); False if this receipt was recorded already.
+    """Record the receipt of a purchase of the campaign's product after a zone entry: the
+    redemption of a sent offer (``decision_id`` is the push's ``data.offer_id``), or a
+    conversion in the holdout (for uplift). False if this receipt was recorded already.
 
     :class:`NotFound` for an unknown offer; :class:`CampaignConflict` if it was not sent,
     expired before the purchase, or was redeemed by another receipt.
     """
     row = conn.execute(
-        "SELECT id, outcome, expires_at, receipt_id, customer_id FROM offer_decisions "
-        "WHERE outbox_key = %s FOR UPDATE",
-        (offer_key,),
+        "SELECT outcome, expires_at, receipt_id, customer_id FROM offer_decisions "
+        "WHERE id = %s FOR UPDATE",
+        (decision_id,),
     ).fetchone()
     if row is None:
-        raise NotFound(f"no offer {offer_key!r}")
-    decision_id, outcome, expires_at, existing, customer_id = row
+        raise NotFound(f"no offer {decision_id}")
+    outcome, expires_at, existing, customer_id = row
     if existing == receipt_id:
         return False
-    if outcome != "sent":
-        raise CampaignConflict(f"offer {decision_id} was not sent ({outcome})")
+    if outcome == "suppressed":
+        raise CampaignConflict(f"offer {decision_id} was suppressed: nothing to redeem")
     if existing is not None:
         raise CampaignConflict(f"offer {decision_id} was redeemed by receipt {existing!r}")
     recorded_at = recorded_at or at

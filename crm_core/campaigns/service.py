@@ -203,6 +203,7 @@ def _select(
             "model": helping.model,
             "part": helping.part,
         }
+    expires_at = entry.at + timedelta(seconds=campaign.offer_ttl_s)
     if in_holdout(entry.visit_id, holdout_percent):
         return record(
             "holdout",
@@ -210,12 +211,21 @@ def _select(
             f"random holdout ({holdout_percent:g} % of entries receive no offer)",
             campaign=campaign,
             detail=detail,
+            expires_at=expires_at,
         )
-    expires_at = entry.at + timedelta(seconds=campaign.offer_ttl_s)
     key = f"offer/{entry.visit_id}"
     text = campaign.message
     if helping is not None:
         text = f"{campaign.message} ({helping.part} for your {helping.model})"
+    if stop is not None:
+        rule, reason = "service_help", f"instead of a promotion ({stop.reason}): {text}"
+    else:
+        rule = "best_expected_value" if choice.policy == "linucb" else "exploration"
+        reason = f"{campaign.name}: fits {entry.zone_name}; consent: {record.consent_reason}"
+    decided = record(
+        "sent", rule, reason, campaign=campaign, detail=detail, outbox_key=key,
+        expires_at=expires_at,
+    )  # fmt: skip
     PostgresOutbox(conn).enqueue(
         Message(
             idempotency_key=key,
@@ -227,6 +237,7 @@ def _select(
             body=text,
             payload={
                 "type": "offer",
+                "offer_id": decided.decision_id,
                 "campaign": campaign.code,
                 "discount_percent": campaign.discount_percent,
                 "zone": entry.zone_name,
@@ -238,12 +249,4 @@ def _select(
     )
     spend(conn, campaign.id)
     conn.execute(f"NOTIFY {WAKE_CHANNEL}")  # heard at commit: the push goes at once
-    if stop is not None:
-        rule, reason = "service_help", f"instead of a promotion ({stop.reason}): {text}"
-    else:
-        rule = "best_expected_value" if choice.policy == "linucb" else "exploration"
-        reason = f"{campaign.name}: fits {entry.zone_name}; consent: {record.consent_reason}"
-    return record(
-        "sent", rule, reason, campaign=campaign, detail=detail, outbox_key=key,
-        expires_at=expires_at,
-    )  # fmt: skip
+    return decided

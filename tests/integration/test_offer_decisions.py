@@ -4,6 +4,7 @@ instead, every cap, the holdout, redelivery, and redemption."""
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from psycopg.types.json import Jsonb
@@ -15,7 +16,7 @@ from tests.api import factories
 from tests.integration.offer_world import T0, Pool, build_world
 
 
-def outbox(db: Pool, customer: int) -> list[tuple[object, ...]]:
+def outbox(db: Pool, customer: int) -> list[tuple[Any, ...]]:
     with db.connection() as conn:
         return conn.execute(
             "SELECT idempotency_key, channel, purpose, status, expires_at, payload FROM outbox "
@@ -175,16 +176,17 @@ def test_a_receipt_redeems_a_sent_offer_once_and_not_after_expiry(db: Pool) -> N
     world.campaign("yoghurt", offer_ttl_s=600)
     iris = world.shopper("Iris")
     world.enter(iris, "dairy", T0)
-    [(key, *_rest)] = outbox(db, iris)
+    [(_key, _c, _p, _s, _e, payload)] = outbox(db, iris)
+    key = payload["offer_id"]
     with db.connection() as conn:
         assert redeem(conn, key, "R-1", 349, T0 + timedelta(minutes=5), "till")
         assert not redeem(conn, key, "R-1", 349, T0 + timedelta(minutes=5), "till")
         with pytest.raises(CampaignConflict):
             redeem(conn, key, "R-2", 100, T0 + timedelta(minutes=6), "till")
         with pytest.raises(NotFound):
-            redeem(conn, "offer/999", "R-3", 100, T0, "till")
+            redeem(conn, 999, "R-3", 100, T0, "till")
     late = world.shopper("Late")
     world.enter(late, "dairy", T0)
-    [(late_key, *_rest)] = outbox(db, late)
+    late_key = outbox(db, late)[0][5]["offer_id"]
     with db.connection() as conn, pytest.raises(CampaignConflict, match="expired"):
         redeem(conn, late_key, "R-4", 100, T0 + timedelta(minutes=11), "till")
