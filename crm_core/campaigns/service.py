@@ -193,7 +193,11 @@ def _select(
         )
     choice = learner.choose(options, ctx, history)
     campaign = choice.campaign
-    detail: dict[str, Any] = {"policy": choice.policy, "features": choice.features}
+    detail: dict[str, Any] = {
+        "policy": choice.policy,
+        "features": choice.features,
+        "candidates": sorted(c.id for c in options),
+    }
     helping = fitting_appliance(campaign, history) if campaign.kind == "service" else None
     if stop is not None:
         detail["instead_of"] = {"rule": stop.rule, "reason": stop.reason}
