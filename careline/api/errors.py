@@ -23,6 +23,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from careline.crm_import.reading import FileTooLarge, ImportFileError
 from careline.reports.catalog import InvalidReportRequest
 from crm_core.auth.errors import NotAuthenticatedError, PermissionDeniedError
+from crm_core.campaigns.postgres import CampaignConflict
 from crm_core.consent.model import ConsentError
 from crm_core.customers.records import RecordError, field_errors
 from crm_core.kernel.errors import DatabaseUnavailable, NotFound, StorageError
@@ -211,6 +212,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ValidationError, _invalid_record)
     app.add_exception_handler(TicketInputError, _invalid)
     app.add_exception_handler(PresenceConflict, _conflict)
+    app.add_exception_handler(CampaignConflict, _conflict)
     app.add_exception_handler(DatabaseUnavailable, _unavailable)
     app.add_exception_handler(StorageError, _storage)
     # Third-party errors that reach the edge: the server went away or the pool is exhausted.

@@ -203,3 +203,19 @@ def redeem(
         detail={"offer": decision_id, "receipt": receipt_id, "amount_cents": amount_cents},
     )  # fmt: skip
     return True
+
+
+def erase_offers(conn: Connection, customer_id: int) -> dict[str, int]:
+    """Delete the customer's offer history and the pushes that carried it (GDPR Art. 17).
+
+    Campaign spend and stock stay (they hold no personal data); the learner's model holds
+    no identity (coarse context features only).
+    """
+    decisions = conn.execute(
+        "DELETE FROM offer_decisions WHERE customer_id = %s", (customer_id,)
+    ).rowcount
+    pushes = conn.execute(
+        "DELETE FROM outbox WHERE customer_id = %s AND purpose = ANY(%s)",
+        (customer_id, MARKETING_PURPOSES),
+    ).rowcount
+    return {"offer_decisions": decisions, "marketing_messages": pushes}

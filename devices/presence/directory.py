@@ -214,3 +214,16 @@ def register_installation(
             action="app_installation_registered",
             detail={"installation": installation_id},
         )
+
+
+def erase_presence(conn: Connection, customer_id: int) -> dict[str, int]:
+    """Delete the customer's app installations and with them their debounce state, visits
+    and zone events (GDPR Art. 17). The anonymous daily counts per zone stay."""
+    return {
+        "visits": conn.execute(
+            "DELETE FROM presence_visits WHERE customer_id = %s", (customer_id,)
+        ).rowcount,
+        "installations": conn.execute(
+            "DELETE FROM presence_installations WHERE customer_id = %s", (customer_id,)
+        ).rowcount,
+    }

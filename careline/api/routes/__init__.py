@@ -14,6 +14,7 @@ from careline.api.routes import (
     devices,
     faults,
     imports,
+    offers,
     outbox,
     presence,
     product_issues,
@@ -54,6 +55,7 @@ def api_v1_router() -> APIRouter:
         outbox,
         users,
         presence,
+        offers,
     )
     for module in modules:
         router.include_router(module.router)
