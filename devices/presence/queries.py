@@ -17,11 +17,13 @@ class ZoneHeat:
     code: str
     name: str
     visits: int
+    exits: int
     dwell_seconds: float
 
     @property
     def mean_dwell_seconds(self) -> float | None:
-        return self.dwell_seconds / self.visits if self.visits else None
+        """Over the visits that ended (an open visit has no dwell yet)."""
+        return self.dwell_seconds / self.exits if self.exits else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,13 +40,13 @@ class Visit:
 def zone_heat(conn: Connection, store_id: int, since: date) -> list[ZoneHeat]:
     """Visits and dwell per zone of a store since a day, from the anonymous counts."""
     rows = conn.execute(
-        "SELECT z.id, z.code, z.name, coalesce(sum(c.visits), 0), "
+        "SELECT z.id, z.code, z.name, coalesce(sum(c.visits), 0), coalesce(sum(c.exits), 0), "
         "coalesce(sum(c.dwell_seconds), 0) FROM presence_zones z "
         "LEFT JOIN presence_zone_counts c ON c.zone_id = z.id AND c.day >= %s "
         "WHERE z.store_id = %s GROUP BY z.id ORDER BY z.code",
         (since, store_id),
     ).fetchall()
-    return [ZoneHeat(int(r[0]), r[1], r[2], int(r[3]), float(r[4])) for r in rows]
+    return [ZoneHeat(int(r[0]), r[1], r[2], int(r[3]), int(r[4]), float(r[5])) for r in rows]
 
 
 def customer_visits(conn: Connection, customer_id: int, limit: int = 200) -> list[Visit]:

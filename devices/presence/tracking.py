@@ -117,9 +117,10 @@ def _record(
             (change.at, change.dwell_seconds, held.visit_id),
         )
         conn.execute(
-            "INSERT INTO presence_zone_counts (zone_id, day, dwell_seconds) VALUES (%s, %s, %s) "
-            "ON CONFLICT (zone_id, day) DO UPDATE "
-            "SET dwell_seconds = presence_zone_counts.dwell_seconds + excluded.dwell_seconds",
+            "INSERT INTO presence_zone_counts (zone_id, day, exits, dwell_seconds) "
+            "VALUES (%s, %s, 1, %s) ON CONFLICT (zone_id, day) DO UPDATE "
+            "SET exits = presence_zone_counts.exits + 1, "
+            "dwell_seconds = presence_zone_counts.dwell_seconds + excluded.dwell_seconds",
             (zone_id, change.at.date(), change.dwell_seconds or 0.0),
         )
     assert held.visit_id is not None

@@ -77,10 +77,12 @@ def test_noisy_walk_is_one_visit_with_its_dwell(db: Pool) -> None:
     assert 50 <= closed[0].dwell_seconds <= 60
     with db.connection() as conn:
         visits = conn.execute("SELECT count(*), min(dwell_seconds) FROM presence_visits").fetchone()
-        counts = conn.execute("SELECT visits, dwell_seconds FROM presence_zone_counts").fetchone()
+        counts = conn.execute(
+            "SELECT visits, exits, dwell_seconds FROM presence_zone_counts"
+        ).fetchone()
     assert visits is not None
     assert visits[0] == 1
-    assert counts == (1, visits[1])
+    assert counts == (1, 1, visits[1])
 
 
 def test_a_few_weak_or_stray_sightings_make_no_entry(db: Pool) -> None:

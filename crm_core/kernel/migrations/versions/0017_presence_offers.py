@@ -101,7 +101,8 @@ def upgrade() -> None:
         CREATE TABLE presence_zone_counts (
             zone_id        bigint NOT NULL REFERENCES presence_zones (id) ON DELETE CASCADE,
             day            date NOT NULL,
-            visits         integer NOT NULL DEFAULT 0,
+            visits         integer NOT NULL DEFAULT 0,   -- entries
+            exits          integer NOT NULL DEFAULT 0,   -- visits closed, with their dwell
             dwell_seconds  double precision NOT NULL DEFAULT 0,
             PRIMARY KEY (zone_id, day)
         );
