@@ -6,13 +6,18 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse
 from fastapi.routing import APIRouter
 from fastapi.templating import Jinja2Templates
 
 from careline.api.deps import Conn, Now
-from careline.console.pages import PREFIX, ConsoleUser
+from careline.console.pages import (
+    PREFIX,
+    ConsoleUser,
+    customer_in_user_scope,
+    fleet_wide_user,
+)
 from crm_core.campaigns.postgres import list_campaigns
 from crm_core.campaigns.queries import offer_history, uplift_report
 from devices.presence.directory import get_store, list_stores
@@ -27,7 +32,7 @@ def install_offer_pages(app: FastAPI, templates: Jinja2Templates) -> None:
     def render(request: Request, name: str, **values: Any) -> HTMLResponse:
         return templates.TemplateResponse(request, name, values)
 
-    @router.get("/stores")
+    @router.get("/stores", dependencies=[Depends(fleet_wide_user)])
     def stores_page(request: Request, user: ConsoleUser, conn: Conn, now: Now) -> HTMLResponse:
         return render(
             request,
@@ -39,7 +44,7 @@ def install_offer_pages(app: FastAPI, templates: Jinja2Templates) -> None:
             now=now,
         )
 
-    @router.get("/stores/{store_id}")
+    @router.get("/stores/{store_id}", dependencies=[Depends(fleet_wide_user)])
     def store_page(
         store_id: int, request: Request, user: ConsoleUser, conn: Conn, now: Now
     ) -> HTMLResponse:
@@ -57,7 +62,7 @@ def install_offer_pages(app: FastAPI, templates: Jinja2Templates) -> None:
             open_now=store.hours.is_open(now),
         )
 
-    @router.get("/customers/{customer_id}/offers")
+    @router.get("/customers/{customer_id}/offers", dependencies=[Depends(customer_in_user_scope)])
     def customer_offers(
         customer_id: int, request: Request, user: ConsoleUser, conn: Conn
     ) -> HTMLResponse:

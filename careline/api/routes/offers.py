@@ -7,11 +7,12 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Annotated, Any, Literal, Self
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field, model_validator
 
-from careline.api.deps import Conn, Now, RequireAdmin, RequireAgent
+from careline.api.deps import Conn, Now, RequireAdmin, RequireAgent, Scope, require_unscoped
 from careline.api.errors import responses
+from careline.api.scopes import customer_in_scope, owner_in_scope
 from crm_core.campaigns import postgres as campaigns
 from crm_core.campaigns.model import Campaign
 from crm_core.campaigns.queries import (
@@ -27,6 +28,9 @@ from devices.presence.directory import erase_presence
 from devices.presence.queries import customer_visits
 
 router = APIRouter(tags=["offers"])
+# Campaigns and reports are of no one customer: only unscoped callers see them.
+Unscoped = [Depends(require_unscoped)]
+InScope = [Depends(customer_in_scope)]
 Code = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
 
 
@@ -103,19 +107,30 @@ def _out(c: Campaign) -> CampaignOut:
     )  # fmt: skip
 
 
-@router.post("/campaigns", status_code=201, summary="Add a campaign", responses=responses(409))
+@router.post(
+    "/campaigns",
+    status_code=201,
+    summary="Add a campaign",
+    responses=responses(409),
+    dependencies=Unscoped,
+)
 def campaign_add(body: CampaignIn, conn: Conn, now: Now, principal: RequireAgent) -> CampaignOut:
     fields = body.model_dump()
     fields["categories"] = sorted({c.strip().lower() for c in body.categories})
     return _out(campaigns.add_campaign(conn, fields, now, principal.name))
 
 
-@router.get("/campaigns", summary="Every campaign, newest first")
+@router.get("/campaigns", summary="Every campaign, newest first", dependencies=Unscoped)
 def campaign_list(conn: Conn) -> list[CampaignOut]:
     return [_out(c) for c in campaigns.list_campaigns(conn)]
 
 
-@router.get("/campaigns/{campaign_id}", summary="A campaign", responses=responses(404))
+@router.get(
+    "/campaigns/{campaign_id}",
+    summary="A campaign",
+    responses=responses(404),
+    dependencies=Unscoped,
+)
 def campaign_get(campaign_id: int, conn: Conn) -> CampaignOut:
     return _out(campaigns.get_campaign(conn, campaign_id))
 
@@ -124,6 +139,7 @@ def campaign_get(campaign_id: int, conn: Conn) -> CampaignOut:
     "/customers/{customer_id}/offers",
     summary="Every offer decision for the customer, sent or not, with its rule, consent "
     "record and zone event",
+    dependencies=InScope,
 )
 def offers_of(customer_id: int, conn: Conn) -> list[OfferLine]:
     return [OfferLine(**vars_of(line)) for line in offer_history(conn, customer_id)]
@@ -140,15 +156,21 @@ def vars_of(line: object) -> dict[str, Any]:
     responses=responses(404, 409),
 )
 def receipt_add(
-    offer_id: int, body: ReceiptIn, conn: Conn, now: Now, principal: RequireAgent
+    offer_id: int, body: ReceiptIn, conn: Conn, now: Now, principal: RequireAgent, scope: Scope
 ) -> Recorded:
+    owner = "SELECT customer_id FROM offer_decisions WHERE id = %s"
+    owner_in_scope(conn, scope, owner, offer_id, f"offer {offer_id}")
     recorded = campaigns.redeem(
         conn, offer_id, body.receipt_id, body.amount_cents, body.at, principal.name, now
     )
     return Recorded(recorded=recorded)
 
 
-@router.get("/reports/uplift", summary="Per campaign: conversion against the holdout (95 % CI)")
+@router.get(
+    "/reports/uplift",
+    summary="Per campaign: conversion against the holdout (95 % CI)",
+    dependencies=Unscoped,
+)
 def uplift(conn: Conn, now: Now) -> list[Uplift]:
     return uplift_report(conn, now)
 
@@ -156,6 +178,7 @@ def uplift(conn: Conn, now: Now) -> list[Uplift]:
 @router.get(
     "/reports/offer-replay",
     summary="Offline replay of the learner and a random policy on the logged random offers",
+    dependencies=Unscoped,
 )
 def offer_replay(conn: Conn, now: Now) -> ReplayResult:
     return replay_evaluation(conn, now)
@@ -179,6 +202,7 @@ def _rows(conn: Conn, sql: str, customer_id: int) -> list[dict[str, Any]]:
     "/customers/{customer_id}/export",
     summary="Everything held about the customer, as JSON (GDPR Art. 15 and 20)",
     responses=responses(404),
+    dependencies=InScope,
 )
 def export(customer_id: int, conn: Conn, now: Now, principal: RequireAgent) -> dict[str, Any]:
     data = {
@@ -221,6 +245,7 @@ class Erased(BaseModel):
     summary="Erase the customer's presence history, derived profile and offer history "
     "(GDPR Art. 17); anonymous zone counts stay (admin)",
     responses=responses(404),
+    dependencies=InScope,
 )
 def erase(customer_id: int, conn: Conn, now: Now, principal: RequireAdmin) -> Erased:
     _customer(conn, customer_id)

@@ -5,16 +5,19 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Annotated, Self
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field, model_validator
 
-from careline.api.deps import Conn, Now, RequireAgent
+from careline.api.deps import Conn, Now, RequireAgent, Scope, require_unscoped
 from careline.api.errors import responses
+from careline.api.scopes import customer_in_scope, require_customer
 from devices.presence import directory
 from devices.presence.model import OpeningHours, eddystone_identifier, ibeacon_identifier
 from devices.presence.queries import customer_visits, zone_heat
 
 router = APIRouter(tags=["presence"])
+# Stores, zones and beacons belong to no customer: only unscoped callers manage or read them.
+Unscoped = [Depends(require_unscoped)]
 Code = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
 Hours = dict[str, list[list[str]]]
 
@@ -141,13 +144,19 @@ def _zone_out(zone: directory.Zone) -> ZoneOut:
     )
 
 
-@router.post("/stores", status_code=201, summary="Add a store", responses=responses(409, 422))
+@router.post(
+    "/stores",
+    status_code=201,
+    summary="Add a store",
+    responses=responses(409, 422),
+    dependencies=Unscoped,
+)
 def store_add(body: StoreIn, conn: Conn, now: Now, principal: RequireAgent) -> StoreOut:
     hours = OpeningHours.parse(body.opening_hours, body.timezone)
     return _store_out(directory.add_store(conn, body.code, body.name, hours, now, principal.name))
 
 
-@router.get("/stores", summary="Every store")
+@router.get("/stores", summary="Every store", dependencies=Unscoped)
 def store_list(conn: Conn) -> list[StoreOut]:
     return [_store_out(store) for store in directory.list_stores(conn)]
 
@@ -156,6 +165,7 @@ def store_list(conn: Conn) -> list[StoreOut]:
     "/stores/{store_id}",
     summary="A store, its zones and beacons, and each zone's visits and dwell (heat map)",
     responses=responses(404),
+    dependencies=Unscoped,
 )
 def store_get(
     store_id: int,
@@ -193,6 +203,7 @@ def _beacon_out(beacon: directory.Beacon) -> BeaconOut:
     status_code=201,
     summary="Add a zone with its product categories",
     responses=responses(404, 409, 422),
+    dependencies=Unscoped,
 )
 def zone_add(store_id: int, body: ZoneIn, conn: Conn, now: Now, principal: RequireAgent) -> ZoneOut:
     zone = directory.add_zone(
@@ -206,6 +217,7 @@ def zone_add(store_id: int, body: ZoneIn, conn: Conn, now: Now, principal: Requi
     status_code=201,
     summary="Map an iBeacon (UUID, major, minor) or Eddystone-UID (namespace, instance) to a zone",
     responses=responses(404, 409, 422),
+    dependencies=Unscoped,
 )
 def beacon_add(
     zone_id: int, body: BeaconIn, conn: Conn, now: Now, principal: RequireAgent
@@ -222,8 +234,9 @@ def beacon_add(
     responses=responses(404, 409, 422),
 )
 def installation_add(
-    body: InstallationIn, conn: Conn, now: Now, principal: RequireAgent
+    body: InstallationIn, conn: Conn, now: Now, principal: RequireAgent, scope: Scope
 ) -> InstallationIn:
+    require_customer(conn, scope, body.customer_id)
     directory.register_installation(
         conn, body.installation_id, body.customer_id, now, principal.name
     )
@@ -233,6 +246,7 @@ def installation_add(
 @router.get(
     "/customers/{customer_id}/visits",
     summary="The customer's zone visits, newest first",
+    dependencies=[Depends(customer_in_scope)],
 )
 def visits_get(customer_id: int, conn: Conn) -> list[VisitOut]:
     return [
