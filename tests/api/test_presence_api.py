@@ -75,7 +75,7 @@ def test_bad_input_is_refused_with_a_reason(
         headers=agent,
     )
     assert bad_hours.status_code == 422
-    assert "mon" in bad_hours.json()["detail"]
+    assert "mon" in str(bad_hours.json()["problems"])
     bad_zone = client.post(
         "/api/v1/stores",
         json={"code": "X", "name": "X", "timezone": "Mars/Olympus"},

@@ -117,7 +117,9 @@ def _out(c: Campaign) -> CampaignOut:
 def campaign_add(body: CampaignIn, conn: Conn, now: Now, principal: RequireAgent) -> CampaignOut:
     fields = body.model_dump()
     fields["categories"] = sorted({c.strip().lower() for c in body.categories})
-    return _out(campaigns.add_campaign(conn, fields, now, principal.name))
+    with conn.transaction():  # committed before the answer leaves
+        campaign = campaigns.add_campaign(conn, fields, now, principal.name)
+    return _out(campaign)
 
 
 @router.get("/campaigns", summary="Every campaign, newest first", dependencies=Unscoped)
@@ -160,9 +162,10 @@ def receipt_add(
 ) -> Recorded:
     owner = "SELECT customer_id FROM offer_decisions WHERE id = %s"
     owner_in_scope(conn, scope, owner, offer_id, f"offer {offer_id}")
-    recorded = campaigns.redeem(
-        conn, offer_id, body.receipt_id, body.amount_cents, body.at, principal.name, now
-    )
+    with conn.transaction():
+        recorded = campaigns.redeem(
+            conn, offer_id, body.receipt_id, body.amount_cents, body.at, principal.name, now
+        )
     return Recorded(recorded=recorded)
 
 
@@ -248,10 +251,14 @@ class Erased(BaseModel):
     dependencies=InScope,
 )
 def erase(customer_id: int, conn: Conn, now: Now, principal: RequireAdmin) -> Erased:
-    _customer(conn, customer_id)
-    removed = {**campaigns.erase_offers(conn, customer_id), **erase_presence(conn, customer_id)}
-    record_audit(
-        conn, at=now, actor=principal.name, entity="customer", entity_id=customer_id,
-        action="presence_erased", detail=removed,
-    )  # fmt: skip
+    with conn.transaction():
+        _customer(conn, customer_id)
+        removed = {
+            **campaigns.erase_offers(conn, customer_id),
+            **erase_presence(conn, customer_id),
+        }
+        record_audit(
+            conn, at=now, actor=principal.name, entity="customer", entity_id=customer_id,
+            action="presence_erased", detail=removed,
+        )  # fmt: skip
     return Erased(customer_id=customer_id, removed=removed)

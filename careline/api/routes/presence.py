@@ -153,7 +153,9 @@ def _zone_out(zone: directory.Zone) -> ZoneOut:
 )
 def store_add(body: StoreIn, conn: Conn, now: Now, principal: RequireAgent) -> StoreOut:
     hours = OpeningHours.parse(body.opening_hours, body.timezone)
-    return _store_out(directory.add_store(conn, body.code, body.name, hours, now, principal.name))
+    with conn.transaction():  # committed before the answer leaves
+        store = directory.add_store(conn, body.code, body.name, hours, now, principal.name)
+    return _store_out(store)
 
 
 @router.get("/stores", summary="Every store", dependencies=Unscoped)
@@ -206,9 +208,10 @@ def _beacon_out(beacon: directory.Beacon) -> BeaconOut:
     dependencies=Unscoped,
 )
 def zone_add(store_id: int, body: ZoneIn, conn: Conn, now: Now, principal: RequireAgent) -> ZoneOut:
-    zone = directory.add_zone(
-        conn, store_id, body.code, body.name, body.categories, now, principal.name
-    )
+    with conn.transaction():
+        zone = directory.add_zone(
+            conn, store_id, body.code, body.name, body.categories, now, principal.name
+        )
     return _zone_out(zone)
 
 
@@ -222,7 +225,8 @@ def zone_add(store_id: int, body: ZoneIn, conn: Conn, now: Now, principal: Requi
 def beacon_add(
     zone_id: int, body: BeaconIn, conn: Conn, now: Now, principal: RequireAgent
 ) -> BeaconOut:
-    beacon = directory.add_beacon(conn, zone_id, body.identifier(), now, principal.name)
+    with conn.transaction():
+        beacon = directory.add_beacon(conn, zone_id, body.identifier(), now, principal.name)
     return _beacon_out(beacon)
 
 
@@ -237,9 +241,10 @@ def installation_add(
     body: InstallationIn, conn: Conn, now: Now, principal: RequireAgent, scope: Scope
 ) -> InstallationIn:
     require_customer(conn, scope, body.customer_id)
-    directory.register_installation(
-        conn, body.installation_id, body.customer_id, now, principal.name
-    )
+    with conn.transaction():
+        directory.register_installation(
+            conn, body.installation_id, body.customer_id, now, principal.name
+        )
     return body
 
 
