@@ -43,8 +43,8 @@ from crm_core.notifications.dispatcher import Dispatcher
 from crm_core.notifications.ports import ChannelAdapter
 from crm_core.notifications.postgres import PostgresOutbox
 from crm_core.notifications.recipients import PostgresRecipients
-from crm_core.surveys.links import SurveyLinks
 from crm_core.notifications.wake import OutboxWaker
+from crm_core.surveys.links import SurveyLinks
 from crm_core.tickets.follow_postgres import PostgresTicketFaultLinks
 from crm_core.tickets.model import TicketOpened, TicketResolved
 from crm_core.tickets.postgres import PostgresTicketRepository
