@@ -21,11 +21,13 @@ from psycopg.rows import TupleRow
 from psycopg_pool import ConnectionPool
 
 from alerts.heads_up import HeadsUp
+from alerts.offers import OfferRule
 from alerts.proactive import ProactiveTickets, SelfResolvingTickets
 from alerts.survey_request import SurveyRequest
 from careline.embedded.services import EmbeddedBroker, EmbeddedPostgres
 from careline.embedded.smtp import MAIL_FOLDER, EmbeddedSmtp
 from careline.settings import Settings
+from crm_core.campaigns.learner import OfferLearner
 from crm_core.consent.links import PreferenceLinks
 from crm_core.consent.postgres import PostgresConsentLedger
 from crm_core.kernel import migrate
@@ -41,6 +43,7 @@ from crm_core.notifications.dispatcher import Dispatcher
 from crm_core.notifications.ports import ChannelAdapter
 from crm_core.notifications.postgres import PostgresOutbox
 from crm_core.notifications.recipients import PostgresRecipients
+from crm_core.notifications.wake import OutboxWaker
 from crm_core.surveys.links import SurveyLinks
 from crm_core.tickets.follow_postgres import PostgresTicketFaultLinks
 from crm_core.tickets.model import TicketOpened, TicketResolved
@@ -63,6 +66,8 @@ from devices.tuning.feedback import handle_ticket_resolved
 from devices.tuning.postgres import PostgresTuningRepository
 from ingest.batch import BatchBuilder
 from ingest.mqtt_source import MqttSource
+from ingest.presence import SUBSCRIPTION as PRESENCE_SUBSCRIPTION
+from ingest.presence_worker import PresenceWorker
 from ingest.store import BatchStore
 from ingest.topics import subscription_filter
 from ingest.worker import IngestWorker
@@ -438,3 +443,61 @@ def start_ingest(ingest: Ingest, stack: ExitStack) -> None:
         raise
     stack.callback(ingest.source.stop)
     stack.callback(ingest.worker.stop)
+
+
+@dataclass(frozen=True, slots=True)
+class Presence:
+    """The presence worker, its MQTT subscription, and the zone-entry -> offer rule."""
+
+    worker: PresenceWorker
+    source: MqttSource
+    offers: OfferRule
+
+
+def offer_rule(settings: Settings, clock: Clock = utc_now) -> OfferRule:
+    group = settings.offers
+    return OfferRule(
+        OfferLearner(explore=group.explore_percent / 100),
+        group.limits(),
+        group.holdout_percent,
+        clock=clock,
+    )
+
+
+def build_presence(
+    settings: Settings, endpoints: Endpoints, database: Database, clock: Clock = utc_now
+) -> Presence:
+    """Shoppers' sightings (``ps/<installation>/sightings``) on the ingest broker, each zone entry
+    decided as an offer in the same transaction."""
+    rule = offer_rule(settings, clock)
+    worker = PresenceWorker(
+        database.pool, settings.presence.rules(), rule, threads=settings.presence.threads
+    )
+    where: dict[str, object] = {
+        "host": endpoints.mqtt_host,
+        "port": endpoints.mqtt_port,
+        "client_id": settings.presence.client_id,
+    }
+    if endpoints.embedded_broker and settings.mqtt.protocol == "auto":
+        where["protocol"] = "3.1.1"
+    filter_ = PRESENCE_SUBSCRIPTION
+    if settings.mqtt.share_group:
+        filter_ = f"$share/{settings.mqtt.share_group}-presence/{PRESENCE_SUBSCRIPTION}"
+    source = MqttSource(settings.mqtt.model_copy(update=where), filter_, worker.deliver)
+    worker.set_acknowledger(source.ack)
+    return Presence(worker, source, rule)
+
+
+def start_presence(presence: Presence, stack: ExitStack) -> None:
+    """Start the worker, then the subscription; on the way out, the reverse."""
+    presence.worker.start()
+    stack.callback(presence.worker.stop)
+    presence.source.start()
+    stack.callback(presence.source.stop)
+
+
+def start_waker(database_url: str, dispatcher: Dispatcher, stack: ExitStack) -> OutboxWaker:
+    """Drain the outbox as soon as a writer NOTIFYs (offers go out at once)."""
+    waker = OutboxWaker(database_url, dispatcher).start()
+    stack.callback(waker.stop)
+    return waker

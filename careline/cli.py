@@ -175,6 +175,17 @@ def evaluate(
 
 @app.command()
 def bench(
+    target: Annotated[
+        str,
+        typer.Argument(
+            help="What to measure: ingest (readings/s, publish->commit) or offers (zone "
+            "entry -> offer on the phone)."
+        ),
+    ] = "ingest",
+    entries_per_second: Annotated[
+        int, typer.Option(min=1, help="offers: zone entries offered per second.")
+    ] = 500,
+    as_json: Annotated[bool, typer.Option("--json", help="offers: print one JSON object.")] = False,
     messages_per_second: Annotated[
         int, typer.Option(min=0, help="Offered load; 0 publishes as fast as possible.")
     ] = 0,
@@ -200,7 +211,17 @@ def bench(
         ),
     ] = False,
 ) -> None:
-    """Measure ingest: readings/s from publish to commit, and publish->commit latency."""
+    """Measure ingest (readings/s, publish->commit latency) or offers (``bench offers``)."""
+    if target == "offers":
+        from careline.bench.offers import run_offers_bench
+
+        sys.exit(
+            run_offers_bench(
+                _settings(), entries_per_second, min(seconds, 600), mosquitto, as_json=as_json
+            )
+        )
+    if target != "ingest":
+        raise typer.BadParameter(f"{target!r}: expected ingest or offers", param_hint="TARGET")
     from careline.bench.measure import BenchOptions, run_bench, run_suite
 
     sys.exit(

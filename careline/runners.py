@@ -16,9 +16,11 @@ import typer
 from careline.bootstrap import (
     Pool,
     build_ingest,
+    build_presence,
     open_database,
     start_endpoints,
     start_ingest,
+    start_presence,
 )
 from careline.settings import Settings
 from crm_core.kernel import migrate
@@ -88,6 +90,8 @@ def run_ingest(settings: Settings) -> int:
         )
         ingest = build_ingest(settings, endpoints, database, catalog)
         start_ingest(ingest, stack)
+        if settings.presence.enabled:
+            start_presence(build_presence(settings, endpoints, database), stack)
         typer.echo(
             f"ingesting from {endpoints.mqtt_host}:{endpoints.mqtt_port} "
             f"(MQTT {ingest.source.protocol}); Ctrl-C stops"
@@ -220,25 +224,35 @@ def run_evaluate(
 
 
 def run_scheduler(settings: Settings) -> int:
-    from careline.bootstrap import build_dispatcher, heads_up, push_protocol, start_mail
+    from careline.bootstrap import (
+        build_dispatcher,
+        heads_up,
+        push_protocol,
+        start_mail,
+        start_waker,
+    )
     from careline.scheduler import start_scheduler
 
     stop = stop_event()
     with ExitStack() as stack:
-        pool = _pool(settings, stack, size=2)
+        endpoints = start_endpoints(settings, stack, broker=False)
+        pool = open_pool(endpoints.database_url, min_size=1, max_size=2)
+        stack.callback(pool.close)
         with pool.connection() as conn:
             migrate.ensure_current(conn)
         mail = start_mail(settings, stack)
         mqtt = settings.mqtt
         push = None if mqtt.host is None else (mqtt.host, mqtt.port, push_protocol(settings))
+        dispatcher = build_dispatcher(settings, pool, mail, push, stack)
         scheduler = start_scheduler(
             pool,
             settings,
             load_catalog(),
-            dispatcher=build_dispatcher(settings, pool, mail, push, stack),
+            dispatcher=dispatcher,
             notify=heads_up(settings),
         )
         stack.callback(scheduler.shutdown)
+        start_waker(endpoints.database_url, dispatcher, stack)
         typer.echo(
             f"scheduler {scheduler.holder}: runs {', '.join(scheduler.job_names)} while it "
             "holds the scheduler lease (another scheduler process stands by)"

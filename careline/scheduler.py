@@ -45,6 +45,7 @@ from devices.catalog import Catalog
 from devices.faults.model import FaultRecorded
 from devices.faults.no_data import no_data_events
 from devices.faults.postgres import silences
+from devices.presence.tracking import expire_tracks, prune_seen
 from devices.product_issues.model import ProductIssueOpened
 from devices.product_issues.postgres import PostgresProductIssueRepository
 from devices.product_issues.service import Grouping, sweep
@@ -181,6 +182,26 @@ def sla_check(
     return run
 
 
+def presence_sweep(pool: Pool, settings: Settings, clock: Clock) -> Callable[[], None]:
+    """Close the visits of shoppers no longer seen (exit hysteresis, dwell) and forget
+    sightings digests older than a day (redeliveries come within minutes)."""
+    rules = settings.presence.rules()
+
+    def run() -> None:
+        now = clock()
+        try:
+            with pool.connection() as conn:
+                exits = expire_tracks(conn, now, rules)
+                pruned = prune_seen(conn, now - timedelta(days=1))
+        except StorageError as exc:
+            log.warning("presence sweep: %s; next run retries", exc)
+            return
+        if exits or pruned:
+            log.info("presence sweep: %d zone exits, %d old digests pruned", len(exits), pruned)
+
+    return run
+
+
 def default_jobs(
     pool: Pool,
     settings: Settings,
@@ -213,6 +234,12 @@ def default_jobs(
                 event_bus(catalog, clock, settings.fleet, notify=notify),
                 clock,
             ),
+        ),
+        JobSpec(
+            "presence-sweep",
+            "presence sweep",
+            IntervalTrigger(seconds=15),
+            presence_sweep(pool, settings, clock),
         ),
         JobSpec(
             "product-issue-sweep",

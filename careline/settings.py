@@ -21,9 +21,11 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from careline.crm_import.settings import ImportSettings
 from crm_core.auth.passwords import strength_problem
+from crm_core.campaigns.settings import OfferSettings
 from crm_core.kernel.settings import DatabaseSettings, Group
 from crm_core.notifications.settings import NotificationSettings
 from crm_core.tickets.settings import ServiceSettings
+from devices.presence.settings import PresenceSettings
 from devices.product_issues.settings import FleetSettings
 from ingest.settings import IngestSettings, MqttSettings
 
@@ -162,6 +164,8 @@ class Settings(BaseSettings):
     notifications: NotificationSettings = NotificationSettings()
     imports: ImportSettings = ImportSettings()
     service: ServiceSettings = ServiceSettings()
+    presence: PresenceSettings = PresenceSettings()
+    offers: OfferSettings = OfferSettings()
 
 
 def env_name(location: tuple[int | str, ...]) -> str:

@@ -34,6 +34,7 @@ class RejectReason(StrEnum):
     INVALID = "invalid"  # decodes, but breaks a rule: unknown metric, unit, time, type
     OUT_OF_RANGE = "out_of_range"  # outside what the sensor can physically report
     UNKNOWN_DEVICE = "unknown_device"  # no such device in the registry
+    UNKNOWN_INSTALLATION = "unknown_installation"  # sightings from an unregistered shopper app
     DEVICE_MISMATCH = "device_mismatch"  # the payload names another device than the topic
     UNKNOWN_TOPIC = "unknown_topic"  # the topic is not in our scheme
     DUPLICATE_KEY = "duplicate_key"  # a JSON object names a key twice

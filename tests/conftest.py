@@ -23,7 +23,10 @@ TABLES = (
     "device_status, audit_log, crm_imports, sla_alerts, leases, apscheduler_jobs, technicians, "
     "service_contracts, "
     "detector_overrides, baseline_resets, "
-    "consent_records, outbox, devices, sites, customers, staff_sessions, staff_users, api_keys"
+    "consent_records, outbox, devices, sites, customers, staff_sessions, staff_users, api_keys, "
+    "offer_decisions, campaigns, presence_zone_events, presence_visits, presence_tracks, "
+    "presence_seen, presence_zone_counts, presence_installations, presence_beacons, "
+    "presence_zones, presence_stores"
 )
 
 

@@ -23,12 +23,14 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from careline.crm_import.reading import FileTooLarge, ImportFileError
 from careline.reports.catalog import InvalidReportRequest
 from crm_core.auth.errors import NotAuthenticatedError, PermissionDeniedError
+from crm_core.campaigns.postgres import CampaignConflict
 from crm_core.consent.model import ConsentError
 from crm_core.customers.records import RecordError, field_errors
 from crm_core.kernel.errors import DatabaseUnavailable, NotFound, StorageError
 from crm_core.notifications.postgres import NotRetryable
 from crm_core.tickets.model import TicketConflictError, TicketInputError
 from devices.errors import FaultError, TuningError
+from devices.presence.directory import Conflict as PresenceConflict
 from devices.product_issues.model import ProductIssueConflict
 
 log = logging.getLogger(__name__)
@@ -209,6 +211,8 @@ def install_error_handlers(app: FastAPI) -> None:
     # A merged edit re-validated inside a use case (not the request body FastAPI checks).
     app.add_exception_handler(ValidationError, _invalid_record)
     app.add_exception_handler(TicketInputError, _invalid)
+    app.add_exception_handler(PresenceConflict, _conflict)
+    app.add_exception_handler(CampaignConflict, _conflict)
     app.add_exception_handler(DatabaseUnavailable, _unavailable)
     app.add_exception_handler(StorageError, _storage)
     # Third-party errors that reach the edge: the server went away or the pool is exhausted.

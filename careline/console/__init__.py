@@ -11,6 +11,7 @@ from careline.console.device_forms import install_device_forms
 from careline.console.fleet import install_fleet_pages
 from careline.console.import_pages import install_import_pages
 from careline.console.notifications import install_notification_pages
+from careline.console.offers import install_offer_pages
 from careline.console.pages import console_templates, install_pages
 from careline.console.preferences import install_preferences
 from careline.console.record_forms import install_record_forms
@@ -31,6 +32,7 @@ def install_console(app: FastAPI, links: LinkSigner) -> None:
     install_thresholds(app)
     templates = console_templates()
     install_notification_pages(app, templates)
+    install_offer_pages(app, templates)
     install_preferences(app, templates, links)
     # The forms first: /customers/new before /customers/{customer_id}.
     install_record_forms(app)

@@ -18,16 +18,21 @@ import typer
 from careline.api.server import ServerThread, build_app, with_secrets
 from careline.bootstrap import (
     QUARANTINE_FOLDER,
+    Database,
     Endpoints,
     Pool,
+    Presence,
     build_dispatcher,
     build_ingest,
+    build_presence,
     heads_up,
     open_database,
     push_endpoint,
     start_endpoints,
     start_ingest,
     start_mail,
+    start_presence,
+    start_waker,
 )
 from careline.demo.fleet_run import FleetRun
 from careline.demo.service_team import ServiceTeam
@@ -174,6 +179,22 @@ def plain_http(settings: Settings) -> Settings:
     return settings.model_copy(update={"api": api})
 
 
+def start_offers(
+    settings: Settings,
+    endpoints: Endpoints,
+    database: Database,
+    dispatcher: Dispatcher,
+    stack: ExitStack,
+) -> Presence | None:
+    """Shoppers' presence and offers: the presence worker, and the outbox woken at once."""
+    start_waker(endpoints.database_url, dispatcher, stack)
+    if not settings.presence.enabled:
+        return None
+    presence = build_presence(settings, endpoints, database)
+    start_presence(presence, stack)
+    return presence
+
+
 def run_demo(settings: Settings, options: DemoOptions) -> int:
     stop = stop_event()
     if options.fresh:
@@ -221,14 +242,16 @@ def run_demo(settings: Settings, options: DemoOptions) -> int:
                 "backlog": ingest.worker.backlog,
             }
 
+        dispatcher = start_notifications(settings, database.pool, endpoints, stack)
         scheduler = start_scheduler(
             database.pool,
             settings,
             catalog,
-            dispatcher=start_notifications(settings, database.pool, endpoints, stack),
+            dispatcher=dispatcher,
             notify=heads_up(settings),
         )
         stack.callback(scheduler.shutdown)
+        start_offers(settings, endpoints, database, dispatcher, stack)
 
         app = build_app(settings, database, catalog, stack, ingest_status)
         server = ServerThread(app, settings.api.host, settings.api.port)

@@ -14,7 +14,9 @@ from careline.api.routes import (
     devices,
     faults,
     imports,
+    offers,
     outbox,
+    presence,
     product_issues,
     reports,
     sites,
@@ -52,6 +54,8 @@ def api_v1_router() -> APIRouter:
         dead_letters,
         outbox,
         users,
+        presence,
+        offers,
     )
     for module in modules:
         router.include_router(module.router)

@@ -1,0 +1,1 @@
+"""Offer campaigns: eligibility, suppression, contact-pressure caps, selection, redemption."""

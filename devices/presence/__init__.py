@@ -1,0 +1,1 @@
+"""In-store presence: stores, zones and their beacons; sightings debounced into visits."""
