@@ -306,7 +306,9 @@ def create_admin(
 @users_app.command("create-api-key")
 def create_api_key(
     name: Annotated[str, typer.Option(help="What the key is for.")],
-    role: Annotated[str, typer.Option(help="viewer, agent or admin.")] = "viewer",
+    role: Annotated[
+        str, typer.Option(help="viewer, agent, quality (approves recalls) or admin.")
+    ] = "viewer",
     customer: Annotated[
         list[int] | None,
         typer.Option(
