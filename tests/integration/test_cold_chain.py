@@ -129,13 +129,15 @@ def test_a_failing_truck_proposes_exactly_the_exposed_recall_even_uploaded_late(
         assert purposes == [("safety", "safety notices are always sent")]
         assert conn.execute("SELECT count(*) FROM outbox").fetchone() == (sent,)
         subject = conn.execute("SELECT subject FROM outbox LIMIT 1").fetchone()
-        assert subject is not None and subject[0].startswith("URGENT: FOOD RECALL")
+        assert subject is not None
+        assert subject[0].startswith("URGENT: FOOD RECALL")
         # backward from a complainant's receipt to the failing leg
         receipt = next(n for n in sorted(scenario.truth.customers))
         lot_id = lots_of_receipt(conn, f"R-{receipt:05d}")[0]
         back = backward_from_lot(conn, lot_id)
         failing_legs = [h for h in back.legs if h.leg.vehicle == "TR-12"]
-        assert failing_legs and failing_legs[0].breached
+        assert failing_legs
+        assert failing_legs[0].breached
         assert failing_legs[0].excursions[0].kind == "high"
         assert back.lot_mkt is not None
         # forward from the failing shipment reaches every exposed customer

@@ -1,0 +1,96 @@
+"""``/api/v1/recalls``: review a proposed recall's scope, approve it (quality role), track
+acknowledgements and returns, close it with its report."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel, ConfigDict, Field
+
+from careline.api.deps import Conn, Now, RequireAgent, RequireQuality, require_unscoped
+from careline.api.errors import responses
+from crm_core.recalls import service
+from crm_core.recalls.model import Level, RecallClass
+from crm_core.recalls.postgres import RecallDetail, RecallSummary, list_recalls, recall_detail
+
+router = APIRouter(prefix="/recalls", tags=["recalls"], dependencies=[Depends(require_unscoped)])
+Id = Annotated[int, Field(ge=1, le=2**62)]
+
+
+class LotChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    included: bool
+    why: Annotated[str, Field(min_length=1, max_length=2000)]
+
+
+class Approval(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    recall_class: RecallClass
+    contact: Annotated[str, Field(min_length=3, max_length=200)] = "our customer line"
+
+
+class Acknowledgement(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    level: Level
+    consignee: Annotated[str, Field(min_length=1, max_length=100)]
+    returned_qty: Annotated[int, Field(ge=0, le=10_000_000)] = 0
+
+
+@router.get("", summary="Recalls, newest first")
+def recalls_list(conn: Conn) -> list[RecallSummary]:
+    return list_recalls(conn)
+
+
+@router.get(
+    "/{recall_id}", summary="One recall: scope, evidence, notices", responses=responses(404)
+)
+def recall_get(recall_id: int, conn: Conn) -> RecallDetail:
+    return recall_detail(conn, recall_id)
+
+
+@router.put(
+    "/{recall_id}/lots/{lot_id}",
+    summary="Put a lot in or out of a proposed recall's scope (quality role)",
+    responses=responses(404, 409),
+)
+def recall_lot(
+    recall_id: int, lot_id: int, change: LotChange, conn: Conn, now: Now, who: RequireQuality
+) -> RecallDetail:
+    service.change_lot(conn, recall_id, lot_id, change.included, change.why, who.name, now)
+    return recall_detail(conn, recall_id)
+
+
+@router.post(
+    "/{recall_id}/approve",
+    summary="Approve the scope (quality role): notices go to stores and customers",
+    responses=responses(404, 409),
+)
+def recall_approve(
+    recall_id: int, body: Approval, conn: Conn, now: Now, who: RequireQuality
+) -> RecallDetail:
+    service.approve(conn, recall_id, body.recall_class, who.name, now, contact=body.contact)
+    return recall_detail(conn, recall_id)
+
+
+@router.post(
+    "/{recall_id}/acknowledgements",
+    summary="A consignee confirmed the notice (and returned units)",
+    responses=responses(404, 409),
+)
+def recall_ack(
+    recall_id: int, body: Acknowledgement, conn: Conn, now: Now, who: RequireAgent
+) -> dict[str, Any]:
+    service.acknowledge(
+        conn, recall_id, body.level, body.consignee, body.returned_qty, who.name, now
+    )
+    return service.effectiveness_report(conn, recall_id)
+
+
+@router.post(
+    "/{recall_id}/close",
+    summary="Close with the report (quality role)",
+    responses=responses(404, 409),
+)
+def recall_close(recall_id: int, conn: Conn, now: Now, who: RequireQuality) -> dict[str, Any]:
+    return service.close(conn, recall_id, who.name, now)
