@@ -14,8 +14,8 @@ Loggers report every 5 minutes but upload in hourly SenML packs, as buffering lo
 from __future__ import annotations
 
 import random
-from datetime import UTC, datetime
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from biip.checksums import gs1_standard_check_digit
