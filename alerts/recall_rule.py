@@ -2,8 +2,8 @@
 
 A handler on :class:`devices.coldchain.online.ExcursionFound`, in the readings batch's
 transaction. The proposal waits for quality staff (``crm_core.recalls.service.approve``):
-nothing goes to stores or customers from here. One proposal per leg and product, however
-often the leg is evaluated again.
+nothing goes to stores or customers from here. One proposal per leg (its scope covers every
+product the leg broke a rule of), however often the leg is evaluated again.
 """
 
 from __future__ import annotations

@@ -95,8 +95,9 @@ def _budget_used(conn: Conn, lot_ids: list[int]) -> dict[int, tuple[float, int]]
 def propose_for_excursion(
     conn: Conn, leg_id: int, gtin: str, rules: tuple[str, ...], now: datetime
 ) -> int | None:
-    """A proposed recall for the lots of ``gtin`` on the leg, with the evidence and every lot
-    of the leg ranked in or out with why; None if this excursion already has one."""
+    """A proposed recall for the leg: the lots of ``gtin`` and of every other product the
+    leg broke a rule of, with the evidence and every lot of the leg ranked in or out with
+    why; None if the leg already has one."""
     evidence = _leg_evidence(conn, leg_id, gtin)
     evidence["rules"] = list(rules)
     lots = conn.execute(
@@ -139,7 +140,7 @@ def propose_for_excursion(
         else f"{evidence['product']}: excursion on {evidence['shipment']}"
     )
     recall_id = store.insert_recall(
-        conn, "excursion", f"excursion:leg{leg_id}:{gtin}", reason, evidence, now
+        conn, "excursion", f"excursion:leg{leg_id}", reason, evidence, now
     )
     if recall_id is None:
         return None

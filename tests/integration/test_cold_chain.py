@@ -84,11 +84,11 @@ def test_a_failing_truck_proposes_exactly_the_exposed_recall_even_uploaded_late(
     for _, pack in reversed(scenario.packs(failing)):
         publisher.publish(f"dt/{failing}/senml", pack)
     publisher.flush()
-    wait_for(lambda: count(database_url, "SELECT count(*) FROM recalls") >= 2, what="recalls")
+    wait_for(lambda: count(database_url, "SELECT count(*) FROM recalls") >= 1, what="recalls")
     time.sleep(0.5)
     with db.connection() as conn:
         rows = conn.execute("SELECT id FROM recalls ORDER BY id").fetchall()
-        assert len(rows) == 2  # milk and yoghurt on the failing leg, once each
+        assert len(rows) == 1  # one recall for the failing leg, however often it is judged
         scope: set[tuple[str, str]] = set()
         for (recall_id,) in rows:
             detail = recall_detail(conn, recall_id)
