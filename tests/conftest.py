@@ -18,7 +18,8 @@ from tests.integration.brokers import TestBroker, running_mosquitto
 
 # Tables emptied between tests (metrics keep their ids: they mirror the catalog).
 TABLES = (
-    "recall_notices, recall_lots, recalls, excursions, leg_evaluations, purchases, deliveries, "
+    "complaints, investigations, recall_notices, recall_lots, recalls, excursions, "
+    "leg_evaluations, purchases, deliveries, "
     "logger_assignments, leg_lots, shipment_legs, shipments, supply_sites, lots, products, "
     "product_issue_notes, product_issue_faults, product_issues, report_snapshots, "
     "surveys, ticket_faults, tickets, faults, detector_state, dead_letters, quarantine, readings, "

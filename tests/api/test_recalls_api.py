@@ -176,3 +176,34 @@ def test_recall_needs_the_quality_role_and_notifies_only_after_approval(
     assert any(leg["breached"] for leg in trace["legs"])
     missing = client.get("/api/v1/trace/forward", params={"shipment": "NOPE"}, headers=agent)
     assert missing.status_code == 404
+
+
+def test_complaints_about_one_lot_open_one_investigation_with_traces(
+    db: Pool, client: httpx.Client, agent: dict[str, str], catalog: Catalog
+) -> None:
+    scenario = setup_network(db, client, agent)
+    feed_readings(db, catalog, scenario)
+    assert scenario.truth is not None
+    gtin, lot = sorted(scenario.truth.lots)[0]
+    answers = [
+        client.post(
+            "/api/v1/complaints",
+            json={"description": f"sour milk #{i}", "code": f"(01){gtin}(10){lot}"},
+            headers=agent,
+        ).json()
+        for i in range(4)
+    ]
+    assert [a["investigation_opened"] for a in answers] == [False, False, True, False]
+    assert answers[0]["investigation_id"] is None
+    assert answers[3]["investigation_id"] == answers[2]["investigation_id"]
+    found = client.get(f"/api/v1/investigations/{answers[2]['investigation_id']}", headers=agent)
+    assert found.status_code == 200
+    body = found.json()
+    assert len(body["complaints"]) == 4
+    assert any(leg["breached"] for leg in body["traces"][0]["legs"])
+    bad = client.post(
+        "/api/v1/complaints",
+        json={"description": "x", "code": "(01)07032069800011"},
+        headers=agent,
+    )
+    assert bad.status_code == 422

@@ -63,4 +63,5 @@ def api_v1_router() -> APIRouter:
     )
     for module in modules:
         router.include_router(module.router)
+    router.include_router(recalls.complaints_router)
     return router

@@ -11,8 +11,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from careline.api.deps import Conn, Now, RequireAgent, RequireQuality, require_unscoped
 from careline.api.errors import responses
 from crm_core.recalls import service
+from crm_core.recalls.complaints import Investigation, file_complaint, investigation
 from crm_core.recalls.model import Level, RecallClass
 from crm_core.recalls.postgres import RecallDetail, RecallSummary, list_recalls, recall_detail
+from crm_core.traceability import gs1
+from crm_core.traceability.model import TraceabilityError
+from crm_core.traceability.queries import find_lot, lots_of_receipt
 
 router = APIRouter(prefix="/recalls", tags=["recalls"], dependencies=[Depends(require_unscoped)])
 Id = Annotated[int, Field(ge=1, le=2**62)]
@@ -94,3 +98,58 @@ def recall_ack(
 )
 def recall_close(recall_id: int, conn: Conn, now: Now, who: RequireQuality) -> dict[str, Any]:
     return service.close(conn, recall_id, who.name, now)
+
+
+complaints_router = APIRouter(tags=["recalls"], dependencies=[Depends(require_unscoped)])
+
+
+class ComplaintIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    description: Annotated[str, Field(min_length=1, max_length=4000)]
+    customer_id: Annotated[int, Field(ge=1, le=2**62)] | None = None
+    receipt: Annotated[str, Field(min_length=1, max_length=100)] | None = None
+    code: Annotated[str, Field(min_length=4, max_length=200, description="(01)…(10)…")] | None = (
+        None
+    )
+
+
+@complaints_router.post(
+    "/complaints",
+    summary="File a complaint about a lot (by its GS1 code or the receipt); several about one "
+    "lot within 7 days open an investigation",
+    responses=responses(404),
+)
+def complaint_file(body: ComplaintIn, conn: Conn, now: Now, who: RequireAgent) -> dict[str, Any]:
+    if body.code is not None:
+        parsed = gs1.parse_element_string(body.code)
+        if parsed.lot is None:
+            raise TraceabilityError("the code names no lot (10)")
+        lot_id = find_lot(conn, parsed.gtin, parsed.lot)
+    elif body.receipt is not None:
+        lot_id = lots_of_receipt(conn, body.receipt)[0]
+    else:
+        raise TraceabilityError("give the pack's GS1 code or the receipt")
+    filed = file_complaint(
+        conn,
+        lot_id=lot_id,
+        customer_id=body.customer_id,
+        receipt=body.receipt,
+        description=body.description,
+        actor=who.name,
+        now=now,
+    )
+    return {
+        "complaint_id": filed.complaint_id,
+        "lot_id": lot_id,
+        "investigation_id": filed.investigation_id,
+        "investigation_opened": filed.opened,
+    }
+
+
+@complaints_router.get(
+    "/investigations/{investigation_id}",
+    summary="An investigation: its complaints and their lots' backward traces side by side",
+    responses=responses(404),
+)
+def investigation_get(investigation_id: int, conn: Conn) -> Investigation:
+    return investigation(conn, investigation_id)

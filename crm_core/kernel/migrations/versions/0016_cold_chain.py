@@ -184,6 +184,28 @@ CREATE TABLE recall_lots (
     PRIMARY KEY (recall_id, lot_id)
 );
 
+-- A customer's complaint about a product, resolved to its lot; several about one lot within
+-- a window open an investigation (one open investigation per lot).
+CREATE TABLE complaints (
+    id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    customer_id bigint REFERENCES customers (id) ON DELETE SET NULL,
+    lot_id      bigint NOT NULL REFERENCES lots (id),
+    receipt     text,
+    description text NOT NULL,
+    received_at timestamptz NOT NULL,
+    investigation_id bigint
+);
+CREATE INDEX complaints_lot ON complaints (lot_id, received_at);
+
+CREATE TABLE investigations (
+    id        bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    lot_id    bigint NOT NULL REFERENCES lots (id),
+    status    text NOT NULL CHECK (status IN ('open', 'closed')),
+    opened_at timestamptz NOT NULL,
+    reason    text NOT NULL
+);
+CREATE UNIQUE INDEX investigations_open_lot ON investigations (lot_id) WHERE status = 'open';
+
 CREATE TABLE recall_notices (
     recall_id   bigint NOT NULL REFERENCES recalls (id) ON DELETE CASCADE,
     level       text NOT NULL CHECK (level IN ('store', 'customer')),
@@ -204,7 +226,7 @@ ALTER TABLE staff_users ADD CONSTRAINT staff_users_role_check
 ALTER TABLE api_keys DROP CONSTRAINT IF EXISTS api_keys_role_check;
 ALTER TABLE api_keys ADD CONSTRAINT api_keys_role_check
     CHECK (role IN ('admin', 'agent', 'viewer', 'device'));
-DROP TABLE IF EXISTS recall_notices, recall_lots, recalls, excursions, leg_evaluations,
+DROP TABLE IF EXISTS complaints, investigations, recall_notices, recall_lots, recalls, excursions, leg_evaluations,
     purchases, deliveries, logger_assignments, leg_lots, shipment_legs, shipments,
     supply_sites, lots, products;
 """
