@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import time
 from datetime import UTC, datetime
 
@@ -207,3 +209,21 @@ def test_complaints_about_one_lot_open_one_investigation_with_traces(
         headers=agent,
     )
     assert bad.status_code == 422
+
+
+def test_fsma_204_spreadsheet_for_a_lot(
+    db: Pool, client: httpx.Client, agent: dict[str, str]
+) -> None:
+    scenario = setup_network(db, client, agent)
+    assert scenario.truth is not None
+    gtin, lot = sorted(scenario.truth.lots)[0]
+    answer = client.get("/api/v1/fsma204.csv", params={"gtin": gtin, "lot": lot}, headers=agent)
+    assert answer.status_code == 200
+    assert answer.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(answer.text)))
+    assert rows
+    assert {r["event"] for r in rows} == {"shipping", "receiving"}
+    assert {r["traceability_lot_code"] for r in rows} == {f"{gtin}.{lot}"}
+    assert {r["tlc_source"] for r in rows} == {"Dairy plant"}
+    assert all(r["reference_document_type"] == "BOL" for r in rows)
+    assert client.get("/api/v1/fsma204.csv", headers=agent).status_code == 422

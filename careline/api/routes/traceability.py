@@ -6,13 +6,16 @@ some customers (:data:`RequireUnscoped`).
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
+from fastapi.responses import PlainTextResponse
 
 from careline.api.deps import Conn, Now, RequireAgent, require_unscoped
 from careline.api.errors import responses
 from crm_core.traceability import gs1
+from crm_core.traceability.fsma import fsma_csv
 from crm_core.traceability.model import ImportResult, Network, TraceabilityError
 from crm_core.traceability.postgres import import_network
 from crm_core.traceability.queries import (
@@ -86,3 +89,26 @@ def trace_backward(
 )
 def lot_get(lot_id: int, conn: Conn) -> BackwardTrace:
     return backward_from_lot(conn, lot_id)
+
+
+@router.get(
+    "/fsma204.csv",
+    summary="FSMA 204 sortable spreadsheet: shipping and receiving KDEs for a lot or a period",
+    response_class=PlainTextResponse,
+    responses=responses(404),
+)
+def fsma204(
+    conn: Conn,
+    gtin: Annotated[str | None, Query(max_length=14)] = None,
+    lot: Annotated[str | None, Query(max_length=20)] = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> PlainTextResponse:
+    lot_id = find_lot(conn, gs1.gtin(gtin), lot) if gtin and lot else None
+    if lot_id is None and since is None and until is None:
+        raise TraceabilityError("give gtin and lot, or a period (since, until)")
+    return PlainTextResponse(
+        fsma_csv(conn, lot_id=lot_id, since=since, until=until),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="fsma204.csv"'},
+    )
