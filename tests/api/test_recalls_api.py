@@ -227,3 +227,16 @@ def test_fsma_204_spreadsheet_for_a_lot(
     assert {r["tlc_source"] for r in rows} == {"Dairy plant"}
     assert all(r["reference_document_type"] == "BOL" for r in rows)
     assert client.get("/api/v1/fsma204.csv", headers=agent).status_code == 422
+
+
+def test_shipment_temperature_report_is_a_pdf(
+    db: Pool, client: httpx.Client, agent: dict[str, str], catalog: Catalog
+) -> None:
+    scenario = setup_network(db, client, agent)
+    feed_readings(db, catalog, scenario)
+    answer = client.get("/api/v1/shipments/SH-101/report.pdf", headers=agent)
+    assert answer.status_code == 200
+    assert answer.headers["content-type"] == "application/pdf"
+    assert answer.content.startswith(b"%PDF-")
+    assert len(answer.content) > 2000
+    assert client.get("/api/v1/shipments/NOPE/report.pdf", headers=agent).status_code == 404

@@ -10,10 +10,11 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
-from fastapi.responses import PlainTextResponse
+from fastapi.responses import PlainTextResponse, Response
 
 from careline.api.deps import Conn, Now, RequireAgent, require_unscoped
 from careline.api.errors import responses
+from careline.reports.shipment_pdf import shipment_pdf
 from crm_core.traceability import gs1
 from crm_core.traceability.fsma import fsma_csv
 from crm_core.traceability.model import ImportResult, Network, TraceabilityError
@@ -111,4 +112,18 @@ def fsma204(
         fsma_csv(conn, lot_id=lot_id, since=since, until=until),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": 'attachment; filename="fsma204.csv"'},
+    )
+
+
+@router.get(
+    "/shipments/{reference}/report.pdf",
+    summary="A printable temperature report of a shipment (PDF with each leg's chart)",
+    response_class=Response,
+    responses=responses(404),
+)
+def shipment_report(reference: str, conn: Conn) -> Response:
+    return Response(
+        shipment_pdf(conn, reference[:100]),
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="shipment-{reference[:100]}.pdf"'},
     )
