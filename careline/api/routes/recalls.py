@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from careline.api.deps import Conn, Now, RequireAgent, RequireQuality, require_unscoped
 from careline.api.errors import responses
+from careline.api.scopes import PathId
 from crm_core.recalls import service
 from crm_core.recalls.complaints import Investigation, file_complaint, investigation
 from crm_core.recalls.model import Level, RecallClass
@@ -19,7 +20,6 @@ from crm_core.traceability.model import TraceabilityError
 from crm_core.traceability.queries import find_lot, lots_of_receipt
 
 router = APIRouter(prefix="/recalls", tags=["recalls"], dependencies=[Depends(require_unscoped)])
-Id = Annotated[int, Field(ge=1, le=2**62)]
 
 
 class LotChange(BaseModel):
@@ -49,7 +49,7 @@ def recalls_list(conn: Conn) -> list[RecallSummary]:
 @router.get(
     "/{recall_id}", summary="One recall: scope, evidence, notices", responses=responses(404)
 )
-def recall_get(recall_id: int, conn: Conn) -> RecallDetail:
+def recall_get(recall_id: PathId, conn: Conn) -> RecallDetail:
     return recall_detail(conn, recall_id)
 
 
@@ -59,7 +59,7 @@ def recall_get(recall_id: int, conn: Conn) -> RecallDetail:
     responses=responses(404, 409),
 )
 def recall_lot(
-    recall_id: int, lot_id: int, change: LotChange, conn: Conn, now: Now, who: RequireQuality
+    recall_id: PathId, lot_id: PathId, change: LotChange, conn: Conn, now: Now, who: RequireQuality
 ) -> RecallDetail:
     service.change_lot(conn, recall_id, lot_id, change.included, change.why, who.name, now)
     return recall_detail(conn, recall_id)
@@ -71,7 +71,7 @@ def recall_lot(
     responses=responses(404, 409),
 )
 def recall_approve(
-    recall_id: int, body: Approval, conn: Conn, now: Now, who: RequireQuality
+    recall_id: PathId, body: Approval, conn: Conn, now: Now, who: RequireQuality
 ) -> RecallDetail:
     service.approve(conn, recall_id, body.recall_class, who.name, now, contact=body.contact)
     return recall_detail(conn, recall_id)
@@ -83,7 +83,7 @@ def recall_approve(
     responses=responses(404, 409),
 )
 def recall_ack(
-    recall_id: int, body: Acknowledgement, conn: Conn, now: Now, who: RequireAgent
+    recall_id: PathId, body: Acknowledgement, conn: Conn, now: Now, who: RequireAgent
 ) -> dict[str, Any]:
     service.acknowledge(
         conn, recall_id, body.level, body.consignee, body.returned_qty, who.name, now
@@ -96,7 +96,7 @@ def recall_ack(
     summary="Close with the report (quality role)",
     responses=responses(404, 409),
 )
-def recall_close(recall_id: int, conn: Conn, now: Now, who: RequireQuality) -> dict[str, Any]:
+def recall_close(recall_id: PathId, conn: Conn, now: Now, who: RequireQuality) -> dict[str, Any]:
     return service.close(conn, recall_id, who.name, now)
 
 
@@ -151,5 +151,5 @@ def complaint_file(body: ComplaintIn, conn: Conn, now: Now, who: RequireAgent) -
     summary="An investigation: its complaints and their lots' backward traces side by side",
     responses=responses(404),
 )
-def investigation_get(investigation_id: int, conn: Conn) -> Investigation:
+def investigation_get(investigation_id: PathId, conn: Conn) -> Investigation:
     return investigation(conn, investigation_id)

@@ -12,8 +12,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import PlainTextResponse, Response
 
-from careline.api.deps import Conn, Now, RequireAgent, require_unscoped
+from careline.api.deps import MAX_BIGINT, Conn, Now, RequireAgent, require_unscoped
 from careline.api.errors import responses
+from careline.api.scopes import PathId
 from careline.reports.shipment_pdf import shipment_pdf
 from crm_core.traceability import gs1
 from crm_core.traceability.fsma import fsma_csv
@@ -52,7 +53,7 @@ def supply_chain_import(
 def trace_forward(
     conn: Conn,
     shipment: Annotated[str | None, Query(max_length=100)] = None,
-    leg_id: Annotated[int | None, Query(ge=1, le=2**62)] = None,
+    leg_id: Annotated[int | None, Query(ge=1, le=MAX_BIGINT)] = None,
 ) -> ForwardTrace:
     if shipment is not None:
         return forward_from_shipment(conn, shipment)
@@ -88,7 +89,7 @@ def trace_backward(
 @router.get(
     "/lots/{lot_id}", summary="One lot's journey and budget ledger", responses=responses(404)
 )
-def lot_get(lot_id: int, conn: Conn) -> BackwardTrace:
+def lot_get(lot_id: PathId, conn: Conn) -> BackwardTrace:
     return backward_from_lot(conn, lot_id)
 
 
