@@ -145,5 +145,5 @@ def test_a_failing_truck_proposes_exactly_the_exposed_recall_even_uploaded_late(
         assert {customers[n] for n in scenario.truth.customers} <= {
             c.customer_id for c in fwd.customers
         }
-        milk_lot = find_lot(conn, next(iter(scenario.truth.lots))[0], "LM3")
+        milk_lot = find_lot(conn, next(g for g, lot in scenario.truth.lots if lot == "LM3"), "LM3")
         assert milk_lot in {lot.lot_id for lot in fwd.lots}

@@ -61,7 +61,8 @@ def recall_get(recall_id: PathId, conn: Conn) -> RecallDetail:
 def recall_lot(
     recall_id: PathId, lot_id: PathId, change: LotChange, conn: Conn, now: Now, who: RequireQuality
 ) -> RecallDetail:
-    service.change_lot(conn, recall_id, lot_id, change.included, change.why, who.name, now)
+    with conn.transaction():  # committed before the answer goes out
+        service.change_lot(conn, recall_id, lot_id, change.included, change.why, who.name, now)
     return recall_detail(conn, recall_id)
 
 
@@ -73,7 +74,8 @@ def recall_lot(
 def recall_approve(
     recall_id: PathId, body: Approval, conn: Conn, now: Now, who: RequireQuality
 ) -> RecallDetail:
-    service.approve(conn, recall_id, body.recall_class, who.name, now, contact=body.contact)
+    with conn.transaction():  # committed before the answer goes out
+        service.approve(conn, recall_id, body.recall_class, who.name, now, contact=body.contact)
     return recall_detail(conn, recall_id)
 
 
@@ -85,9 +87,10 @@ def recall_approve(
 def recall_ack(
     recall_id: PathId, body: Acknowledgement, conn: Conn, now: Now, who: RequireAgent
 ) -> dict[str, Any]:
-    service.acknowledge(
-        conn, recall_id, body.level, body.consignee, body.returned_qty, who.name, now
-    )
+    with conn.transaction():  # committed before the answer goes out
+        service.acknowledge(
+            conn, recall_id, body.level, body.consignee, body.returned_qty, who.name, now
+        )
     return service.effectiveness_report(conn, recall_id)
 
 
@@ -97,7 +100,8 @@ def recall_ack(
     responses=responses(404, 409),
 )
 def recall_close(recall_id: PathId, conn: Conn, now: Now, who: RequireQuality) -> dict[str, Any]:
-    return service.close(conn, recall_id, who.name, now)
+    with conn.transaction():  # committed before the answer goes out
+        return service.close(conn, recall_id, who.name, now)
 
 
 complaints_router = APIRouter(tags=["recalls"], dependencies=[Depends(require_unscoped)])
@@ -129,15 +133,16 @@ def complaint_file(body: ComplaintIn, conn: Conn, now: Now, who: RequireAgent) -
         lot_id = lots_of_receipt(conn, body.receipt)[0]
     else:
         raise TraceabilityError("give the pack's GS1 code or the receipt")
-    filed = file_complaint(
-        conn,
-        lot_id=lot_id,
-        customer_id=body.customer_id,
-        receipt=body.receipt,
-        description=body.description,
-        actor=who.name,
-        now=now,
-    )
+    with conn.transaction():  # committed before the answer goes out
+        filed = file_complaint(
+            conn,
+            lot_id=lot_id,
+            customer_id=body.customer_id,
+            receipt=body.receipt,
+            description=body.description,
+            actor=who.name,
+            now=now,
+        )
     return {
         "complaint_id": filed.complaint_id,
         "lot_id": lot_id,

@@ -42,7 +42,8 @@ router = APIRouter(tags=["traceability"], dependencies=[Depends(require_unscoped
 def supply_chain_import(
     doc: Network, conn: Conn, now: Now, principal: RequireAgent
 ) -> ImportResult:
-    return import_network(conn, doc, actor=principal.name, now=now)
+    with conn.transaction():  # committed before the answer goes out
+        return import_network(conn, doc, actor=principal.name, now=now)
 
 
 @router.get(
