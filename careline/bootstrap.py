@@ -23,8 +23,8 @@ from psycopg_pool import ConnectionPool
 from alerts.heads_up import HeadsUp
 from alerts.offers import OfferRule
 from alerts.proactive import ProactiveTickets, SelfResolvingTickets
-from alerts.survey_request import SurveyRequest
 from alerts.recall_rule import ProposeRecall
+from alerts.survey_request import SurveyRequest
 from careline.embedded.services import EmbeddedBroker, EmbeddedPostgres
 from careline.embedded.smtp import MAIL_FOLDER, EmbeddedSmtp
 from careline.settings import Settings
