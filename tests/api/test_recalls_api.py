@@ -107,7 +107,8 @@ def test_bad_gs1_identifiers_are_refused_with_the_reason(
     }
     answer = client.post("/api/v1/supply-chain/import", json=doc, headers=agent)
     assert answer.status_code == 422
-    assert "body.products.0.gtin" in answer.json()["detail"]
+    assert "products.0.gtin" in answer.json()["detail"]
+    assert "check digit" in answer.json()["detail"]
     unknown = {"lots": [{"gtin": "07032069800010", "lot": "X1"}]}
     answer = client.post("/api/v1/supply-chain/import", json=unknown, headers=agent)
     assert answer.status_code == 422
