@@ -14,6 +14,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -132,6 +133,11 @@ class ColdChainStory:
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="cold-chain", daemon=True)
         self._thread.start()
+
+    def start_in(self, stack: ExitStack) -> None:
+        """Start, and stop with ``stack``."""
+        self.start()
+        stack.callback(self.stop)
 
     def stop(self) -> None:
         self._stop.set()

@@ -275,16 +275,14 @@ def run_demo(settings: Settings, options: DemoOptions) -> int:
                 f"{options.speed:g}x, then live ..."
             )
         run.start(endpoints.mqtt_host, endpoints.mqtt_port, stack)
-        story = ColdChainStory(
+        ColdChainStory(
             database.pool,
             endpoints.mqtt_host,
             endpoints.mqtt_port,
             typer.echo,
             console_url,
             refresh_devices=ingest.directory.preload,
-        )
-        story.start()
-        stack.callback(story.stop)
+        ).start_in(stack)
         commentary = Commentary(console_url)
         team = ServiceTeam(database.pool, console_url)
         threading.Thread(target=team.run, args=(stop,), name="demo-team", daemon=True).start()
