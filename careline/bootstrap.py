@@ -23,6 +23,7 @@ from psycopg_pool import ConnectionPool
 from alerts.heads_up import HeadsUp
 from alerts.offers import OfferRule
 from alerts.proactive import ProactiveTickets, SelfResolvingTickets
+from alerts.recall_rule import ProposeRecall
 from alerts.survey_request import SurveyRequest
 from careline.embedded.services import EmbeddedBroker, EmbeddedPostgres
 from careline.embedded.smtp import MAIL_FOLDER, EmbeddedSmtp
@@ -49,6 +50,7 @@ from crm_core.tickets.follow_postgres import PostgresTicketFaultLinks
 from crm_core.tickets.model import TicketOpened, TicketResolved
 from crm_core.tickets.postgres import PostgresTicketRepository
 from devices.catalog import Catalog
+from devices.coldchain.online import ExcursionFound, LegEvaluator
 from devices.detection.fleet import FleetDetectors
 from devices.detector_state import PostgresStateSource
 from devices.faults.model import FaultCleared, FaultClosed, FaultOpened, FaultRecorded
@@ -61,6 +63,7 @@ from devices.product_issues.service import Grouping, GroupOnFault
 from devices.product_issues.settings import FleetSettings
 from devices.registry import DeviceDirectory, PostgresDeviceSource
 from devices.registry_listener import RegistryListener
+from devices.stored import ReadingsStored
 from devices.tuning.feed import TuningFeed
 from devices.tuning.feedback import handle_ticket_resolved
 from devices.tuning.postgres import PostgresTuningRepository
@@ -200,6 +203,7 @@ def event_bus(
     *,
     notify: HeadsUp | None = None,
     surveys: SurveyRequest | None = None,
+    metric_ids: dict[str, int] | None = None,
 ) -> EventBus:
     """Every handler of the domain events ingest produces, on the PostgreSQL adapters.
 
@@ -208,6 +212,8 @@ def event_bus(
     there to link (both in the batch's transaction).
     ``notify`` (from :func:`heads_up`) tells customers about their proactive tickets;
     ``surveys`` (from :func:`survey_request`) asks them how we did once one is resolved.
+    With ``metric_ids`` the cold-chain loggers' readings are judged as they arrive and a
+    broken rule proposes a recall.
     """
     bus = EventBus()
 
@@ -250,7 +256,17 @@ def event_bus(
     bus.subscribe(TicketResolved, ticket_resolution_feedback(catalog, clock))
     if surveys is not None:
         bus.subscribe(TicketResolved, surveys)
+    if metric_ids is not None:
+        bus.subscribe(ReadingsStored, cold_chain_evaluator(catalog, metric_ids, clock))
+        bus.subscribe(ExcursionFound, ProposeRecall(clock))
     return bus
+
+
+def cold_chain_evaluator(
+    catalog: Catalog, metric_ids: dict[str, int], clock: Clock = utc_now
+) -> LegEvaluator:
+    logger = catalog.device_type("temperature_logger")
+    return LegEvaluator(metric_ids, interval_s=logger.report_interval_s, clock=clock)
 
 
 def ticket_resolution_feedback(
@@ -391,6 +407,7 @@ def build_ingest(
             fleet=settings.fleet,
             notify=heads_up(settings),
             surveys=survey_request(settings),
+            metric_ids=database.metric_ids,
         ),
         max_reason_chars=limits.max_reason_chars,
     )

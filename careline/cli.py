@@ -178,14 +178,21 @@ def bench(
     target: Annotated[
         str,
         typer.Argument(
-            help="What to measure: ingest (readings/s, publish->commit) or offers (zone "
-            "entry -> offer on the phone)."
+            help="What to measure: ingest (readings/s, publish->commit), offers (zone "
+            "entry -> offer on the phone) or trace (shipment -> customers on a loaded network)."
         ),
     ] = "ingest",
     entries_per_second: Annotated[
         int, typer.Option(min=1, help="offers: zone entries offered per second.")
     ] = 500,
-    as_json: Annotated[bool, typer.Option("--json", help="offers: print one JSON object.")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="offers, trace: print one JSON object.")
+    ] = False,
+    customers: Annotated[int, typer.Option(min=1, help="trace: customers loaded.")] = 50_000,
+    lots: Annotated[int, typer.Option(min=10, help="trace: lots loaded.")] = 5_000,
+    shipments: Annotated[int, typer.Option(min=1, help="trace: shipments loaded.")] = 2_000,
+    readings: Annotated[int, typer.Option(min=0, help="trace: readings loaded.")] = 20_000_000,
+    queries: Annotated[int, typer.Option(min=1, help="trace: traces timed.")] = 300,
     messages_per_second: Annotated[
         int, typer.Option(min=0, help="Offered load; 0 publishes as fast as possible.")
     ] = 0,
@@ -220,8 +227,15 @@ def bench(
                 _settings(), entries_per_second, min(seconds, 600), mosquitto, as_json=as_json
             )
         )
+    if target == "trace":
+        from careline.bench.trace import TraceSizes, run_trace_bench
+
+        sizes = TraceSizes(customers, lots, shipments, readings, queries)
+        sys.exit(run_trace_bench(_settings(), sizes, as_json=as_json))
     if target != "ingest":
-        raise typer.BadParameter(f"{target!r}: expected ingest or offers", param_hint="TARGET")
+        raise typer.BadParameter(
+            f"{target!r}: expected ingest, offers or trace", param_hint="TARGET"
+        )
     from careline.bench.measure import BenchOptions, run_bench, run_suite
 
     sys.exit(
@@ -306,7 +320,9 @@ def create_admin(
 @users_app.command("create-api-key")
 def create_api_key(
     name: Annotated[str, typer.Option(help="What the key is for.")],
-    role: Annotated[str, typer.Option(help="viewer, agent or admin.")] = "viewer",
+    role: Annotated[
+        str, typer.Option(help="viewer, agent, quality (approves recalls) or admin.")
+    ] = "viewer",
     customer: Annotated[
         list[int] | None,
         typer.Option(

@@ -18,3 +18,8 @@ def sync_metric_ids(conn: psycopg.Connection[TupleRow], catalog: Catalog) -> dic
         )
         rows = conn.execute("SELECT key, id FROM metrics").fetchall()
     return {str(key): int(metric_id) for key, metric_id in rows}
+
+
+def metric_id_map(conn: psycopg.Connection[TupleRow]) -> dict[str, int]:
+    """key -> id of every registered metric (read only)."""
+    return {str(k): int(i) for k, i in conn.execute("SELECT key, id FROM metrics").fetchall()}

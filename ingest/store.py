@@ -29,9 +29,10 @@ from psycopg.rows import TupleRow
 from psycopg_pool import ConnectionPool
 
 from crm_core.kernel.errors import DatabaseUnavailable, caused_by_data, database_errors
-from crm_core.kernel.events import EventBus
+from crm_core.kernel.events import Event, EventBus
 from crm_core.kernel.uow import PostgresUnitOfWork
 from devices.detector_state import UPSERT_STATE
+from devices.stored import ReadingsStored
 from ingest.batch import Batch
 from ingest.messages import IngestError, RawMessage, Rejection
 from ingest.outcome import FaultOutcome, WriteResult
@@ -235,11 +236,10 @@ class BatchStore:
                 )
             # The events' handlers (faults recorded, the alerts rules) write in this same
             # transaction: the batch and all it causes commit together, or not at all.
-            events = (
-                self._bus.publish(batch.fault_events, PostgresUnitOfWork(conn))
-                if batch.fault_events
-                else []
-            )
+            published: list[Event] = list(batch.fault_events)
+            if batch.rows and self._bus.handles(ReadingsStored):
+                published.insert(0, ReadingsStored(batch.rows))
+            events = self._bus.publish(published, PostgresUnitOfWork(conn)) if published else []
         for device_id, received in zip(status[0], status[2], strict=True):
             self._status_written[device_id] = received
         return WriteResult(inserted, len(batch.rejections), FaultOutcome.of(events))

@@ -18,6 +18,9 @@ from tests.integration.brokers import TestBroker, running_mosquitto
 
 # Tables emptied between tests (metrics keep their ids: they mirror the catalog).
 TABLES = (
+    "complaints, investigations, recall_notices, recall_lots, recalls, excursions, "
+    "leg_evaluations, purchases, deliveries, "
+    "logger_assignments, leg_lots, shipment_legs, shipments, supply_sites, lots, products, "
     "product_issue_notes, product_issue_faults, product_issues, report_snapshots, "
     "surveys, ticket_faults, tickets, faults, detector_state, dead_letters, quarantine, readings, "
     "device_status, audit_log, crm_imports, sla_alerts, leases, apscheduler_jobs, technicians, "

@@ -157,6 +157,7 @@ def require(role: Role) -> Callable[[Principal], Principal]:
 require_viewer = require("viewer")
 require_agent = require("agent")
 require_admin = require("admin")
+require_quality = require("quality")
 
 RequireViewer = Annotated[Principal, Depends(require_viewer)]
 RequireAgent = Annotated[Principal, Depends(require_agent)]
@@ -176,3 +177,4 @@ def get_publish(context: Context) -> Publish | None:
 
 
 Publisher = Annotated[Publish | None, Depends(get_publish)]
+RequireQuality = Annotated[Principal, Depends(require_quality)]

@@ -28,7 +28,10 @@ from crm_core.consent.model import ConsentError
 from crm_core.customers.records import RecordError, field_errors
 from crm_core.kernel.errors import DatabaseUnavailable, NotFound, StorageError
 from crm_core.notifications.postgres import NotRetryable
+from crm_core.recalls.model import RecallError
 from crm_core.tickets.model import TicketConflictError, TicketInputError
+from crm_core.traceability.gs1 import InvalidIdentifier
+from crm_core.traceability.model import TraceabilityError
 from devices.errors import FaultError, TuningError
 from devices.presence.directory import Conflict as PresenceConflict
 from devices.product_issues.model import ProductIssueConflict
@@ -206,6 +209,9 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(TuningError, _invalid_setting)
     app.add_exception_handler(RecordError, _invalid_record)
     app.add_exception_handler(ConsentError, _invalid)
+    app.add_exception_handler(TraceabilityError, _invalid)
+    app.add_exception_handler(InvalidIdentifier, _invalid)
+    app.add_exception_handler(RecallError, _conflict)
     app.add_exception_handler(NotRetryable, _conflict)
     app.add_exception_handler(ImportFileError, _bad_file)
     # A merged edit re-validated inside a use case (not the request body FastAPI checks).

@@ -6,7 +6,8 @@ otherwise show them in the browser's; the axis says UTC instead.
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Sequence
+from datetime import UTC, datetime
 
 from devices.faults.queries import FaultSummary
 from devices.product_issues.queries import RateReport
@@ -124,5 +125,72 @@ def rate_figure(rates: RateReport, group: str) -> dict[str, object]:
             "showlegend": False,
             "paper_bgcolor": "white",
             "plot_bgcolor": "white",
+        },
+    }
+
+
+BAND_FILL = "rgba(44, 160, 44, 0.12)"
+
+
+def leg_figure(
+    temps: Sequence[tuple[float, float]],
+    band: Sequence[object] | None,
+    excursions: Sequence[Sequence[object]],
+) -> dict[str, object]:
+    """A leg's temperature over time, its products' labelled range as a band and its
+    excursions shaded."""
+    points = sorted(temps)
+    xs = [plotly_time(datetime.fromtimestamp(t, UTC)) for t, _ in points]
+    shapes: list[dict[str, object]] = []
+    if band is not None and band[0] is not None and band[1] is not None:
+        shapes.append(
+            {
+                "type": "rect",
+                "xref": "paper",
+                "yref": "y",
+                "x0": 0,
+                "x1": 1,
+                "y0": band[0],
+                "y1": band[1],
+                "fillcolor": BAND_FILL,
+                "line": {"width": 0},
+                "layer": "below",
+            }
+        )
+    for start, end, *_ in excursions:
+        assert isinstance(start, datetime)
+        assert isinstance(end, datetime)
+        shapes.append(
+            {
+                "type": "rect",
+                "xref": "x",
+                "yref": "paper",
+                "x0": plotly_time(start.astimezone(UTC)),
+                "x1": plotly_time(end.astimezone(UTC)),
+                "y0": 0,
+                "y1": 1,
+                "fillcolor": FAULT_FILL,
+                "line": {"width": 0},
+                "layer": "below",
+            }
+        )
+    return {
+        "data": [
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "x": xs,
+                "y": [v for _, v in points],
+                "name": "load temperature",
+                "line": {"color": SERIES_LINE, "width": 1.5},
+            }
+        ],
+        "layout": {
+            "margin": {"l": 48, "r": 12, "t": 12, "b": 40},
+            "height": 260,
+            "xaxis": {"title": {"text": "UTC"}},
+            "yaxis": {"title": {"text": "°C"}},
+            "shapes": shapes,
+            "showlegend": False,
         },
     }

@@ -34,6 +34,7 @@ from careline.bootstrap import (
     start_presence,
     start_waker,
 )
+from careline.demo.coldchain_run import ColdChainStory
 from careline.demo.fleet_run import FleetRun
 from careline.demo.service_team import ServiceTeam
 from careline.embedded.smtp import MAIL_FOLDER
@@ -274,6 +275,14 @@ def run_demo(settings: Settings, options: DemoOptions) -> int:
                 f"{options.speed:g}x, then live ..."
             )
         run.start(endpoints.mqtt_host, endpoints.mqtt_port, stack)
+        ColdChainStory(
+            database.pool,
+            endpoints.mqtt_host,
+            endpoints.mqtt_port,
+            typer.echo,
+            console_url,
+            refresh_devices=ingest.directory.preload,
+        ).start_in(stack)
         commentary = Commentary(console_url)
         team = ServiceTeam(database.pool, console_url)
         threading.Thread(target=team.run, args=(stop,), name="demo-team", daemon=True).start()

@@ -1,7 +1,8 @@
 """Who is calling and what their role allows.
 
 Roles are ordered ``viewer < agent < admin``: a viewer reads, an agent also works tickets,
-an admin does everything. ``device`` keys (for publishers) sit below them all and read
+an admin does everything. ``quality`` staff rank with agents and, like admins, may approve
+and close recalls (an agent may not). ``device`` keys (for publishers) sit below them all and read
 nothing through the API.
 """
 
@@ -12,11 +13,13 @@ from typing import Literal, cast
 
 from crm_core.auth.errors import InvalidRoleError
 
-Role = Literal["device", "viewer", "agent", "admin"]
+Role = Literal["device", "viewer", "agent", "quality", "admin"]
 PrincipalKind = Literal["api_key", "user"]
 
-RANKS: dict[str, int] = {"device": 0, "viewer": 1, "agent": 2, "admin": 3}
-STAFF_ROLES: tuple[Role, ...] = ("viewer", "agent", "admin")
+RANKS: dict[str, int] = {"device": 0, "viewer": 1, "agent": 2, "quality": 2, "admin": 3}
+STAFF_ROLES: tuple[Role, ...] = ("viewer", "agent", "quality", "admin")
+# Quality staff work like agents and, with admins alone, may approve and close recalls.
+RECALL_APPROVERS: frozenset[str] = frozenset({"quality", "admin"})
 
 
 def parse_role(value: str, *, allowed: tuple[str, ...] = tuple(RANKS)) -> Role:
@@ -40,4 +43,6 @@ class Principal:
 
     def allows(self, role_needed: Role) -> bool:
         """Whether this caller's role is at least ``role_needed``."""
+        if role_needed == "quality":
+            return self.role in RECALL_APPROVERS
         return RANKS[self.role] >= RANKS[role_needed]

@@ -18,6 +18,7 @@ from careline.api.routes import (
     outbox,
     presence,
     product_issues,
+    recalls,
     reports,
     sites,
     surveys,
@@ -25,6 +26,7 @@ from careline.api.routes import (
     thresholds,
     ticket_customer,
     tickets,
+    traceability,
     users,
 )
 
@@ -56,7 +58,10 @@ def api_v1_router() -> APIRouter:
         users,
         presence,
         offers,
+        traceability,
+        recalls,
     )
     for module in modules:
         router.include_router(module.router)
+    router.include_router(recalls.complaints_router)
     return router

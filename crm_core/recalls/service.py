@@ -1,0 +1,361 @@
+"""Recall use cases, each in the caller's transaction: propose from an excursion, review the
+scope, approve (quality staff; only then do notices go out), acknowledge, close.
+
+Nothing reaches a store or a customer before approval: notices are written to the outbox
+by :func:`approve` alone. Customer notices are ``safety`` messages, sent whatever the
+marketing consent says; the consent ledger's reason is recorded in the message's payload.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from psycopg.types.json import Jsonb
+
+from crm_core.consent.postgres import PostgresConsentLedger
+from crm_core.consent.service import may_send
+from crm_core.kernel.audit import record_audit
+from crm_core.notifications.model import Message
+from crm_core.notifications.postgres import PostgresOutbox
+from crm_core.recalls import postgres as store
+from crm_core.recalls.model import Level, RecallClass, RecallError, effectiveness, notice_text
+from crm_core.traceability.queries import forward_from_lots
+
+Conn = store.Conn
+STORE_REASON = "safety notices are always sent"
+"""Stores are business consignees: 21 CFR 7.49 requires the notice; no consent applies."""
+
+
+def _leg_evidence(conn: Conn, leg_id: int, gtin: str) -> dict[str, Any]:
+    leg = conn.execute(
+        "SELECT s.reference, l.seq, l.vehicle, l.carrier, l.origin_gln, l.destination_gln, "
+        "l.departed_at, l.arrived_at FROM shipment_legs l JOIN shipments s ON s.id = l.shipment_id "
+        "WHERE l.id = %s",
+        (leg_id,),
+    ).fetchone()
+    ev = conn.execute(
+        "SELECT readings, min_temp, max_temp, mean_temp, mkt, tor_min, longest_min, breached "
+        "FROM leg_evaluations WHERE leg_id = %s AND gtin = %s",
+        (leg_id, gtin),
+    ).fetchone()
+    product = conn.execute(
+        "SELECT name, range_min, range_max, single_limit_min, budget_min FROM products "
+        "WHERE gtin = %s",
+        (gtin,),
+    ).fetchone()
+    excursions = conn.execute(
+        "SELECT kind, started_at, ended_at, minutes, peak FROM excursions "
+        "WHERE leg_id = %s AND gtin = %s AND kind IN ('high', 'low') ORDER BY started_at",
+        (leg_id, gtin),
+    ).fetchall()
+    assert leg is not None
+    assert product is not None
+    return {
+        "leg_id": leg_id,
+        "shipment": leg[0],
+        "leg_seq": leg[1],
+        "vehicle": leg[2],
+        "carrier": leg[3],
+        "from": leg[4],
+        "to": leg[5],
+        "departed_at": leg[6].isoformat(),
+        "arrived_at": leg[7].isoformat() if leg[7] else None,
+        "gtin": gtin,
+        "product": product[0],
+        "range": [product[1], product[2]],
+        "rule": {"single_limit_min": product[3], "budget_min": product[4]},
+        "readings": ev[0] if ev else 0,
+        "min_temp": ev[1] if ev else None,
+        "max_temp": ev[2] if ev else None,
+        "mean_temp": ev[3] if ev else None,
+        "mkt": ev[4] if ev else None,
+        "tor_min": ev[5] if ev else 0.0,
+        "longest_min": ev[6] if ev else 0.0,
+        "breached": list(ev[7]) if ev else [],
+        "excursions": [
+            {"kind": k, "from": a.isoformat(), "to": b.isoformat(), "minutes": m, "peak": p}
+            for k, a, b, m, p in excursions
+        ],
+    }
+
+
+def _budget_used(conn: Conn, lot_ids: list[int]) -> dict[int, tuple[float, int]]:
+    rows = conn.execute(
+        "SELECT l.id, coalesce(sum(e.tor_min), 0), p.budget_min FROM lots l "
+        "JOIN products p ON p.gtin = l.gtin "
+        "LEFT JOIN (SELECT DISTINCT leg_id, lot_id FROM leg_lots) ll ON ll.lot_id = l.id "
+        "LEFT JOIN leg_evaluations e ON e.leg_id = ll.leg_id AND e.gtin = l.gtin "
+        "WHERE l.id = ANY(%s) GROUP BY l.id, p.budget_min",
+        (lot_ids,),
+    ).fetchall()
+    return {int(i): (float(u), int(b)) for i, u, b in rows}
+
+
+def propose_for_excursion(
+    conn: Conn, leg_id: int, gtin: str, rules: tuple[str, ...], now: datetime
+) -> int | None:
+    """A proposed recall for the leg: the lots of ``gtin`` and of every other product the
+    leg broke a rule of, with the evidence and every lot of the leg ranked in or out with
+    why; None if the leg already has one."""
+    evidence = _leg_evidence(conn, leg_id, gtin)
+    evidence["rules"] = list(rules)
+    lots = conn.execute(
+        "SELECT DISTINCT l.id, l.gtin, l.lot_code, coalesce(e.breached, '{}') FROM leg_lots ll "
+        "JOIN lots l ON l.id = ll.lot_id "
+        "LEFT JOIN leg_evaluations e ON e.leg_id = ll.leg_id AND e.gtin = l.gtin "
+        "WHERE ll.leg_id = %s",
+        (leg_id,),
+    ).fetchall()
+    used = _budget_used(conn, [int(r[0]) for r in lots])
+    ranked: list[tuple[int, bool, str, float]] = []
+    for lot_id, lot_gtin, code, breached in lots:
+        spent, budget = used.get(int(lot_id), (0.0, 0))
+        share = spent / budget if budget else (1.0 if spent else 0.0)
+        ledger = f"stability budget used {spent:.0f} of {budget} min"
+        if lot_gtin == gtin or breached:
+            why = (
+                f"in: lot {code} travelled on {evidence['vehicle'] or 'the leg'} of "
+                f"{evidence['shipment']} (leg {evidence['leg_seq']}), which broke "
+                f"{', '.join(breached or rules)}; {ledger}"
+            )
+            ranked.append((int(lot_id), True, why, 1.0 + share))
+        else:
+            why = (
+                f"out: lot {code} was on the same leg but its product stayed within its "
+                f"labelled range; {ledger}"
+            )
+            ranked.append((int(lot_id), False, why, share))
+    ranked.sort(key=lambda r: (-r[3], r[0]))
+    evidence["lots"] = {
+        str(lot): {"budget_used_min": used.get(lot, (0, 0))[0]} for lot, *_ in ranked
+    }
+    reason = (
+        f"{evidence['product']} above its labelled range "
+        f"{evidence['range'][0]:g}-{evidence['range'][1]:g} °C on {evidence['shipment']} "
+        f"leg {evidence['leg_seq']} ({evidence['vehicle']}): {evidence['tor_min']:.0f} min out "
+        f"of range, longest {evidence['longest_min']:.0f} min, max {evidence['max_temp']}, "
+        f"MKT {evidence['mkt']:.2f} °C"
+        if evidence["mkt"] is not None
+        else f"{evidence['product']}: excursion on {evidence['shipment']}"
+    )
+    recall_id = store.insert_recall(
+        conn, "excursion", f"excursion:leg{leg_id}", reason, evidence, now
+    )
+    if recall_id is None:
+        return None
+    store.set_lots(conn, recall_id, [(lot, inc, why) for lot, inc, why, _ in ranked])
+    record_audit(
+        conn,
+        at=now,
+        actor="system",
+        entity="recall",
+        entity_id=recall_id,
+        action="proposed",
+        detail={"leg_id": leg_id, "gtin": gtin, "rules": list(rules)},
+    )
+    return recall_id
+
+
+def change_lot(
+    conn: Conn, recall_id: int, lot_id: int, included: bool, why: str, actor: str, now: datetime
+) -> None:
+    """Quality staff put a lot in or out of a proposed recall's scope, saying why."""
+    if store.status_of(conn, recall_id, lock=True) != "proposed":
+        raise RecallError(f"recall {recall_id} is no longer a proposal: its scope is fixed")
+    rank = conn.execute(
+        "SELECT coalesce(max(rank), 0) + 1 FROM recall_lots WHERE recall_id = %s", (recall_id,)
+    ).fetchone()
+    conn.execute(
+        "INSERT INTO recall_lots (recall_id, lot_id, included, why, rank) "
+        "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (recall_id, lot_id) "
+        "DO UPDATE SET included = excluded.included, why = excluded.why",
+        (
+            recall_id,
+            lot_id,
+            included,
+            f"{'in' if included else 'out'} ({actor}): {why}",
+            rank[0] if rank else 1,
+        ),
+    )
+    record_audit(
+        conn,
+        at=now,
+        actor=actor,
+        entity="recall",
+        entity_id=recall_id,
+        action="scope_changed",
+        detail={"lot_id": lot_id, "included": included, "why": why},
+    )
+
+
+def approve(
+    conn: Conn,
+    recall_id: int,
+    recall_class: RecallClass,
+    actor: str,
+    now: datetime,
+    *,
+    contact: str,
+) -> int:
+    """Approve the scope as it stands and write every notice to the outbox; their count."""
+    if store.status_of(conn, recall_id, lock=True) != "proposed":
+        raise RecallError(f"recall {recall_id} is not awaiting approval")
+    lot_ids = store.included_lots(conn, recall_id)
+    if not lot_ids:
+        raise RecallError("a recall needs at least one lot in scope")
+    reason = conn.execute("SELECT reason FROM recalls WHERE id = %s", (recall_id,)).fetchone()
+    assert reason is not None
+    conn.execute(
+        "UPDATE recalls SET status = 'approved', recall_class = %s, approved_by = %s, "
+        "approved_at = %s WHERE id = %s",
+        (recall_class, actor, now, recall_id),
+    )
+    trace = forward_from_lots(conn, lot_ids)
+    by_id = {lot.lot_id: lot for lot in trace.lots}
+    products = sorted({lot.product for lot in trace.lots})
+    codes = ", ".join(sorted({f"GTIN {lot.gtin}" for lot in trace.lots}))
+    outbox, ledger = PostgresOutbox(conn), PostgresConsentLedger(conn)
+    sent = 0
+
+    def text(level: Level, lots: list[int]) -> tuple[str, str]:
+        names = sorted({by_id[i].lot for i in lots if i in by_id})
+        return notice_text(
+            recall_class, " / ".join(products), names, codes, str(reason[0]), level, contact
+        )
+
+    emails: dict[str, str | None] = dict(
+        conn.execute(
+            "SELECT gln, email FROM supply_sites WHERE gln = ANY(%s)",
+            ([s.gln for s in trace.stores],),
+        ).fetchall()
+    )
+    for s in trace.stores:
+        key = f"recall:{recall_id}:store:{s.gln}"
+        address = emails.get(s.gln)
+        if address:
+            subject, body = text("store", s.lots)
+            outbox.enqueue(
+                Message(
+                    key,
+                    None,
+                    "email",
+                    "safety",
+                    str(address),
+                    subject,
+                    body,
+                    {"recall_id": recall_id, "store": s.gln, "consent": STORE_REASON},
+                ),
+                now,
+            )
+            sent += 1
+        store.add_notice(conn, recall_id, "store", s.gln, key if address else None)
+    for c in trace.customers:
+        key = f"recall:{recall_id}:customer:{c.customer_id}"
+        decision = may_send(ledger, c.customer_id, "safety", "email")
+        if c.email:
+            subject, body = text("customer", c.lots)
+            outbox.enqueue(
+                Message(
+                    key,
+                    c.customer_id,
+                    "email",
+                    "safety",
+                    c.email,
+                    subject,
+                    f"Hello {c.name},\n\n{body}",
+                    {"recall_id": recall_id, "consent": decision.reason},
+                ),
+                now,
+            )
+            sent += 1
+        store.add_notice(conn, recall_id, "customer", str(c.customer_id), key if c.email else None)
+    record_audit(
+        conn,
+        at=now,
+        actor=actor,
+        entity="recall",
+        entity_id=recall_id,
+        action="approved",
+        detail={
+            "class": recall_class,
+            "lots": lot_ids,
+            "stores": len(trace.stores),
+            "customers": len(trace.customers),
+        },
+    )
+    return sent
+
+
+def acknowledge(
+    conn: Conn,
+    recall_id: int,
+    level: Level,
+    consignee: str,
+    returned_qty: int,
+    actor: str,
+    now: datetime,
+) -> None:
+    """A consignee confirmed the notice (and returned some units): the effectiveness check."""
+    cur = conn.execute(
+        "UPDATE recall_notices SET acknowledged_at = coalesce(acknowledged_at, %s), "
+        "returned_qty = greatest(returned_qty, %s) WHERE recall_id = %s AND level = %s "
+        "AND consignee = %s",
+        (now, returned_qty, recall_id, level, consignee),
+    )
+    if cur.rowcount == 0:
+        raise RecallError(f"recall {recall_id} sent no notice to {level} {consignee}")
+    record_audit(
+        conn,
+        at=now,
+        actor=actor,
+        entity="recall",
+        entity_id=recall_id,
+        action="acknowledged",
+        detail={"level": level, "consignee": consignee, "returned_qty": returned_qty},
+    )
+
+
+def effectiveness_report(conn: Conn, recall_id: int) -> dict[str, Any]:
+    rows = conn.execute(
+        "SELECT level, count(*), count(acknowledged_at), sum(returned_qty) FROM recall_notices "
+        "WHERE recall_id = %s GROUP BY level ORDER BY level",
+        (recall_id,),
+    ).fetchall()
+    report: dict[str, Any] = {}
+    for level, total, reached, returned in rows:
+        check, share = effectiveness(reached=int(reached), total=int(total))
+        report[str(level)] = {
+            "consignees": int(total),
+            "reached": int(reached),
+            "share": round(share, 4),
+            "level": check,
+            "returned_qty": int(returned or 0),
+        }
+    return report
+
+
+def close(conn: Conn, recall_id: int, actor: str, now: datetime) -> dict[str, Any]:
+    """Close an approved recall with its report (scope, effectiveness, who and when)."""
+    if store.status_of(conn, recall_id, lock=True) != "approved":
+        raise RecallError(f"recall {recall_id} is not approved, so it cannot be closed")
+    report = {
+        "effectiveness": effectiveness_report(conn, recall_id),
+        "lots": store.included_lots(conn, recall_id),
+        "closed_by": actor,
+        "closed_at": now.isoformat(),
+    }
+    conn.execute(
+        "UPDATE recalls SET status = 'closed', closed_at = %s, report = %s WHERE id = %s",
+        (now, Jsonb(report), recall_id),
+    )
+    record_audit(
+        conn,
+        at=now,
+        actor=actor,
+        entity="recall",
+        entity_id=recall_id,
+        action="closed",
+        detail=report,
+    )
+    return report
