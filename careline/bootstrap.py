@@ -125,7 +125,10 @@ def open_database(
     if migrate_first:
         migrate.upgrade(url)
     pool = open_pool(
-        url, min_size=settings.database.pool_min_size, max_size=settings.database.pool_max_size
+        url,
+        min_size=settings.database.pool_min_size,
+        max_size=settings.database.pool_max_size,
+        reconnect_max_delay_s=settings.database.reconnect_max_delay_s,
     )
     stack.callback(pool.close)
     with pool.connection() as conn:

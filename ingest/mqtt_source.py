@@ -201,7 +201,7 @@ class MqttSource:
             reconnect_on_failure=True,
             **kwargs,
         )
-        client.reconnect_delay_set(min_delay=1, max_delay=10)
+        client.reconnect_delay_set(min_delay=1, max_delay=self._settings.reconnect_max_delay_s)
         client.max_queued_messages_set(0)
         if self._settings.username:
             client.username_pw_set(self._settings.username, self._settings.password)

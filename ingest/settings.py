@@ -31,6 +31,15 @@ class MqttSettings(Group):
         Field(description="MQTT version: auto tries 5 and falls back to 3.1.1."),
     ] = "auto"
     keepalive: Annotated[int, Field(ge=5, le=3600, description="Keep-alive seconds.")] = 30
+    reconnect_max_delay_s: Annotated[
+        int,
+        Field(
+            ge=1,
+            le=120,
+            description="Longest wait between two attempts to reconnect to the broker: "
+            "ingest is subscribed again within about this long after the broker is back.",
+        ),
+    ] = 2
     session_expiry: Annotated[
         int,
         Field(ge=0, description="Seconds the broker keeps the session while we are away."),
@@ -108,8 +117,15 @@ class IngestSettings(Group):
         ),
     ] = 2.0
     retry_max_delay_s: Annotated[
-        float, Field(gt=0, description="Longest wait between database retries.")
-    ] = 10.0
+        float,
+        Field(
+            gt=0,
+            le=60,
+            description="Longest wait between two tries of a batch while the database is "
+            "away: ingest writes again within about this long (plus "
+            "database.reconnect_max_delay_s) after it is back.",
+        ),
+    ] = 1.0
     max_message_bytes: Annotated[
         int,
         Field(
