@@ -49,7 +49,9 @@ class MqttSettings(Group):
         Field(
             ge=1,
             le=65535,
-            description="QoS 1 messages the broker may have in flight to us (MQTT 5).",
+            description="QoS 1 messages the broker may have in flight to us (MQTT 5): "
+            "what ingest holds while the database is away is bounded by this many "
+            "messages (the broker keeps the rest).",
         ),
     ] = 20000
     share_group: Annotated[
@@ -148,8 +150,9 @@ class IngestSettings(Group):
         int,
         Field(
             ge=64 * 1024,
-            description="Most bytes of messages held received but not yet acknowledged; "
-            "when reached, ingest stops reading and the broker keeps the rest.",
+            description="Bytes of messages held received but not yet acknowledged past "
+            "which QoS 0 messages are dropped; QoS 1 ones are bounded by the broker's "
+            "in-flight window (mqtt.receive_maximum), and the broker keeps the rest.",
         ),
     ] = 64 * 1024 * 1024
     max_reason_chars: Annotated[
