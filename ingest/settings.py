@@ -62,6 +62,30 @@ class MqttSettings(Group):
         ),
     ] = None
 
+    partitions: Annotated[
+        str | None,
+        Field(
+            description="Partitions this worker owns when the broker partitions by device "
+            "(NATS's subject mapping; see the README's scaling section), e.g. 0-7 or 0,2,4: "
+            "one persistent session per partition, client id <client_id>-p<k>, subscribed "
+            "to <partition_prefix>/<k>/<topic_root>/#. Empty: one session for every device.",
+        ),
+    ] = None
+    partition_prefix: Annotated[
+        str,
+        Field(pattern=r"^[a-z0-9-]+$", description="First topic level of a partition."),
+    ] = "p"
+
+    @field_validator("partitions")
+    @classmethod
+    def _partition_list(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        from ingest.partitions import parse_partitions
+
+        parse_partitions(value)
+        return value
+
     @field_validator("share_group", "host", "username", "password")
     @classmethod
     def _empty_is_none(cls, value: str | None) -> str | None:
