@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from crm_core.kernel.settings import Group
 
@@ -85,6 +85,15 @@ class MqttSettings(Group):
 
         parse_partitions(value)
         return value
+
+    @model_validator(mode="after")
+    def _one_way_to_share(self) -> MqttSettings:
+        if self.partitions and self.share_group:
+            raise ValueError(
+                "partitions and share_group exclude each other: the broker partitions by "
+                "device, or shares one subscription round-robin (never both)"
+            )
+        return self
 
     @field_validator("share_group", "host", "username", "password")
     @classmethod

@@ -50,3 +50,16 @@ def test_the_shipped_nats_configuration_is_valid(tmp_path: Path) -> None:
         [binary, "-t", "-c", str(NATS_CONF)], capture_output=True, text=True, check=False
     )
     assert checked.returncode == 0, checked.stderr
+
+
+def test_partition_settings_refuse_what_cannot_work() -> None:
+    import pytest
+
+    from careline.settings import SettingsError, load_settings
+
+    assert load_settings(mqtt={"partitions": "0-3, 8"}).mqtt.partitions == "0-3, 8"
+    for bad in ("3-1", "x", "0-5000", "1,,2"):
+        with pytest.raises(SettingsError, match="CARELINE_MQTT__PARTITIONS"):
+            load_settings(mqtt={"partitions": bad})
+    with pytest.raises(SettingsError, match="exclude each other"):
+        load_settings(mqtt={"partitions": "0-3", "share_group": "ingest"})
