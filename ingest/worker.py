@@ -259,10 +259,13 @@ class IngestWorker:
                     len(item.messages),
                 )
                 return
-            for message in item.messages:
-                self._ack(message)
+            # Released before the acks: each ack lets the broker send another message, which
+            # must not find this batch still counted (the held bytes would reach twice the
+            # broker's window).
             self.held.release(item.size)
             self.decoded.release(item.charged)
+            for message in item.messages:
+                self._ack(message)
             committed_at = time.time()
             self.last_commit_at = committed_at
             self._stats.add(len(item.messages), len(item.rows), result)
