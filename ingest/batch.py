@@ -166,7 +166,8 @@ class BatchBuilder:
         assert self._states is not None
         for device_id, data in self._states.load(device_ids).items():
             try:
-                self._detectors.restore(device_id, data)
+                if self._detectors.restore(device_id, data):  # an older format: save anew
+                    self._dirty.setdefault(device_id, self._now - self._checkpoint_every_s)
             except DetectorStateError as exc:
                 log.warning(
                     "device %d: saved detector state unusable (%s); warming up", device_id, exc
@@ -229,6 +230,14 @@ class BatchBuilder:
         batch.generations = {d: generation[d] for d in chosen if d in generation}
         for device_id in chosen:
             del dirty[device_id]
+
+    def checkpoint_due(self) -> bool:
+        """True when some device's detector changes are ``checkpoint_every_s`` old: an
+        idle worker then builds an empty batch to save them (:meth:`build` with ``[]``)."""
+        if self._detectors is None or not self._dirty:
+            return False
+        oldest = next(iter(self._dirty.values()))
+        return oldest <= self._clock() - self._checkpoint_every_s
 
     @property
     def monitored_devices(self) -> int:

@@ -113,19 +113,24 @@ class Committer:
         """``action()``, tried again with backoff while the database is unavailable.
 
         Other errors propagate at once; :class:`UnstorableBatch` says the database answered,
-        so it ends an outage too.
+        so it ends an outage too. Only a call that met the outage ends it: an action that
+        succeeded without asking the database (a build whose devices are cached) says
+        nothing about it, and would log an outage's end while the writer still waits.
         """
         delay = FIRST_DELAY_S
+        failed = False
         while True:
             try:
                 result = action()
             except DatabaseUnavailable as exc:
                 self._database_away(exc, held)
+                failed = True
             except UnstorableBatch:
                 self._database_back()
                 raise
             else:
-                self._database_back()
+                if failed:
+                    self._database_back()
                 return result
             delay = self._backoff(delay)
 

@@ -1,10 +1,16 @@
 """A bound in bytes on what ingest holds: messages received and not yet acknowledged.
 
-The inbox queue is bounded in messages; a budget bounds the same messages in bytes, from
-the moment the MQTT thread hands one over until its batch is committed and acknowledged.
-When it is spent the MQTT thread waits, stops reading, and TCP keeps the rest at the
-broker. A second budget bounds what the messages become once decoded (rows waiting to be
-written, many times their bytes): the batch builder waits on it until the writer commits.
+A budget counts messages in bytes from the moment the MQTT thread hands one over until
+its batch is committed and acknowledged. The MQTT thread never waits on it (paho sends
+keep-alives from that thread: a thread waiting out a database outage let the broker drop
+the session after 45 s); it takes what arrives
+(:meth:`~ByteBudget.take`). Past the budget a
+QoS 0 message is dropped (at most once is its contract), and QoS 1 messages are bounded by
+the broker's window of unacknowledged messages (Receive Maximum, ``max_inflight_messages``,
+``max_ack_pending``): nothing is acknowledged before its batch is committed, so the broker
+stops sending when that window is full. A second budget bounds what the messages become
+once decoded (rows waiting to be written, many times their bytes): the batch builder
+waits on it until the writer commits.
 One message is always let in when nothing is held, so a message larger than the whole
 budget (it cannot be larger than ``ingest.max_message_bytes``) does not wait forever.
 
@@ -31,6 +37,10 @@ class ByteBudget:
         self._changed = threading.Condition()
 
     @property
+    def limit(self) -> int:
+        return self._limit
+
+    @property
     def held(self) -> int:
         return self._held
 
@@ -45,6 +55,19 @@ class ByteBudget:
             self._held += size
             self.peak = max(self.peak, self._held)
             return True
+
+    def take(self, size: int) -> bool:
+        """Take ``size`` bytes without waiting, even past the limit; False when past it.
+
+        >>> budget = ByteBudget(100)
+        >>> budget.take(80), budget.take(80), budget.held
+        (True, False, 160)
+        """
+        with self._changed:
+            fits = not self._held or self._held + size <= self._limit
+            self._held += size
+            self.peak = max(self.peak, self._held)
+            return fits
 
     def release(self, size: int) -> None:
         with self._changed:

@@ -65,7 +65,13 @@ class DecodeError(IngestError):
 
 
 def received(
-    topic: bytes, payload: bytes, received_at: float, mid: int, qos: int, max_bytes: int
+    topic: bytes,
+    payload: bytes,
+    received_at: float,
+    mid: int,
+    qos: int,
+    max_bytes: int,
+    origin: int = 0,
 ) -> RawMessage:
     """The message for what the broker delivered; never raises.
 
@@ -78,9 +84,9 @@ def received(
     except UnicodeDecodeError:
         text = topic.decode("utf-8", "backslashreplace")
     if len(payload) <= max_bytes:
-        return RawMessage(text, payload, received_at, mid, qos)
+        return RawMessage(text, payload, received_at, mid, qos, None, origin)
     oversized = Oversized(len(payload), hashlib.sha256(payload).digest())
-    return RawMessage(text, payload[:OVERSIZED_HEAD], received_at, mid, qos, oversized)
+    return RawMessage(text, payload[:OVERSIZED_HEAD], received_at, mid, qos, oversized, origin)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +111,8 @@ class RawMessage:
     mid: int = 0
     qos: int = 0
     oversized: Oversized | None = None
+    origin: int = 0
+    """Which of the worker's broker sessions delivered it (its partition), for the ack."""
 
     @property
     def size(self) -> int:

@@ -94,7 +94,11 @@ class MqttSource:
         *,
         max_payload_bytes: int = 1024 * 1024,
         clock: Callable[[], float] = time.time,
+        strip_prefix: bytes = b"",
+        origin: int = 0,
     ) -> None:
+        self._strip = strip_prefix  # a partition's p/<k>/: the device's own topic remains
+        self._origin = origin
         self._settings = settings
         self._max_payload_bytes = max_payload_bytes
         self._filter = topic_filter
@@ -176,14 +180,18 @@ class MqttSource:
 
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
         # message.topic would raise on a topic that is not UTF-8: take the bytes.
+        topic = message._topic
+        if self._strip and topic.startswith(self._strip):
+            topic = topic[len(self._strip) :]
         self._deliver(
             received(
-                message._topic,
+                topic,
                 bytes(message.payload),
                 self._clock(),
                 message.mid,
                 message.qos,
                 self._max_payload_bytes,
+                self._origin,
             )
         )
 
@@ -201,7 +209,7 @@ class MqttSource:
             reconnect_on_failure=True,
             **kwargs,
         )
-        client.reconnect_delay_set(min_delay=1, max_delay=10)
+        client.reconnect_delay_set(min_delay=1, max_delay=self._settings.reconnect_max_delay_s)
         client.max_queued_messages_set(0)
         if self._settings.username:
             client.username_pw_set(self._settings.username, self._settings.password)

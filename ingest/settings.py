@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from crm_core.kernel.settings import Group
 
@@ -31,6 +31,15 @@ class MqttSettings(Group):
         Field(description="MQTT version: auto tries 5 and falls back to 3.1.1."),
     ] = "auto"
     keepalive: Annotated[int, Field(ge=5, le=3600, description="Keep-alive seconds.")] = 30
+    reconnect_max_delay_s: Annotated[
+        int,
+        Field(
+            ge=1,
+            le=120,
+            description="Longest wait between two attempts to reconnect to the broker: "
+            "ingest is subscribed again within about this long after the broker is back.",
+        ),
+    ] = 2
     session_expiry: Annotated[
         int,
         Field(ge=0, description="Seconds the broker keeps the session while we are away."),
@@ -40,7 +49,9 @@ class MqttSettings(Group):
         Field(
             ge=1,
             le=65535,
-            description="QoS 1 messages the broker may have in flight to us (MQTT 5).",
+            description="QoS 1 messages the broker may have in flight to us (MQTT 5): "
+            "what ingest holds while the database is away is bounded by this many "
+            "messages (the broker keeps the rest).",
         ),
     ] = 20000
     share_group: Annotated[
@@ -50,6 +61,39 @@ class MqttSettings(Group):
             "($share/<group>/...). Empty: a plain subscription."
         ),
     ] = None
+
+    partitions: Annotated[
+        str | None,
+        Field(
+            description="Partitions this worker owns when the broker partitions by device "
+            "(NATS's subject mapping; see the README's scaling section), e.g. 0-7 or 0,2,4: "
+            "one persistent session per partition, client id <client_id>-p<k>, subscribed "
+            "to <partition_prefix>/<k>/<topic_root>/#. Empty: one session for every device.",
+        ),
+    ] = None
+    partition_prefix: Annotated[
+        str,
+        Field(pattern=r"^[a-z0-9-]+$", description="First topic level of a partition."),
+    ] = "p"
+
+    @field_validator("partitions")
+    @classmethod
+    def _partition_list(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        from ingest.partitions import parse_partitions
+
+        parse_partitions(value)
+        return value
+
+    @model_validator(mode="after")
+    def _one_way_to_share(self) -> MqttSettings:
+        if self.partitions and self.share_group:
+            raise ValueError(
+                "partitions and share_group exclude each other: the broker partitions by "
+                "device, or shares one subscription round-robin (never both)"
+            )
+        return self
 
     @field_validator("share_group", "host", "username", "password")
     @classmethod
@@ -108,8 +152,15 @@ class IngestSettings(Group):
         ),
     ] = 2.0
     retry_max_delay_s: Annotated[
-        float, Field(gt=0, description="Longest wait between database retries.")
-    ] = 10.0
+        float,
+        Field(
+            gt=0,
+            le=60,
+            description="Longest wait between two tries of a batch while the database is "
+            "away: ingest writes again within about this long (plus "
+            "database.reconnect_max_delay_s) after it is back.",
+        ),
+    ] = 1.0
     max_message_bytes: Annotated[
         int,
         Field(
@@ -132,8 +183,9 @@ class IngestSettings(Group):
         int,
         Field(
             ge=64 * 1024,
-            description="Most bytes of messages held received but not yet acknowledged; "
-            "when reached, ingest stops reading and the broker keeps the rest.",
+            description="Bytes of messages held received but not yet acknowledged past "
+            "which QoS 0 messages are dropped; QoS 1 ones are bounded by the broker's "
+            "in-flight window (mqtt.receive_maximum), and the broker keeps the rest.",
         ),
     ] = 64 * 1024 * 1024
     max_reason_chars: Annotated[

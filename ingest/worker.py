@@ -2,11 +2,11 @@
 
 Three threads, each doing one thing:
 
-* paho's network thread receives messages and puts them on the inbox, which holds at most
-  a few batches, and at most ``inbox_max_bytes`` of messages not yet acknowledged
-  (:mod:`ingest.inbox`): when either is full the network thread waits, stops reading, and
-  TCP holds the rest at the broker (an overload drain once grew an unbounded inbox to
-  170,000 messages, beyond Receive Maximum, for reasons not yet understood);
+* paho's network thread receives messages and puts them on the inbox without ever
+  waiting (it also sends the keep-alives: a thread that waited out a database outage let
+  the broker drop the session); what the inbox holds is bounded by the broker's window of
+  unacknowledged QoS 1 messages, and QoS 0 ones past ``inbox_max_bytes`` are dropped
+  (:mod:`ingest.inbox`);
 * the builder takes up to ``batch_max_messages`` (or what arrives within
   ``batch_max_wait_ms``), decodes, validates and scores them (:mod:`ingest.batch`);
 * the writer commits each batch (:mod:`ingest.committer`), waiting while the database is
@@ -46,6 +46,8 @@ ROW_BYTES = 150
 """What one reading costs in memory as a row of a batch waiting to be written (measured:
 a tuple of five numbers and its list slot)."""
 _STOP = object()
+IDLE_TICK_S = 1.0
+"""How often an idle worker looks whether detector checkpoints are due."""
 
 
 class IngestWorker:
@@ -69,11 +71,11 @@ class IngestWorker:
             stopping=self._stopping,
         )
         self._ack: Callable[[RawMessage], None] = lambda message: None
-        # Four batches: one collecting, two waiting to be written, one being written.
-        self._inbox: queue.Queue[RawMessage | object] = queue.Queue(
-            maxsize=4 * settings.batch_max_messages
-        )
-        self.held = ByteBudget(settings.inbox_max_bytes)  # raw, waited on by the MQTT thread
+        # Unbounded as a queue: bounded by the broker's in-flight window (ingest.inbox).
+        self._inbox: queue.Queue[RawMessage | object] = queue.Queue()
+        self.held = ByteBudget(settings.inbox_max_bytes)  # raw, never waited on
+        self.dropped_qos0 = 0
+        self._overdrawn_logged = False
         self.decoded = ByteBudget(settings.inbox_max_bytes)  # rows, waited on by the builder
         self._outbox: queue.Queue[Batch | object] = queue.Queue(maxsize=2)
         self._observers = list(observers or [])
@@ -85,24 +87,28 @@ class IngestWorker:
     # -- wiring -------------------------------------------------------------------------
 
     def deliver(self, message: RawMessage) -> None:
-        """Called from the MQTT thread for every message: enqueue, waiting while full.
+        """Called from the MQTT thread for every message: enqueue, never waiting.
 
-        Once the worker is stopping a message that finds no room is left unacknowledged:
-        the broker delivers it again to the next session.
+        paho sends keep-alives from the same thread, so it must not wait for the database:
+        past ``inbox_max_bytes`` a QoS 0 message is dropped (and counted), and QoS 1 ones
+        are bounded by the broker's window of unacknowledged messages (see
+        :mod:`ingest.inbox`). A message arriving once the worker is stopping stays
+        unacknowledged: the broker delivers it again to the next session.
         """
-        size = message.size
-        while not self.held.acquire(size, timeout=0.5):
-            if self._stopping.is_set():
-                return
-        while True:
-            try:
-                self._inbox.put(message, timeout=0.5)
-            except queue.Full:
-                if self._stopping.is_set():
-                    self.held.release(size)
-                    return
-            else:
-                return
+        if self._stopping.is_set():
+            return
+        if not self.held.take(message.size) and message.qos == 0:
+            self.held.release(message.size)
+            self.dropped_qos0 += 1
+            return
+        if self.held.held > 2 * self.held.limit and not self._overdrawn_logged:
+            self._overdrawn_logged = True
+            log.warning(
+                "ingest holds %d bytes of unacknowledged QoS 1 messages, twice inbox_max_bytes:"
+                " lower the broker's in-flight window (mqtt.receive_maximum) to bound it",
+                self.held.held,
+            )
+        self._inbox.put(message)
 
     def set_acknowledger(self, ack: Callable[[RawMessage], None]) -> None:
         self._ack = ack
@@ -141,8 +147,15 @@ class IngestWorker:
     # -- the two loops ------------------------------------------------------------------
 
     def _collect(self) -> tuple[list[RawMessage], bool]:
-        """The next batch of messages; True when the stop marker was reached."""
-        first = self._inbox.get()
+        """The next batch of messages; True when the stop marker was reached.
+
+        No batch (``[]``) after a second without messages, so that the build loop can
+        checkpoint detector state on a timer while no message arrives.
+        """
+        try:
+            first = self._inbox.get(timeout=IDLE_TICK_S)
+        except queue.Empty:
+            return [], False
         if first is _STOP:
             return [], True
         assert isinstance(first, RawMessage)
@@ -176,7 +189,9 @@ class IngestWorker:
         try:
             while True:
                 messages, stop = self._collect()
-                if messages or stop:
+                # Idle: a batch of checkpoints alone once some are due, so a burst followed
+                # by silence is saved too (a SIGKILL then would lose the warm-up).
+                if messages or stop or self._builder.checkpoint_due():
                     for batch in self._build_with_retry(messages, final=stop):
                         # Decoded, a message takes far more room than its bytes (a reading
                         # costs ~ROW_BYTES as a row): that is bounded too, until written.
@@ -244,10 +259,13 @@ class IngestWorker:
                     len(item.messages),
                 )
                 return
-            for message in item.messages:
-                self._ack(message)
+            # Released before the acks: each ack lets the broker send another message, which
+            # must not find this batch still counted (the held bytes would reach twice the
+            # broker's window).
             self.held.release(item.size)
             self.decoded.release(item.charged)
+            for message in item.messages:
+                self._ack(message)
             committed_at = time.time()
             self.last_commit_at = committed_at
             self._stats.add(len(item.messages), len(item.rows), result)

@@ -3,7 +3,7 @@
 ``CARELINE_TEST_DATABASE_URL`` names a PostgreSQL server (CI points it at PostgreSQL 15 with
 TimescaleDB). Without it, tests start an embedded PostgreSQL from the pip package, so a
 laptop with only Python runs them too. ``CARELINE_TEST_REQUIRE`` (comma separated:
-timescaledb, mosquitto, chromium) turns a missing service into a failure instead of a skip:
+timescaledb, mosquitto, chromium, nats) turns a missing service into a failure instead of a skip:
 CI sets it, because a skipped integration test in CI is a failure.
 """
 

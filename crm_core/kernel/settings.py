@@ -29,6 +29,15 @@ class DatabaseSettings(Group):
     ] = None
     pool_min_size: Annotated[int, Field(ge=1, le=100, description="Connections kept open.")] = 1
     pool_max_size: Annotated[int, Field(ge=1, le=200, description="Most connections open.")] = 8
+    reconnect_max_delay_s: Annotated[
+        float,
+        Field(
+            gt=0,
+            le=60,
+            description="Longest wait between two attempts to reconnect a lost database "
+            "connection: work resumes within about this long after the database is back.",
+        ),
+    ] = 1.0
 
     @field_validator("url")
     @classmethod

@@ -3,8 +3,8 @@
 A detector scores one value (a window mean) and learns it; a higher score is more anomalous
 and a score is compared with the catalog's ``threshold``. The caller scores **then** learns,
 and does not learn values it flags: :class:`~devices.detection.monitor.MetricMonitor` does
-both. Scoring never changes a detector's state; learning does. Detectors are picklable, so
-their state can be checkpointed per device.
+both. Scoring never changes a detector's state; learning does. Detectors give their state as
+plain numbers (``state``), so it can be checkpointed per device.
 
 ``at`` is the start of the window the value summarises (UTC epoch seconds), for detectors
 that model time of day; detectors that do not may ignore it.
@@ -16,7 +16,7 @@ kind to its implementation.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Protocol
+from typing import Any, Protocol
 
 from devices.catalog import DetectorSpec
 from devices.errors import UnknownDetectorKindError
@@ -47,6 +47,11 @@ class Detector(Protocol):
 
     def score_one(self, x: Mapping[str, float]) -> float:
         """river's interface for one stream: the score of ``x``, as :meth:`score`."""
+        ...
+
+    def state(self) -> dict[str, Any]:
+        """What was learned, as plain numbers and lists (a checkpoint's part); the class's
+        ``from_state`` makes a detector from it (:mod:`devices.detection.checkpoint`)."""
         ...
 
     def reset(self) -> None:

@@ -5,10 +5,12 @@ process): two dict lookups and a few attribute updates per reading; the detector
 when a window closes. A metric whose catalog spec has no detector costs a few lookups and
 returns no events.
 
-State moves per device: :meth:`state_bytes` pickles that device's monitors (detector,
-current window, hysteresis, evidence) for the ``detector_state`` table, and :meth:`restore`
-puts them back, on this worker after a restart or on another after the shared subscription
-rebalanced. Pickle runs code on load: restore only bytes this application wrote.
+State moves per device: :meth:`state_bytes` writes that device's monitors (detector,
+current window, hysteresis, evidence) as an explicit, versioned document for the
+``detector_state`` table (:mod:`devices.detection.checkpoint`), and :meth:`restore` puts
+them back, on this worker after a restart or on another after its partition moved.
+Reading a checkpoint never runs code; old pickled ones are read through a fence
+(:mod:`devices.detection.legacy_state`).
 
 Per-device settings (overrides of the catalog's threshold, hard limits, enabled; see
 :mod:`devices.tuning`) come in through :meth:`retune` and apply to existing monitors at
@@ -19,13 +21,15 @@ run between batches, never on the per-reading path.
 from __future__ import annotations
 
 import dataclasses
-import pickle
-from collections.abc import Mapping
 from typing import Final
 
 from devices.catalog import Catalog, DetectorSpec, MetricSpec
+from devices.detection import checkpoint
 from devices.detection.base import make_detector
+from devices.detection.legacy_state import is_legacy, load_legacy
 from devices.detection.limits import LimitWatch
+from devices.detection.limits_only import LIMITS_ONLY
+from devices.detection.limits_only import NoDetector as _NoDetector
 from devices.detection.monitor import MetricMonitor
 from devices.detection.relation import RelationMonitor
 from devices.errors import DetectorStateError
@@ -35,48 +39,11 @@ from devices.tuning.model import MetricTuning
 DeviceTuning = dict[int, dict[str, MetricTuning]]
 """device id -> metric -> its settings, for the devices that have overrides."""
 
-STATE_VERSION: Final = 1
-"""Format of :meth:`FleetDetectors.state_bytes`; bumped when monitors change shape."""
+STATE_VERSION: Final = checkpoint.VERSION
+"""Format of :meth:`FleetDetectors.state_bytes` (:mod:`devices.detection.checkpoint`)."""
 
 MIN_STD_OF_TYPICAL_NOISE: Final = 0.1
 """A detector's spread is never taken below this fraction of the metric's typical noise."""
-
-LIMITS_ONLY: Final = DetectorSpec(
-    kind="limits_only",
-    window_s=300.0,
-    threshold=float("inf"),
-    warmup=2,
-    open_after=1,
-    clear_after=1,
-    adapt=1.0,
-    absorb_after=1,
-)
-"""The windows of a metric watched by hard limits alone (a door switch): nothing learned."""
-
-
-class _NoDetector:
-    """Scores nothing: a metric with limits and no learned detector."""
-
-    __slots__ = ("learned",)
-    name = LIMITS_ONLY.kind
-
-    def __init__(self) -> None:
-        self.learned = 0
-
-    def score(self, value: float, at: float) -> float:
-        return 0.0
-
-    def learn(self, value: float, at: float) -> None:
-        self.learned = min(self.learned + 1, LIMITS_ONLY.warmup)
-
-    def learn_one(self, x: Mapping[str, float]) -> None:
-        self.learn(float(x["value"]), 0.0)
-
-    def score_one(self, x: Mapping[str, float]) -> float:
-        return 0.0
-
-    def reset(self) -> None:
-        self.learned = 0
 
 
 def relation_key(metric: str) -> str:
@@ -337,44 +304,36 @@ class FleetDetectors:
                 del self._devices[device_id]
 
     def state_bytes(self, device_id: int) -> bytes:
-        """The device's monitors, pickled (an empty state if it has none)."""
-        monitors = self._devices.get(device_id, {})
-        return pickle.dumps((STATE_VERSION, device_id, monitors), protocol=pickle.HIGHEST_PROTOCOL)
+        """The device's monitors as a checkpoint document (:mod:`.checkpoint`)."""
+        return checkpoint.encode(device_id, self._devices.get(device_id, {}))
 
-    def restore(self, device_id: int, data: bytes) -> None:
-        """Replace the device's monitors with a checkpoint from :meth:`state_bytes`.
+    def restore(self, device_id: int, data: bytes) -> bool:
+        """Replace the device's monitors with a checkpoint; True when it was of an older
+        format (a pickle, read through :mod:`.legacy_state`) and should be saved again.
 
         A monitor whose detector spec differs from the current catalog's is dropped, so it
         warms up again under the new spec. Raises DetectorStateError for bytes that are not
-        a checkpoint of this format for this device.
+        a checkpoint this code reads for this device.
         """
-        try:
-            version, saved_device, monitors = pickle.loads(data)  # noqa: S301 - our own bytes
-        except Exception as exc:  # unpickling bad bytes can raise almost anything
-            raise DetectorStateError(f"device {device_id}: unreadable detector state") from exc
-        if version != STATE_VERSION:
-            raise DetectorStateError(
-                f"device {device_id}: detector state version {version!r}, "
-                f"this code reads {STATE_VERSION}"
-            )
-        if saved_device != device_id or not isinstance(monitors, dict):
-            raise DetectorStateError(
-                f"device {device_id}: the state belongs to device {saved_device!r}"
-            )
+        legacy = is_legacy(data)
+        monitors = (load_legacy if legacy else checkpoint.decode)(device_id, data)
         try:
             kept = {
                 metric: monitor
                 for metric, monitor in monitors.items()
-                if isinstance(monitor, MetricMonitor)
-                and monitor.device_id == device_id
-                and self._adopt_current_spec(metric, monitor)
+                if self._adopt_current_spec(metric, monitor)
             }
-        except Exception as exc:  # whatever an old pickle holds must not stop ingest
+            if legacy:  # copied into a document and built afresh from it
+                kept = checkpoint.decode(device_id, checkpoint.encode(device_id, kept))
+        except DetectorStateError:
+            raise
+        except Exception as exc:  # a state saved under another catalog must not stop ingest
             raise DetectorStateError(f"device {device_id}: unusable detector state") from exc
         if kept:
             self._devices[device_id] = kept
         else:
             self._devices.pop(device_id, None)
+        return legacy
 
     def _adopt_current_spec(self, metric: str, monitor: MetricMonitor) -> bool:
         """True when the monitor was saved under the catalog's current detector spec.

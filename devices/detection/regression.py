@@ -46,6 +46,17 @@ from collections.abc import Mapping
 from typing import Any, ClassVar, Self
 
 from devices.catalog import DetectorSpec
+from devices.detection.ewstats import EWVar
+from devices.detection.river_state import (
+    fill_regression,
+    fill_scaler,
+    mean_from,
+    mean_state,
+    regression_state,
+    scaler_state,
+    var_from,
+    var_state,
+)
 from devices.detection.standard_score import RELATIVE_MIN_STD, SCORE_CAP
 
 HUBER_EPSILON = 0.5
@@ -98,7 +109,7 @@ class RegressionDetector:
     __slots__ = ("_adapt", "_min_std", "_model", "_residuals", "_target", "learned")
 
     _model: Any  # river compose.Pipeline
-    _residuals: Any  # river stats.EWVar
+    _residuals: EWVar
     _target: Any  # river stats.Mean of the target, to floor the spread by its size
 
     def __init__(self, adapt: float, *, min_std: float = 0.0) -> None:
@@ -125,7 +136,7 @@ class RegressionDetector:
         self._model = preprocessing.StandardScaler() | preprocessing.TargetStandardScaler(
             regression
         )
-        self._residuals = stats.EWVar(fading_factor=self._adapt)
+        self._residuals = EWVar(self._adapt)
         self._target = stats.Mean()
 
     @classmethod
@@ -183,6 +194,37 @@ class RegressionDetector:
     def score_one(self, x: Mapping[str, float]) -> float:
         """The score of ``x["value"]`` given the other keys of ``x``; changes nothing."""
         return self.score_features(float(x["value"]), features_of(x))
+
+    def state(self) -> dict[str, Any]:
+        """What was learned, as plain numbers (:mod:`devices.detection.checkpoint`)."""
+        steps = self._model.steps
+        scaled = steps["TargetStandardScaler"]
+        residuals = self._residuals
+        return {
+            "adapt": self._adapt,
+            "min_std": self._min_std,
+            "learned": self.learned,
+            "inputs": scaler_state(steps["StandardScaler"]),
+            "target_scale": var_state(scaled.var),
+            "regression": regression_state(scaled.regressor),
+            "residuals": [residuals.mean, residuals.sq_mean, residuals.seen],
+            "target": mean_state(self._target),
+        }
+
+    @classmethod
+    def from_state(cls, state: Mapping[str, Any]) -> Self:
+        """A detector holding ``state`` (from :meth:`state`); ValueError if malformed."""
+        detector = cls(float(state["adapt"]), min_std=float(state["min_std"]))
+        steps = detector._model.steps
+        fill_scaler(steps["StandardScaler"], state["inputs"])
+        scaled = steps["TargetStandardScaler"]
+        scaled.var = var_from(state["target_scale"])
+        fill_regression(scaled.regressor, state["regression"])
+        mean, sq_mean, seen = state["residuals"]
+        detector._residuals = EWVar(detector._adapt, float(mean), float(sq_mean), seen=bool(seen))
+        detector._target = mean_from(state["target"])
+        detector.learned = int(state["learned"])
+        return detector
 
     def reset(self) -> None:
         """Forget the relationship and the residual spread: learn from scratch."""

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from typing import Any
 
 from devices.catalog import DetectorSpec
 from devices.detection.base import Detector
@@ -50,6 +51,9 @@ class _Given:
 
     def reset(self) -> None:
         self._detector.reset()
+
+    def state(self) -> dict[str, Any]:
+        return self._detector.state()
 
     def learn_one(self, x: Mapping[str, float]) -> None:
         self._detector.learn_one({**self._inputs, **x})

@@ -29,6 +29,8 @@ from collections.abc import Mapping
 from typing import Any, ClassVar, Self
 
 from devices.catalog import DetectorSpec
+from devices.detection.ewstats import EWMean
+from devices.detection.river_state import sad_from, sad_state
 
 HOURS_PER_DAY = 24
 _SECONDS_PER_BIN = 86400.0 / HOURS_PER_DAY
@@ -82,7 +84,7 @@ class StandardScoreDetector:
     kind: ClassVar[str] = "standard_score"
     __slots__ = ("_level", "_min_std", "_profile", "_residuals", "_visits", "learned")
 
-    _level: Any  # river.stats.EWMean
+    _level: EWMean
     _residuals: Any  # river.anomaly.StandardAbsoluteDeviation
     _profile: array[float]
     _visits: array[int]
@@ -97,7 +99,7 @@ class StandardScoreDetector:
             raise ValueError(f"adapt must be in (0, 1], got {adapt!r}")
         if not (math.isfinite(min_std) and min_std >= 0.0):
             raise ValueError(f"min_std must be finite and >= 0, got {min_std!r}")
-        self._level = stats.EWMean(fading_factor=adapt)
+        self._level = EWMean(adapt)
         self._residuals = anomaly.StandardAbsoluteDeviation(sub_stat=stats.Mean())
         self._profile = array("d", bytes(8 * HOURS_PER_DAY))
         self._visits = array("I", bytes(4 * HOURS_PER_DAY))
@@ -153,9 +155,37 @@ class StandardScoreDetector:
         daily shape does not move with the level)."""
         from river import anomaly, stats
 
-        self._level = stats.EWMean(fading_factor=self._level.fading_factor)
+        self._level = EWMean(self._level.fading_factor)
         self._residuals = anomaly.StandardAbsoluteDeviation(sub_stat=stats.Mean())
         self.learned = 0
+
+    def state(self) -> dict[str, Any]:
+        """What was learned, as plain numbers (:mod:`devices.detection.checkpoint`)."""
+        level = self._level
+        return {
+            "adapt": level.fading_factor,
+            "min_std": self._min_std,
+            "learned": self.learned,
+            "level": [level.mean, level.seen],
+            "residuals": sad_state(self._residuals),
+            "profile": list(self._profile),
+            "visits": list(self._visits),
+        }
+
+    @classmethod
+    def from_state(cls, state: Mapping[str, Any]) -> Self:
+        """A detector holding ``state`` (from :meth:`state`); ValueError if malformed."""
+        detector = cls(float(state["adapt"]), min_std=float(state["min_std"]))
+        mean, seen = state["level"]
+        detector._level = EWMean(detector._level.fading_factor, float(mean), seen=bool(seen))
+        detector._residuals = sad_from(state["residuals"])
+        profile, visits = state["profile"], state["visits"]
+        if len(profile) != HOURS_PER_DAY or len(visits) != HOURS_PER_DAY:
+            raise ValueError("an hour-of-day profile has 24 bins")
+        detector._profile = array("d", (float(v) for v in profile))
+        detector._visits = array("I", (int(v) for v in visits))
+        detector.learned = int(state["learned"])
+        return detector
 
     def learn(self, value: float, at: float) -> None:
         if not math.isfinite(value):

@@ -42,10 +42,17 @@ def count(database_url: str, sql: str, *params: object) -> int:
     return int(row[0])
 
 
-def settings_for(database_url: str, broker_port: int, client_id: str, **ingest: object) -> Settings:
+def settings_for(
+    database_url: str,
+    broker_port: int,
+    client_id: str,
+    *,
+    mqtt: dict[str, object] | None = None,
+    **ingest: object,
+) -> Settings:
     return load_settings(
         database={"url": database_url, "pool_min_size": 1, "pool_max_size": 4},
-        mqtt={"host": "127.0.0.1", "port": broker_port, "client_id": client_id},
+        mqtt={"host": "127.0.0.1", "port": broker_port, "client_id": client_id, **(mqtt or {})},
         ingest={"batch_max_wait_ms": 20, "retry_max_delay_s": 0.5, **ingest},
     )
 

@@ -135,7 +135,9 @@ def test_compose_has_every_service() -> None:
 def test_simulator_only_runs_in_its_profile() -> None:
     found = compose_services()
     assert found["simulator"].get("profiles") == ["simulator"]
-    for name in set(found) - {"simulator"}:
+    scale_out = {name for name, service in found.items() if service.get("profiles") == ["scaleout"]}
+    assert scale_out == {"nats", "ingest-a", "ingest-b"}  # the scale-out profile
+    for name in set(found) - {"simulator"} - scale_out:
         assert not found[name].get("profiles"), f"{name} should start without a profile"
 
 
