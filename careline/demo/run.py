@@ -325,8 +325,8 @@ def watch(
             ).fetchall()
             stored = conn.execute("SELECT count(*) FROM readings").fetchone()
             messages = conn.execute(
-                "SELECT o.id, o.channel, o.status, coalesce(c.name, ''), o.subject FROM outbox o "
-                "LEFT JOIN customers c ON c.id = o.customer_id "
+                "SELECT o.id, o.channel, o.status, coalesce(c.name, o.recipient), o.subject "
+                "FROM outbox o LEFT JOIN customers c ON c.id = o.customer_id "
                 "WHERE o.status IN ('sent', 'suppressed', 'failed') AND o.id > %s ORDER BY o.id",
                 (messages_after,),
             ).fetchall()
