@@ -119,10 +119,7 @@ class HeadsUp:
         ledger, outbox, now = self.consents(uow), self.outbox(uow), self.clock()
         for target, recipient, idempotency_key in targets:
             decision = may_send(ledger, contact.customer_id, "service", target)
-            suppressed = None
-            if not decision.allowed:
-                cite = f" (consent record #{decision.record.id})" if decision.record else ""
-                suppressed = decision.reason + cite
+            suppressed = None if decision.allowed else decision.cited
             message = Message(
                 idempotency_key=idempotency_key,
                 customer_id=contact.customer_id,

@@ -88,10 +88,7 @@ class SurveyRequest:
         channel: Channel = "email" if contact.email else "push"
         recipient = contact.email or push_topic(contact.customer_id)
         decision = may_send(self.consents(uow), contact.customer_id, "service", channel)
-        suppressed = None
-        if not decision.allowed:
-            cite = f" (consent record #{decision.record.id})" if decision.record else ""
-            suppressed = decision.reason + cite
+        suppressed = None if decision.allowed else decision.cited
         message = Message(
             idempotency_key=f"ticket/{event.ticket_id}/survey",
             customer_id=contact.customer_id,

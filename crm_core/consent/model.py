@@ -76,6 +76,12 @@ class Decision:
     reason: str
     record: ConsentRecord | None
 
+    @property
+    def cited(self) -> str:
+        """The reason, naming the ledger record that decided it (for a suppressed message)."""
+        cite = f" (consent record #{self.record.id})" if self.record else ""
+        return self.reason + cite
+
 
 def check_change(record: ConsentRecord) -> None:
     """Refuse what the ledger must not hold: :class:`ConsentError`."""

@@ -93,8 +93,7 @@ class Dispatcher:
                     message.channel,
                 )
             if not decision.allowed:
-                cite = f" (consent record #{decision.record.id})" if decision.record else ""
-                reason = decision.reason + cite
+                reason = decision.cited
                 self._settle(lambda conn: mark_suppressed(conn, row, reason))
                 log.info("outbox %d suppressed: %s", row.id, reason)
                 return "suppressed"
