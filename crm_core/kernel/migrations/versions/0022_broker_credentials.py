@@ -1,0 +1,24 @@
+"""Per-device broker credentials (reserved).
+
+Reserved in the chain so that work on separate branches lands without renumbering; the
+branch that owns it fills it in.
+
+Revision ID: 0022
+Revises: 0021
+Create Date: 2026-12-06
+"""
+
+from __future__ import annotations
+
+revision = "0022"
+down_revision = "0021"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
