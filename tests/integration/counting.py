@@ -11,7 +11,11 @@ import paho.mqtt.client as mqtt
 import psycopg
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
-BASE = float(int(time.time()) - 86400)  # reading i of a device is taken at BASE + i
+STEP_S = 60.0
+"""A reading a minute: 20 readings above 8 °C make the fridge's hard-limit fault."""
+BASE = float(int(time.time()) - 14 * 86400)
+"""Reading i of a device is taken at BASE + i * STEP_S: two weeks back leaves room for
+20,000 readings a device before the future tolerance refuses one."""
 
 
 class CountingPublisher:
@@ -32,7 +36,14 @@ class CountingPublisher:
 
     def publish(self, serial: str, i: int, value: float = 4.0) -> None:
         payload = orjson.dumps(
-            [{"bn": f"urn:dev:serial:{serial}:", "bt": BASE + i, "n": "cabinet_temp", "v": value}]
+            [
+                {
+                    "bn": f"urn:dev:serial:{serial}:",
+                    "bt": BASE + i * STEP_S,
+                    "n": "cabinet_temp",
+                    "v": value,
+                }
+            ]
         )
         info = self._client.publish(f"dt/{serial}/senml", payload, qos=1)
         self._pending.append(((serial, i), info))
@@ -78,7 +89,7 @@ def check(database_url: str, acked: set[tuple[str, int]]) -> Check:
             "SELECT d.serial, extract(epoch FROM r.ts)::float8 FROM readings r "
             "JOIN devices d ON d.id = r.device_id"
         ).fetchall()
-    stored = [(str(serial), round(float(t) - BASE)) for serial, t in rows]
+    stored = [(str(serial), round((float(t) - BASE) / STEP_S)) for serial, t in rows]
     unique = set(stored)
     return Check(
         acked=len(acked),
