@@ -117,15 +117,18 @@ def product_issue_sweep(pool: Pool, settings: Settings, clock: Clock) -> Callabl
     return run
 
 
-def report_snapshots(pool: Pool, clock: Clock) -> Callable[[], None]:
+def report_snapshots(
+    pool: Pool, clock: Clock, service: ServiceSettings | None = None
+) -> Callable[[], None]:
     """The nightly job: every report for yesterday (UTC), stored (a rerun replaces it)."""
+    sla = sla_context(service or ServiceSettings())
 
     def run() -> None:
         now = clock()
         day = (now - timedelta(days=1)).date()
         try:
             with database_errors(), pool.connection() as conn:
-                stored = take_snapshots(conn, day, now)
+                stored = take_snapshots(conn, day, now, sla)
         except StorageError as exc:
             log.warning("report snapshots for %s were not taken: %s", day, exc)
             return
@@ -251,7 +254,7 @@ def default_jobs(
             "report-snapshots",
             "report snapshots",
             CronTrigger(hour=0, minute=15, timezone="UTC"),
-            report_snapshots(pool, clock),
+            report_snapshots(pool, clock, settings.service),
             first_run_now=True,
         ),
         JobSpec(
