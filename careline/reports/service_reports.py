@@ -54,7 +54,7 @@ def _sla(conn: Conn, period: Period, ctx: ReportContext) -> pd.DataFrame:
 
 def _percent_layout(title: str) -> dict[str, object]:
     figure_layout = layout(title, "%")
-    figure_layout["yaxis"] = {"title": {"text": "%"}, "range": [0, 105]}
+    figure_layout["yaxis"] = {"title": {"text": "%"}, "range": [0, 112]}
     figure_layout["barmode"] = "group"
     figure_layout["legend"] = {"orientation": "h", "y": -0.25}
     return figure_layout
@@ -67,6 +67,10 @@ def _bar(frame: pd.DataFrame, x: str, column: str, name: str, color: str) -> dic
         "x": frame[x].tolist(),
         "y": values(frame[column]),
         "marker": {"color": color},
+        # the value on the bar: a 0 % bar is otherwise indistinguishable from no figure
+        "texttemplate": "%{y:.0f}",
+        "textposition": "outside",
+        "cliponaxis": False,
         "hovertemplate": "%{x}: %{y} %<extra>" + name + "</extra>",
     }
 
@@ -108,13 +112,21 @@ def _satisfaction(conn: Conn, period: Period, ctx: ReportContext) -> pd.DataFram
 
 def _satisfaction_chart(frame: pd.DataFrame) -> Figure:
     figure_layout = layout("CSAT % and NPS per week", "CSAT %")
-    figure_layout["yaxis"] = {"title": {"text": "CSAT %"}, "range": [0, 105]}
+    # two scales on one grid: CSAT 0, 25 ... 100 and NPS -100, -50 ... 100 share gridlines
+    figure_layout["yaxis"] = {
+        "title": {"text": "CSAT %"},
+        "range": [-5, 105],
+        "tickvals": [0, 25, 50, 75, 100],
+        "zeroline": False,
+    }
     figure_layout["yaxis2"] = {
         "title": {"text": "NPS"},
-        "range": [-105, 105],
+        "range": [-110, 110],
+        "tickvals": [-100, -50, 0, 50, 100],
         "overlaying": "y",
         "side": "right",
-        "zeroline": True,
+        "showgrid": False,
+        "zeroline": False,
     }
     figure_layout["margin"] = {"l": 56, "r": 56, "t": 56, "b": 96}
     figure_layout["legend"] = {"orientation": "h", "y": -0.3}
@@ -152,10 +164,10 @@ def _comparison(conn: Conn, period: Period, ctx: ReportContext) -> pd.DataFrame:
     return compare_kinds(tickets, history, outcomes, answers)
 
 
-MEASURES: Final = {
-    "first_response_sla_pct": "first response SLA met",
-    "resolution_sla_pct": "resolution SLA met",
-    "first_time_fix_pct": "first-time fix",
+MEASURES: Final = {  # short, two-line labels: four groups fit a phone's width unrotated
+    "first_response_sla_pct": "response<br>SLA met",
+    "resolution_sla_pct": "resolution<br>SLA met",
+    "first_time_fix_pct": "first-time<br>fix",
     "csat_pct": "CSAT",
 }
 
@@ -169,13 +181,15 @@ def _comparison_chart(frame: pd.DataFrame) -> Figure:
             "x": list(MEASURES.values()),
             "y": values(pd.Series([row[c] for c in MEASURES])),
             "marker": {"color": color},
+            "texttemplate": "%{y:.0f}",
+            "textposition": "outside",
+            "cliponaxis": False,
             "hovertemplate": "%{x}: %{y} %<extra>" + name + "</extra>",
         }
 
-    return {
-        "data": [kind("proactive", BAR), kind("reactive", BAR_2)],
-        "layout": _percent_layout("Proactive against reactive tickets, in %"),
-    }
+    figure_layout = _percent_layout("Proactive against reactive tickets, in %")
+    figure_layout["xaxis"] = {"type": "category", "tickangle": 0, "automargin": True}
+    return {"data": [kind("proactive", BAR), kind("reactive", BAR_2)], "layout": figure_layout}
 
 
 _SLA_TEXT = (

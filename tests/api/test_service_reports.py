@@ -1,5 +1,6 @@
 """The service quality reports over HTTP, on real PostgreSQL: SLA compliance, first-time
-fix, CSAT/NPS per week and proactive against reactive, with figures worked out by hand.
+fix, CSAT/NPS per week and proactive against reactive, with figures worked out by hand;
+and fault reminders as the console and the API show them.
 
 The app runs with the default service settings: Europe/Berlin, 08:00-17:00 (07:00-16:00
 UTC in November), Berlin's public holidays (none in the period). NOW is Tuesday
@@ -36,6 +37,8 @@ import pytest
 from psycopg.rows import TupleRow
 from psycopg_pool import ConnectionPool
 
+from careline.service_jobs import fault_reminders
+from careline.settings import Settings
 from tests.api import factories as make
 from tests.api.test_console_actions import signed_in
 
@@ -98,7 +101,7 @@ def survey(
 @pytest.fixture
 def service_data(db: Pool) -> None:
     with db.connection() as conn:
-        who = make.customer(conn)
+        who = make.customer(conn, "Jonas Becker", email="jonas.becker@example.net")
         cool = make.device(conn, "FR-1", model="CoolLine 300", customer_id=who)
         cool2 = make.device(conn, "FR-2", model="CoolLine 300", customer_id=who)
         frost = make.device(conn, "FR-3", model="FrostLine 500", customer_id=who)
@@ -252,3 +255,25 @@ def test_csv_downloads_and_console_charts(
         assert page.status_code == 200
         assert 'id="report-chart"' in page.text, name
         assert f"/api/v1/reports/{name}?from=2026-11-16" in page.text
+
+
+def test_reminders_and_notices_show_on_the_ticket_and_device_pages(
+    client: httpx.Client, db: Pool
+) -> None:
+    with db.connection() as conn:
+        who = make.customer(conn)
+        fridge = make.device(conn, "FR-7", customer_id=who)
+        fault = make.fault(conn, fridge, at(24, 10))
+        ticket_id = make.ticket(conn, who, at(24, 10), device_id=fridge)
+        make.ticket_fault(conn, ticket_id, fault)
+    [reminder] = fault_reminders(db, Settings(), lambda: at(24, 10, 45))()
+    assert (reminder.fault_id, reminder.seq, reminder.escalated) == (fault, 1, False)
+    signed_in(client, db, "agent")
+    page = client.get(f"/console/tickets/{ticket_id}").text
+    assert "sent a reminder" in page
+    assert f"Reminder 1: fault #{fault} on FR-7 not acknowledged" in page
+    assert f'id="reminders-{fault}">1 reminder, last 2026-11-24 10:45' in page
+    device = client.get("/console/devices/FR-7").text
+    assert "not acknowledged: 1 reminder sent, last 2026-11-24 10:45 UTC" in device
+    api = client.get(f"/api/v1/faults/{fault}").json()
+    assert (api["reminders"], api["last_reminder_at"]) == (1, "2026-11-24T10:45:00Z")

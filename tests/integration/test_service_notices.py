@@ -132,9 +132,7 @@ def test_sla_alerts_mail_the_assignee_and_the_escalation_targets_once(
         LEAD: [f"Escalated to service lead: ticket #{ticket_id}"],
     }
     [body] = [
-        m.get_content()
-        for m in smtp.received()
-        if str(m["Subject"]).startswith("SLA breached")
+        m.get_content() for m in smtp.received() if str(m["Subject"]).startswith("SLA breached")
     ]
     assert f"http://careline.test/console/tickets/{ticket_id}" in body
     assert "due 2026-12-04 15:30 UTC" in body
