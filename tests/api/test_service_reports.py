@@ -277,3 +277,27 @@ def test_reminders_and_notices_show_on_the_ticket_and_device_pages(
     assert "not acknowledged: 1 reminder sent, last 2026-11-24 10:45 UTC" in device
     api = client.get(f"/api/v1/faults/{fault}").json()
     assert (api["reminders"], api["last_reminder_at"]) == (1, "2026-11-24T10:45:00Z")
+
+
+def test_a_period_without_tickets_or_answers_gives_empty_figures_not_errors(
+    client: httpx.Client, viewer: dict[str, str], db: Pool
+) -> None:
+    [sla] = rows(client, viewer, "sla-compliance")
+    assert (sla["group"], sla["tickets"], sla["first_response_compliance_pct"]) == ("all", 0, None)
+    assert rows(client, viewer, "first-time-fix") == [
+        {"group": "all", "resolved": 0, "first_time_fixes": 0, "first_time_fix_pct": None}
+    ]
+    weeks = rows(client, viewer, "satisfaction")
+    assert [(w["week"], w["answers"], w["csat_pct"], w["nps"]) for w in weeks] == [
+        ("2026-11-16", 0, None, None),
+        ("2026-11-23", 0, None, None),
+    ]
+    kinds = rows(client, viewer, "proactive-vs-reactive")
+    assert [(k["kind"], k["tickets"], k["csat_pct"]) for k in kinds] == [
+        ("proactive", 0, None),
+        ("reactive", 0, None),
+        ("all", 0, None),
+    ]
+    signed_in(client, db, "viewer")
+    for name in ("sla-compliance", "first-time-fix", "satisfaction", "proactive-vs-reactive"):
+        assert client.get("/console/reports", params={"name": name, **PERIOD}).status_code == 200
