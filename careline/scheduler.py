@@ -9,7 +9,10 @@ proactive ticket and its customer's heads-up) for a device silent longer than it
 every ten minutes, which groups recent faults that are in no product issue (what two
 ingest workers each saw only half of); report snapshots, nightly (at once on a fresh
 install), every report for yesterday; the SLA check, every minute, which raises each SLA warning
-and breach once and escalates (:mod:`crm_core.tickets.sla_check`).
+and breach once and escalates (:mod:`crm_core.tickets.sla_check`), mailing the assignee and
+the escalation target in the same transaction (:mod:`alerts.sla_notices`); the fault
+reminders, every minute, which remind the service desk of open faults nobody acknowledged
+at growing intervals and escalate to the service lead (:mod:`alerts.fault_reminders`).
 Each job takes ``now`` from the scheduler's clock and logs what it did; a failed run is
 logged and tried again at the next time.
 ``careline scheduler`` runs the jobs in their own process; ``careline demo`` runs them in
@@ -31,6 +34,7 @@ from alerts.heads_up import HeadsUp
 from careline.bootstrap import Pool, event_bus
 from careline.leased_scheduler import JobSpec, LeasedScheduler
 from careline.reports.snapshots import take_snapshots
+from careline.service_jobs import fault_reminders, sla_notices, subscribe_sla_notices
 from careline.settings import Settings
 from crm_core.kernel.clock import Clock, utc_now
 from crm_core.kernel.errors import StorageError, database_errors
@@ -117,15 +121,18 @@ def product_issue_sweep(pool: Pool, settings: Settings, clock: Clock) -> Callabl
     return run
 
 
-def report_snapshots(pool: Pool, clock: Clock) -> Callable[[], None]:
+def report_snapshots(
+    pool: Pool, clock: Clock, service: ServiceSettings | None = None
+) -> Callable[[], None]:
     """The nightly job: every report for yesterday (UTC), stored (a rerun replaces it)."""
+    sla = sla_context(service or ServiceSettings())
 
     def run() -> None:
         now = clock()
         day = (now - timedelta(days=1)).date()
         try:
             with database_errors(), pool.connection() as conn:
-                stored = take_snapshots(conn, day, now)
+                stored = take_snapshots(conn, day, now, sla)
         except StorageError as exc:
             log.warning("report snapshots for %s were not taken: %s", day, exc)
             return
@@ -251,7 +258,7 @@ def default_jobs(
             "report-snapshots",
             "report snapshots",
             CronTrigger(hour=0, minute=15, timezone="UTC"),
-            report_snapshots(pool, clock),
+            report_snapshots(pool, clock, settings.service),
             first_run_now=True,
         ),
         JobSpec(
@@ -259,8 +266,21 @@ def default_jobs(
             "SLA warnings, breaches and escalation",
             IntervalTrigger(minutes=1),
             _discard(
-                sla_check(pool, settings.service, event_bus(catalog, clock, settings.fleet), clock)
+                sla_check(
+                    pool,
+                    settings.service,
+                    subscribe_sla_notices(
+                        event_bus(catalog, clock, settings.fleet), sla_notices(settings, clock)
+                    ),
+                    clock,
+                )
             ),
+        ),
+        JobSpec(
+            "fault-reminders",
+            "fault acknowledgement reminders",
+            IntervalTrigger(minutes=1),
+            _discard(fault_reminders(pool, settings, clock)),
         ),
     ]
     if dispatcher is not None:

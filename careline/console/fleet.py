@@ -14,12 +14,12 @@ from fastapi import Depends, FastAPI, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRouter
 
-from careline.api.deps import MAX_BIGINT, Conn, Context, Now
+from careline.api.deps import MAX_BIGINT, Conn, Context, Now, Sla
 from careline.api.routes.reports import period_of
 from careline.console.charts import rate_figure
 from careline.console.pages import PAGE_SIZE, ConsoleUser, console_templates, fleet_wide_user
 from careline.console.sign_in import PREFIX
-from careline.reports.catalog import REPORTS, InvalidReportRequest
+from careline.reports.catalog import REPORTS, InvalidReportRequest, ReportContext
 from careline.reports.export import to_rows
 from crm_core.kernel.errors import NotFound
 from crm_core.kernel.read_models import Page
@@ -150,16 +150,17 @@ def install_fleet_pages(app: FastAPI) -> None:
         request: Request,
         user: ConsoleUser,
         conn: Conn,
-        now: Now,
+        sla: Sla,
         name: str = "reliability-by-model",
         start: Annotated[str, Query(alias="from", max_length=10)] = "",
         end: Annotated[str, Query(alias="to", max_length=10)] = "",
     ) -> HTMLResponse:
         report = REPORTS.get(name) or REPORTS["reliability-by-model"]
         error, frame, period = None, None, None
+        ctx, now = sla
         try:
             period = period_of(_day(start, "from"), _day(end, "to"), now.date())
-            frame = report.compute(conn, period)
+            frame = report.compute(conn, period, ReportContext(ctx, now))
         except InvalidReportRequest as exc:
             error = str(exc)
         query = urlencode(

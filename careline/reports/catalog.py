@@ -1,16 +1,12 @@
 """The reports there are: each one a name, a title, a computation and a chart.
 
-A report covers a :class:`Period` of whole UTC days, ``start`` to ``end`` inclusive.
-Left out for now, and why: SLA compliance (the SLA clocks are being built on their own
-branch), first-time-fix rate (tickets record no visits or resolution codes yet), and
-CSAT/NPS over time (surveys come later).
+Fleet reliability (by model, firmware, batch) and ticket times are here; the service
+quality reports (SLA compliance, first-time fix, CSAT/NPS over time, proactive against
+reactive) are in :mod:`careline.reports.service_reports`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
 from typing import Final
 
 import pandas as pd
@@ -19,72 +15,28 @@ from psycopg.rows import TupleRow
 
 from careline.reports.data import devices_frame, faults_frame, history_frame, tickets_frame
 from careline.reports.measures import Dimension, reliability, ticket_times
+from careline.reports.report import (
+    BAR,
+    BAR_2,
+    Compute,
+    Figure,
+    InvalidReportRequest,
+    Period,
+    Report,
+    ReportContext,
+    layout,
+    values,
+)
+from careline.reports.service_reports import SERVICE_REPORTS
 from crm_core.kernel.errors import NotFound
 
-MAX_DAYS: Final = 366
-BAR = "rgb(31, 95, 160)"
-BAR_2 = "rgb(230, 126, 34)"
+__all__ = ["REPORTS", "InvalidReportRequest", "Period", "Report", "ReportContext", "report_named"]
 
 
-class InvalidReportRequest(ValueError):
-    """The report or its period cannot be: the message says what to send instead."""
-
-
-@dataclass(frozen=True, slots=True)
-class Period:
-    """Whole UTC days from ``first`` to ``last``, both included."""
-
-    first: date
-    last: date
-
-    def __post_init__(self) -> None:
-        if self.last < self.first:
-            raise InvalidReportRequest(
-                f"the period ends ({self.last}) before it starts ({self.first})"
-            )
-        if (self.last - self.first).days + 1 > MAX_DAYS:
-            raise InvalidReportRequest(f"a report covers at most {MAX_DAYS} days")
-
-    @classmethod
-    def ending(cls, last: date, days: int = 30) -> Period:
-        return cls(last - timedelta(days=days - 1), last)
-
-    @property
-    def start(self) -> datetime:
-        return datetime.combine(self.first, time(), UTC)
-
-    @property
-    def end(self) -> datetime:
-        """The instant after the period (midnight after its last day)."""
-        return datetime.combine(self.last + timedelta(days=1), time(), UTC)
-
-
-Figure = dict[str, object]
-
-
-@dataclass(frozen=True, slots=True)
-class Report:
-    name: str
-    title: str
-    description: str
-    compute: Callable[[psycopg.Connection[TupleRow], Period], pd.DataFrame]
-    chart: Callable[[pd.DataFrame], Figure]
-
-
-def _layout(title: str, y_title: str) -> dict[str, object]:
-    return {
-        "title": {"text": title, "x": 0, "font": {"size": 15}},
-        "height": 340,
-        "margin": {"l": 56, "r": 16, "t": 56, "b": 96},
-        "yaxis": {"title": {"text": y_title}, "rangemode": "tozero"},
-        "xaxis": {"type": "category", "automargin": True},
-        "paper_bgcolor": "white",
-        "plot_bgcolor": "white",
-    }
-
-
-def _reliability(by: Dimension) -> Callable[[psycopg.Connection[TupleRow], Period], pd.DataFrame]:
-    def compute(conn: psycopg.Connection[TupleRow], period: Period) -> pd.DataFrame:
+def _reliability(by: Dimension) -> Compute:
+    def compute(
+        conn: psycopg.Connection[TupleRow], period: Period, ctx: ReportContext
+    ) -> pd.DataFrame:
         devices = devices_frame(conn, period.end)
         faults = faults_frame(conn, period.start, period.end)
         return reliability(devices, faults, by, period.start, period.end)
@@ -107,11 +59,13 @@ def _reliability_chart(frame: pd.DataFrame) -> Figure:
                 "%{customdata[2]} failures<extra></extra>",
             }
         ],
-        "layout": _layout("Failures per 100 device-days", "per 100 device-days"),
+        "layout": layout("Failures per 100 device-days", "per 100 device-days"),
     }
 
 
-def _ticket_times(conn: psycopg.Connection[TupleRow], period: Period) -> pd.DataFrame:
+def _ticket_times(
+    conn: psycopg.Connection[TupleRow], period: Period, ctx: ReportContext
+) -> pd.DataFrame:
     return ticket_times(
         tickets_frame(conn, period.start, period.end),
         history_frame(conn, period.start, period.end),
@@ -124,20 +78,20 @@ def _ticket_chart(frame: pd.DataFrame) -> Figure:
             "type": "bar",
             "name": name,
             "x": frame["kind"].tolist(),
-            "y": [None if pd.isna(v) else float(v) for v in frame[column]],
+            "y": values(frame[column]),
             "marker": {"color": color},
             "hovertemplate": "%{x}: %{y} h<extra>" + name + "</extra>",
         }
 
-    layout = _layout("Median hours, proactive against reactive", "hours")
-    layout["barmode"] = "group"
-    layout["legend"] = {"orientation": "h", "y": -0.25}
+    figure_layout = layout("Median hours, proactive against reactive", "hours")
+    figure_layout["barmode"] = "group"
+    figure_layout["legend"] = {"orientation": "h", "y": -0.25}
     return {
         "data": [
             bar("first_response_median_h", "to first response", BAR),
             bar("resolution_median_h", "to resolution", BAR_2),
         ],
-        "layout": layout,
+        "layout": figure_layout,
     }
 
 
@@ -181,6 +135,7 @@ REPORTS: Final[dict[str, Report]] = {
             _ticket_times,
             _ticket_chart,
         ),
+        *SERVICE_REPORTS,
     )
 }
 

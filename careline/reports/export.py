@@ -45,7 +45,7 @@ def to_rows(frame: pd.DataFrame) -> list[dict[str, object]]:
         row: dict[str, object] = {}
         for key, cell in record.items():
             value = cell.item() if hasattr(cell, "item") else cell
-            if isinstance(value, float) and math.isnan(value):
+            if value is pd.NA or (isinstance(value, float) and math.isnan(value)):
                 value = None
             row[str(key)] = value
         rows.append(row)

@@ -15,8 +15,9 @@ import psycopg
 from psycopg.rows import TupleRow
 from pydantic import BaseModel
 
-from careline.reports.catalog import REPORTS, Period, report_named
+from careline.reports.catalog import REPORTS, Period, ReportContext, report_named
 from careline.reports.export import to_rows
+from crm_core.tickets.queries import SlaContext
 
 
 class Snapshot(BaseModel):
@@ -25,12 +26,15 @@ class Snapshot(BaseModel):
     rows: list[dict[str, object]]
 
 
-def take_snapshots(conn: psycopg.Connection[TupleRow], day: date, now: datetime) -> int:
+def take_snapshots(
+    conn: psycopg.Connection[TupleRow], day: date, now: datetime, sla: SlaContext
+) -> int:
     """Compute every report for ``day`` and store it; the number of reports stored."""
     period = Period(day, day)
+    ctx = ReportContext(sla, now)
     with conn.transaction():
         for report in REPORTS.values():
-            rows = to_rows(report.compute(conn, period))
+            rows = to_rows(report.compute(conn, period, ctx))
             conn.execute(
                 "INSERT INTO report_snapshots (name, day, generated_at, rows) "
                 "VALUES (%s, %s, %s, %s::jsonb) ON CONFLICT (name, day) DO UPDATE "

@@ -187,7 +187,16 @@ class TicketEscalated(Event):
 
 
 HistoryAction = Literal[
-    "created", "status", "comment", "assignment", "schedule", "resolution", "sla", "escalation"
+    "created",
+    "status",
+    "comment",
+    "assignment",
+    "schedule",
+    "resolution",
+    "sla",
+    "escalation",
+    "notice",
+    "reminder",
 ]
 
 

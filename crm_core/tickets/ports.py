@@ -15,6 +15,7 @@ class TechnicianRef:
     id: int
     name: str
     active: bool
+    email: str = ""
 
 
 class TicketRepository(Protocol):

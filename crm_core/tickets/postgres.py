@@ -217,9 +217,11 @@ class PostgresTicketRepository:
 
     def technician(self, technician_id: int) -> TechnicianRef | None:
         row = self._conn.execute(
-            "SELECT id, name, active FROM technicians WHERE id = %s", (technician_id,)
+            "SELECT id, name, active, email FROM technicians WHERE id = %s", (technician_id,)
         ).fetchone()
-        return None if row is None else TechnicianRef(int(row[0]), str(row[1]), bool(row[2]))
+        if row is None:
+            return None
+        return TechnicianRef(int(row[0]), str(row[1]), bool(row[2]), str(row[3]))
 
     def raise_alert(
         self, ticket_id: int, metric: str, kind: str, at: datetime, due_at: datetime | None

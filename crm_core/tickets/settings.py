@@ -1,5 +1,6 @@
 """The service team's settings: the business calendar SLA clocks run on, the warning share,
-and how assignment weighs load against distance."""
+how assignment weighs load against distance, who staff notices go to (SLA escalations),
+and when unacknowledged faults are reminded of and escalated."""
 
 from __future__ import annotations
 
@@ -39,6 +40,52 @@ class ServiceSettings(Group):
         float,
         Field(ge=0, description="Assignment: km of extra distance one live ticket weighs."),
     ] = 25.0
+
+    lead_email: Annotated[
+        str,
+        Field(
+            min_length=3,
+            description="The service lead's address: escalations without an address of their own.",
+        ),
+    ] = "service-lead@careline.example"
+    escalation_emails: Annotated[
+        tuple[tuple[str, str], ...],
+        Field(
+            description="Address per escalation target of service_levels.toml (a JSON object, "
+            'e.g. {"field service L2": "l2@example.com"}); a target not named: the lead.'
+        ),
+    ] = (("field service L2", "field-service-l2@careline.example"),)
+    desk_email: Annotated[
+        str,
+        Field(min_length=3, description="The service desk: fault acknowledgement reminders."),
+    ] = "service-desk@careline.example"
+    reminder_first_after_min: Annotated[
+        float,
+        Field(
+            gt=0, description="Minutes an open fault waits for acknowledgement before reminder 1."
+        ),
+    ] = 30.0
+    reminder_growth: Annotated[
+        float,
+        Field(ge=1, le=10, description="Each interval between reminders is this times the last."),
+    ] = 2.0
+    reminder_max_interval_min: Annotated[
+        float, Field(gt=0, description="Longest interval between two reminders, in minutes.")
+    ] = 480.0
+    reminder_escalate_after: Annotated[
+        int,
+        Field(ge=0, le=100, description="Reminders to the desk before they go to the lead."),
+    ] = 3
+
+    def escalation_email(self, target: str) -> str:
+        """The address for an escalation target (the lead when it has none of its own)."""
+        return dict(self.escalation_emails).get(target) or self.lead_email
+
+    @field_validator("escalation_emails", mode="before")
+    @classmethod
+    def _pairs(cls, value: object) -> object:
+        # kept as pairs, not a dict, so that the frozen settings stay hashable
+        return tuple(value.items()) if isinstance(value, dict) else value
 
     @field_validator("timezone")
     @classmethod

@@ -60,6 +60,9 @@ class FaultSummary(ReadModel):
     ticket_id: int | None
     diagnosis: FaultDiagnosis | None
     hours_to_failure: float | None
+    reminders: int
+    """Acknowledgement reminders sent for it (the reminder job; ``fault_reminders``)."""
+    last_reminder_at: UtcDateTime | None
 
 
 class FaultNote(ReadModel):
@@ -84,10 +87,15 @@ class FaultDetail(FaultSummary):
 SELECT_FAULTS: LiteralString = """
     SELECT f.id, f.device_id, d.serial AS device_serial, f.metric, f.detector, f.score,
            f.threshold, f.status, f.opened_at, f.cleared_at, f.acknowledged_at,
-           f.acknowledged_by, tf.ticket_id, f.diagnosis, f.hours_to_failure
+           f.acknowledged_by, tf.ticket_id, f.diagnosis, f.hours_to_failure,
+           coalesce(r.reminders, 0) AS reminders, r.last_reminder_at
     FROM faults f
     JOIN devices d ON d.id = f.device_id
     LEFT JOIN ticket_faults tf ON tf.fault_id = f.id
+    LEFT JOIN LATERAL (
+        SELECT count(*) AS reminders, max(sent_at) AS last_reminder_at
+          FROM fault_reminders WHERE fault_id = f.id
+    ) r ON true
 """
 
 

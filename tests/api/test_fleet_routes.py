@@ -97,6 +97,10 @@ def test_reports_as_json_and_as_a_csv_that_a_spreadsheet_cannot_run(
         "reliability-by-firmware",
         "reliability-by-batch",
         "ticket-times",
+        "sla-compliance",
+        "first-time-fix",
+        "satisfaction",
+        "proactive-vs-reactive",
     ]
     period = {"from": "2026-10-26", "to": "2026-11-24"}  # 30 days
     body = client.get("/api/v1/reports/reliability-by-batch", params=period, headers=viewer).json()
@@ -191,9 +195,13 @@ def test_daily_snapshots_are_stored_once_per_day_and_read_back(
     with db.connection() as conn:
         stored = conn.execute("SELECT name, day FROM report_snapshots ORDER BY name").fetchall()
     assert [(name, str(day)) for name, day in stored] == [
+        ("first-time-fix", "2026-11-24"),
+        ("proactive-vs-reactive", "2026-11-24"),
         ("reliability-by-batch", "2026-11-24"),
         ("reliability-by-firmware", "2026-11-24"),
         ("reliability-by-model", "2026-11-24"),
+        ("satisfaction", "2026-11-24"),
+        ("sla-compliance", "2026-11-24"),
         ("ticket-times", "2026-11-24"),
     ]
     [snapshot] = client.get(

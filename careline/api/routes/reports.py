@@ -9,9 +9,9 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 from pydantic import BaseModel
 
-from careline.api.deps import Conn, Now, require_unscoped
+from careline.api.deps import Conn, Now, Sla, require_unscoped
 from careline.api.errors import responses
-from careline.reports.catalog import REPORTS, Period, report_named
+from careline.reports.catalog import REPORTS, Period, ReportContext, report_named
 from careline.reports.export import to_csv, to_rows
 from careline.reports.snapshots import Snapshot, snapshots
 
@@ -73,7 +73,7 @@ def report_snapshots(
 def report_get(
     name: str,
     conn: Conn,
-    now: Now,
+    sla: Sla,
     start: Annotated[
         date | None, Query(alias="from", description="First day (default: 29 days before to).")
     ] = None,
@@ -81,8 +81,9 @@ def report_get(
     format: Annotated[Literal["json", "csv"], Query()] = "json",
 ) -> Response:
     report = report_named(name)
+    ctx, now = sla
     period = period_of(start, end, now.date())
-    frame = report.compute(conn, period)
+    frame = report.compute(conn, period, ReportContext(ctx, now))
     if format == "csv":
         filename = f"{report.name}_{period.first}_{period.last}.csv"
         return Response(
