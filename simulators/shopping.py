@@ -106,6 +106,12 @@ class Phones:
         with self._lock:
             return list(self._got)
 
+    def __enter__(self) -> Phones:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def close(self) -> None:
         self._client.loop_stop()
         self._client.disconnect()
