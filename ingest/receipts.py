@@ -127,6 +127,8 @@ def decode_receipt(store_code: str, payload: bytes) -> Receipt:
         if isinstance(parsed.at, datetime)
         else datetime.fromtimestamp(parsed.at, UTC)
     )
+    if at.year < 2000:
+        raise DecodeError(RejectReason.INVALID, f"at: {at.isoformat()} is not a receipt's time")
     if sum(line.amount_cents for line in parsed.lines) > parsed.total_cents:
         raise DecodeError(RejectReason.INVALID, "the lines add up to more than total_cents")
     lines = tuple(
