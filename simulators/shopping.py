@@ -139,10 +139,13 @@ def run_shoppers(
     by_trip = {id(trip): TripTruth(trip, customers[trip.shopper.index]) for trip in trips}
     truth.trips = list(by_trip.values())
     events: list[tuple[float, int, str, Trip, dict[str, Any] | None]] = []
+    replayed_until = clock()
     for n, trip in enumerate(trips):
         for m, (at, payload) in enumerate(trip.batches):
             events.append((at, n * 10_000 + m, "sightings", trip, payload))
-        events.append((trip.checkout_at, n * 10_000 + 9_999, "checkout", trip, None))
+        # A replayed trip's checkout waits for every replayed sighting: one settle for all.
+        checkout = max(trip.checkout_at, replayed_until)
+        events.append((checkout, n * 10_000 + 9_999, "checkout", trip, None))
     heapq.heapify(events)
     last_publish = 0.0
     while events and not stop.is_set():
@@ -187,7 +190,6 @@ def run_shoppers(
         }
         publisher.publish(receipts_topic(trip.store.code), json.dumps(receipt).encode())
         truth.receipts += 1
-        last_publish = clock()
     publisher.flush(10)
     known = {r.customer_id for r in truth.trips}
     truth.stray_pushes = [a for a in phones.received() if a.customer_id not in known]

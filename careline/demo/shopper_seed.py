@@ -117,7 +117,8 @@ def _service_story(conn: Connection, shopper: ShopperSpec, customer: int, now: d
         else "Missed delivery slot for a washer, customer called"
     )
     draft = TicketDraft(subject=subject, description=subject, priority=3)
-    opened = now - timedelta(days=4)
+    # The open ticket came in this morning; the bad survey answered one from last week.
+    opened = now - (timedelta(days=4) if shopper.bad_survey else timedelta(hours=1))
     ticket_id, _ = open_reactive(
         PostgresTicketsUnitOfWork(conn), draft, customer_id=customer, device_id=None,
         by=ACTOR, now=opened,
