@@ -127,6 +127,7 @@ def run_shoppers(
     seed: int,
     stop: threading.Event,
     settle_s: float = 2.0,
+    idle: Callable[[], bool] = lambda: True,
     clock: Callable[[], float] = time.time,
 ) -> SimulationTruth:
     """Publish the trips' sightings and receipts in time order; the truth of what happened.
@@ -163,10 +164,10 @@ def run_shoppers(
             last_publish = clock()
             continue
         publisher.flush(10)
-        deadline = clock() + 30
+        deadline = clock() + 60
         while clock() < deadline and not stop.is_set():
             quiet_since = max(last_publish, phones.last_arrival)
-            if clock() - quiet_since >= settle_s:
+            if clock() - quiet_since >= settle_s and idle():
                 break
             stop.wait(0.2)
         started = trip.batches[0][0] if trip.batches else trip.checkout_at

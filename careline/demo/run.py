@@ -213,10 +213,10 @@ def quiet_hours_off(settings: Settings) -> Settings:
 
 
 def start_stories(
-    settings: Settings,
     endpoints: Endpoints,
     database: Database,
     ingest: Ingest,
+    presence: Presence | None,
     console_url: str,
     stack: ExitStack,
 ) -> None:
@@ -226,8 +226,10 @@ def start_stories(
         database.pool, host, port, typer.echo, console_url,
         refresh_devices=ingest.directory.preload,
     ).start_in(stack)  # fmt: skip
-    if settings.presence.enabled:
-        ShopperStory(database.pool, host, port, typer.echo, console_url).start_in(stack)
+    if presence is not None:
+        ShopperStory(
+            database.pool, host, port, typer.echo, console_url, presence.worker.backlog
+        ).start_in(stack)
 
 
 def run_demo(settings: Settings, options: DemoOptions) -> int:
@@ -286,7 +288,7 @@ def run_demo(settings: Settings, options: DemoOptions) -> int:
             notify=heads_up(settings),
         )
         stack.callback(scheduler.shutdown)
-        start_offers(settings, endpoints, database, dispatcher, stack)
+        presence = start_offers(settings, endpoints, database, dispatcher, stack)
 
         app = build_app(settings, database, catalog, stack, ingest_status)
         server = ServerThread(app, settings.api.host, settings.api.port)
@@ -309,7 +311,7 @@ def run_demo(settings: Settings, options: DemoOptions) -> int:
                 f"{options.speed:g}x, then live ..."
             )
         run.start(endpoints.mqtt_host, endpoints.mqtt_port, stack)
-        start_stories(settings, endpoints, database, ingest, console_url, stack)
+        start_stories(endpoints, database, ingest, presence, console_url, stack)
         commentary = Commentary(console_url)
         team = ServiceTeam(database.pool, console_url)
         threading.Thread(target=team.run, args=(stop,), name="demo-team", daemon=True).start()

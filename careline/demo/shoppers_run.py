@@ -1,10 +1,10 @@
 """The demo's in-store story: shoppers walk through two stores with their phones.
 
 Seeds the stores, zones, beacons, campaigns and shoppers (:mod:`careline.demo.shopper_seed`),
-replays the trips of the last few minutes at once through the embedded broker, waits for the
-receipts, prints what careline decided (offers sent, suppressed by reason, redeemed, one
-example with its reason) and checks it against the simulator's truth; then a shopper walks
-in live every so often, for the console's phone preview.
+replays the trips of the last few minutes (all over by now) at once through the embedded
+broker, waits for the receipts, prints what careline decided (offers sent, suppressed by
+reason, redeemed, one example with its reason) and checks it against the simulator's truth;
+then a shopper walks in live every so often, for the console's phone preview.
 """
 
 from __future__ import annotations
@@ -31,7 +31,8 @@ log = logging.getLogger(__name__)
 Pool = ConnectionPool[psycopg.Connection[TupleRow]]
 SHOPPERS = 24
 SEED = 5
-REPLAY_S = 240  # the catch-up trips started within the last four minutes
+REPLAY_S = 420  # the catch-up trips: started within the last seven minutes ...
+LONGEST_TRIP_S = 200  # ... and over by now (four zones at dwell_scale 0.5, walks, checkout)
 LIVE_EVERY_S = 45
 
 
@@ -53,9 +54,16 @@ def check_against_truth(truth: SimulationTruth) -> list[str]:
 
 class ShopperStory:
     def __init__(
-        self, pool: Pool, host: str, port: int, say: Callable[[str], None], console_url: str
+        self,
+        pool: Pool,
+        host: str,
+        port: int,
+        say: Callable[[str], None],
+        console_url: str,
+        presence_backlog: Callable[[], int],
     ) -> None:
         self._pool, self._host, self._port = pool, host, port
+        self._backlog = presence_backlog
         self._say, self._console = say, console_url
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -101,7 +109,13 @@ class ShopperStory:
         started = time.time()
         first = started - REPLAY_S
         trips = [
-            plan_trip(world, s, first + n * REPLAY_S / len(shoppers), SEED, dwell_scale=0.5)
+            plan_trip(
+                world,
+                s,
+                first + n * (REPLAY_S - LONGEST_TRIP_S) / len(shoppers),
+                SEED,
+                dwell_scale=0.5,
+            )
             for n, s in enumerate(shoppers)
         ]
         with (
@@ -109,14 +123,37 @@ class ShopperStory:
             Phones(self._host, self._port, client_id="careline-shopper-phones") as phones,
         ):
             truth = run_shoppers(
-                world, trips, customers, publisher, phones, seed=SEED, stop=self._stop
-            )
+                world, trips, customers, publisher, phones, seed=SEED, stop=self._stop,
+                idle=self._idle,
+            )  # fmt: skip
             self.truth = truth
+            self._wait_for_receipts(truth)
             if self._stop.is_set():
                 return
-            self._stop.wait(2.0)  # the last receipts
             self._report(truth, shoppers, customers, started)
             self._live(world, shoppers, customers, publisher, phones)
+
+    def _idle(self) -> bool:
+        """Every sighting applied and every offer pushed (so the phones hold theirs)."""
+        if self._backlog():
+            return False
+        with self._pool.connection() as conn:
+            row = conn.execute(
+                "SELECT 1 FROM outbox WHERE channel = 'push' AND status IN ('pending', 'sending') "
+                "AND purpose = 'location_marketing' LIMIT 1"
+            ).fetchone()
+        return row is None
+
+    def _wait_for_receipts(self, truth: SimulationTruth) -> None:
+        ids = [t.receipt_id for t in truth.trips if t.receipt_id is not None]
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not self._stop.wait(0.5):
+            with self._pool.connection() as conn:
+                row = conn.execute(
+                    "SELECT count(*) FROM pos_receipts WHERE receipt_id = ANY(%s)", (ids,)
+                ).fetchone()
+            if row is not None and row[0] >= len(ids):
+                return
 
     def _report(
         self,

@@ -74,7 +74,9 @@ def pipeline(db: Pool, broker: TestBroker, database_url: str) -> Iterator[Pipeli
         yield Pipeline(receipts, presence)
 
 
-def simulate(db: Pool, port: int, shoppers: list[ShopperSpec]) -> SimulationTruth:
+def simulate(
+    db: Pool, port: int, shoppers: list[ShopperSpec], pipeline: Pipeline
+) -> SimulationTruth:
     world = demo_world()
     now = datetime.now(UTC)
     with db.connection() as conn:
@@ -88,8 +90,9 @@ def simulate(db: Pool, port: int, shoppers: list[ShopperSpec]) -> SimulationTrut
     try:
         with Publisher("127.0.0.1", port, client_id="sim-shoppers") as publisher:
             return run_shoppers(
-                world, trips, customers, publisher, phones, seed=SEED, stop=threading.Event()
-            )
+                world, trips, customers, publisher, phones, seed=SEED, stop=threading.Event(),
+                idle=lambda: pipeline.presence.backlog() == 0,
+            )  # fmt: skip
     finally:
         phones.close()
 
@@ -109,7 +112,7 @@ def test_offers_reach_only_consenting_shoppers_in_the_zones_they_were_in(
     shoppers = plan_shoppers(demo_world(), 14, seed=SEED)
     assert {s.consented for s in shoppers} == {True, False}
     assert any(s.open_ticket or s.bad_survey for s in shoppers)
-    truth = simulate(db, broker.port, shoppers)
+    truth = simulate(db, broker.port, shoppers, pipeline)
     wait_for(lambda: pipeline.receipts.stats.recorded == truth.receipts)
     spec = {t.customer_id: t.trip.shopper for t in truth.trips}
 
@@ -171,7 +174,7 @@ def test_a_replayed_receipt_changes_nothing_and_a_bad_one_is_a_dead_letter(
     db: Pool, broker: TestBroker, pipeline: Pipeline
 ) -> None:
     shoppers = [ShopperSpec(1, "Nora Weber", "family", consented=True)]
-    truth = simulate(db, broker.port, shoppers)
+    truth = simulate(db, broker.port, shoppers, pipeline)
     wait_for(lambda: pipeline.receipts.stats.recorded == 1)
     [record] = truth.trips
     with db.connection() as conn:
