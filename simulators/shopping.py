@@ -27,7 +27,8 @@ from paho.mqtt.enums import CallbackAPIVersion
 from ingest.presence import installation_topic
 from ingest.receipts import receipts_topic
 from simulators.publisher import Publisher
-from simulators.shoppers import HeldOffer, Trip, World, basket
+from simulators.shoppers import HeldOffer, Trip, basket
+from simulators.store_world import World
 
 
 @dataclass(frozen=True, slots=True)

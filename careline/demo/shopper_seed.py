@@ -25,7 +25,8 @@ from crm_core.tickets.postgres import PostgresTicketsUnitOfWork
 from crm_core.tickets.service import change_status, open_reactive
 from devices.presence.directory import add_beacon, add_store, add_zone, register_installation
 from devices.presence.model import DAYS, OpeningHours, ibeacon_identifier
-from simulators.shoppers import UUID, ShopperSpec, World
+from simulators.shoppers import ShopperSpec
+from simulators.store_world import UUID, World
 
 Connection = psycopg.Connection[TupleRow]
 ACTOR = "demo"

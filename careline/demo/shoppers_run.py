@@ -24,8 +24,9 @@ from psycopg_pool import ConnectionPool
 from careline.demo.shopper_seed import seed_shoppers, seed_world
 from crm_core.campaigns.queries import uplift_report
 from simulators.publisher import Publisher
-from simulators.shoppers import ShopperSpec, World, demo_world, plan_shoppers, plan_trip
+from simulators.shoppers import ShopperSpec, plan_shoppers, plan_trip
 from simulators.shopping import Phones, SimulationTruth, run_shoppers
+from simulators.store_world import World, demo_world
 
 log = logging.getLogger(__name__)
 Pool = ConnectionPool[psycopg.Connection[TupleRow]]

@@ -32,8 +32,9 @@ from ingest.receipts import SUBSCRIPTION as RECEIPTS
 from ingest.receipts import receipts_topic
 from ingest.settings import MqttSettings
 from simulators.publisher import Publisher
-from simulators.shoppers import ShopperSpec, demo_world, plan_shoppers, plan_trip
+from simulators.shoppers import ShopperSpec, plan_shoppers, plan_trip
 from simulators.shopping import Phones, SimulationTruth, run_shoppers
+from simulators.store_world import demo_world
 from tests.integration.brokers import TestBroker
 from tests.integration.offer_world import Pool
 

@@ -11,15 +11,8 @@ import pytest
 from devices.presence.model import PresenceRules, Track, ZoneChange, observe
 from ingest.messages import DecodeError, RejectReason
 from ingest.receipts import decode_receipt, parse_receipts_topic
-from simulators.shoppers import (
-    BLEED_DBM,
-    UUID,
-    HeldOffer,
-    basket,
-    demo_world,
-    plan_shoppers,
-    plan_trip,
-)
+from simulators.shoppers import BLEED_DBM, HeldOffer, basket, plan_shoppers, plan_trip
+from simulators.store_world import UUID, demo_world
 
 WORLD = demo_world()
 START = 1_765_015_200.0
