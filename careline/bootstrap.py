@@ -72,6 +72,8 @@ from ingest.mqtt_source import MqttSource
 from ingest.partitions import PartitionedSource, parse_partitions
 from ingest.presence import SUBSCRIPTION as PRESENCE_SUBSCRIPTION
 from ingest.presence_worker import PresenceWorker
+from ingest.receipt_worker import ReceiptWorker
+from ingest.receipts import SUBSCRIPTION as RECEIPTS_SUBSCRIPTION
 from ingest.store import BatchStore
 from ingest.topics import subscription_filter
 from ingest.worker import IngestWorker
@@ -524,6 +526,40 @@ def start_presence(presence: Presence, stack: ExitStack) -> None:
     stack.callback(presence.worker.stop)
     presence.source.start()
     stack.callback(presence.source.stop)
+
+
+@dataclass(frozen=True, slots=True)
+class Receipts:
+    """The receipts worker and its MQTT subscription (``pos/<store>/receipts``)."""
+
+    worker: ReceiptWorker
+    source: MqttSource
+
+
+def build_receipts(settings: Settings, endpoints: Endpoints, database: Database) -> Receipts:
+    """Stores' POS receipts on the ingest broker; each redeems the coupons it carries."""
+    worker = ReceiptWorker(database.pool)
+    where: dict[str, object] = {
+        "host": endpoints.mqtt_host,
+        "port": endpoints.mqtt_port,
+        "client_id": settings.receipts.client_id,
+    }
+    if endpoints.embedded_broker and settings.mqtt.protocol == "auto":
+        where["protocol"] = "3.1.1"
+    filter_ = RECEIPTS_SUBSCRIPTION
+    if settings.mqtt.share_group:
+        filter_ = f"$share/{settings.mqtt.share_group}-receipts/{RECEIPTS_SUBSCRIPTION}"
+    source = MqttSource(settings.mqtt.model_copy(update=where), filter_, worker.deliver)
+    worker.set_acknowledger(source.ack)
+    return Receipts(worker, source)
+
+
+def start_receipts(receipts: Receipts, stack: ExitStack) -> None:
+    """Start the worker, then the subscription; on the way out, the reverse."""
+    receipts.worker.start()
+    stack.callback(receipts.worker.stop)
+    receipts.source.start()
+    stack.callback(receipts.source.stop)
 
 
 def start_waker(database_url: str, dispatcher: Dispatcher, stack: ExitStack) -> OutboxWaker:

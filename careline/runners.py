@@ -17,10 +17,12 @@ from careline.bootstrap import (
     Pool,
     build_ingest,
     build_presence,
+    build_receipts,
     open_database,
     start_endpoints,
     start_ingest,
     start_presence,
+    start_receipts,
 )
 from careline.settings import Settings
 from crm_core.kernel import migrate
@@ -92,6 +94,8 @@ def run_ingest(settings: Settings) -> int:
         start_ingest(ingest, stack)
         if settings.presence.enabled:
             start_presence(build_presence(settings, endpoints, database), stack)
+        if settings.receipts.enabled:
+            start_receipts(build_receipts(settings, endpoints, database), stack)
         typer.echo(
             f"ingesting from {endpoints.mqtt_host}:{endpoints.mqtt_port} "
             f"(MQTT {ingest.source.protocol}); Ctrl-C stops"

@@ -21,6 +21,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from careline.crm_import.settings import ImportSettings
 from crm_core.auth.passwords import strength_problem
+from crm_core.campaigns.receipt_settings import ReceiptSettings
 from crm_core.campaigns.settings import OfferSettings
 from crm_core.kernel.settings import DatabaseSettings, Group
 from crm_core.notifications.settings import NotificationSettings
@@ -166,6 +167,7 @@ class Settings(BaseSettings):
     service: ServiceSettings = ServiceSettings()
     presence: PresenceSettings = PresenceSettings()
     offers: OfferSettings = OfferSettings()
+    receipts: ReceiptSettings = ReceiptSettings()
 
 
 def env_name(location: tuple[int | str, ...]) -> str:

@@ -35,6 +35,9 @@ class RejectReason(StrEnum):
     OUT_OF_RANGE = "out_of_range"  # outside what the sensor can physically report
     UNKNOWN_DEVICE = "unknown_device"  # no such device in the registry
     UNKNOWN_INSTALLATION = "unknown_installation"  # sightings from an unregistered shopper app
+    UNKNOWN_STORE = "unknown_store"  # a receipt from a store careline does not know
+    UNKNOWN_CUSTOMER = "unknown_customer"  # a receipt naming a customer careline does not know
+    RECEIPT_CONFLICT = "receipt_conflict"  # a receipt id reused for a different receipt
     DEVICE_MISMATCH = "device_mismatch"  # the payload names another device than the topic
     UNKNOWN_TOPIC = "unknown_topic"  # the topic is not in our scheme
     DUPLICATE_KEY = "duplicate_key"  # a JSON object names a key twice

@@ -30,7 +30,7 @@ TABLES = (
     "consent_records, outbox, devices, sites, customers, staff_sessions, staff_users, api_keys, "
     "offer_decisions, campaigns, presence_zone_events, presence_visits, presence_tracks, "
     "presence_seen, presence_zone_counts, presence_installations, presence_beacons, "
-    "presence_zones, presence_stores"
+    "presence_zones, presence_stores, pos_receipts"
 )
 
 # Emptying the tables between tests: TRUNCATE makes new files for every table, index and

@@ -14,6 +14,7 @@ from careline.console.import_pages import install_import_pages
 from careline.console.notifications import install_notification_pages
 from careline.console.offers import install_offer_pages
 from careline.console.pages import console_templates, install_pages
+from careline.console.phone import install_phone_page
 from careline.console.preferences import install_preferences
 from careline.console.record_forms import install_record_forms
 from careline.console.survey import install_survey
@@ -34,6 +35,7 @@ def install_console(app: FastAPI, links: LinkSigner) -> None:
     templates = console_templates()
     install_notification_pages(app, templates)
     install_offer_pages(app, templates)
+    install_phone_page(app, templates)
     install_coldchain_pages(app, templates)
     install_preferences(app, templates, links)
     # The forms first: /customers/new before /customers/{customer_id}.

@@ -20,11 +20,13 @@ from careline.bootstrap import (
     QUARANTINE_FOLDER,
     Database,
     Endpoints,
+    Ingest,
     Pool,
     Presence,
     build_dispatcher,
     build_ingest,
     build_presence,
+    build_receipts,
     heads_up,
     open_database,
     push_endpoint,
@@ -32,11 +34,13 @@ from careline.bootstrap import (
     start_ingest,
     start_mail,
     start_presence,
+    start_receipts,
     start_waker,
 )
 from careline.demo.coldchain_run import ColdChainStory
 from careline.demo.fleet_run import FleetRun
 from careline.demo.service_team import ServiceTeam
+from careline.demo.shoppers_run import ShopperStory
 from careline.embedded.smtp import MAIL_FOLDER
 from careline.runners import stop_event
 from careline.scheduler import start_scheduler
@@ -193,14 +197,46 @@ def start_offers(
         return None
     presence = build_presence(settings, endpoints, database)
     start_presence(presence, stack)
+    if settings.receipts.enabled:
+        start_receipts(build_receipts(settings, endpoints, database), stack)
     return presence
+
+
+def quiet_hours_off(settings: Settings) -> Settings:
+    """The demo's shoppers walk in whatever the hour: no quiet hours, unless
+    CARELINE_OFFERS__QUIET_START_HOUR or ..._END_HOUR says otherwise."""
+    offers = settings.offers
+    if {"quiet_start_hour", "quiet_end_hour"} & offers.model_fields_set:
+        return settings
+    quiet = offers.model_copy(update={"quiet_start_hour": 0, "quiet_end_hour": 0})
+    return settings.model_copy(update={"offers": quiet})
+
+
+def start_stories(
+    endpoints: Endpoints,
+    database: Database,
+    ingest: Ingest,
+    presence: Presence | None,
+    console_url: str,
+    stack: ExitStack,
+) -> None:
+    """The cold-chain and in-store stories, each in its own thread beside the fleet."""
+    host, port = endpoints.mqtt_host, endpoints.mqtt_port
+    ColdChainStory(
+        database.pool, host, port, typer.echo, console_url,
+        refresh_devices=ingest.directory.preload,
+    ).start_in(stack)  # fmt: skip
+    if presence is not None:
+        ShopperStory(
+            database.pool, host, port, typer.echo, console_url, presence.worker.backlog
+        ).start_in(stack)
 
 
 def run_demo(settings: Settings, options: DemoOptions) -> int:
     stop = stop_event()
     if options.fresh:
         wipe(settings.data_dir)
-    settings = plain_http(with_public_url(with_secrets(settings)))
+    settings = quiet_hours_off(plain_http(with_public_url(with_secrets(settings))))
     catalog = load_catalog()
     with ExitStack() as stack:
         typer.echo("starting the database and the MQTT broker ...")
@@ -252,7 +288,7 @@ def run_demo(settings: Settings, options: DemoOptions) -> int:
             notify=heads_up(settings),
         )
         stack.callback(scheduler.shutdown)
-        start_offers(settings, endpoints, database, dispatcher, stack)
+        presence = start_offers(settings, endpoints, database, dispatcher, stack)
 
         app = build_app(settings, database, catalog, stack, ingest_status)
         server = ServerThread(app, settings.api.host, settings.api.port)
@@ -275,14 +311,7 @@ def run_demo(settings: Settings, options: DemoOptions) -> int:
                 f"{options.speed:g}x, then live ..."
             )
         run.start(endpoints.mqtt_host, endpoints.mqtt_port, stack)
-        ColdChainStory(
-            database.pool,
-            endpoints.mqtt_host,
-            endpoints.mqtt_port,
-            typer.echo,
-            console_url,
-            refresh_devices=ingest.directory.preload,
-        ).start_in(stack)
+        start_stories(endpoints, database, ingest, presence, console_url, stack)
         commentary = Commentary(console_url)
         team = ServiceTeam(database.pool, console_url)
         threading.Thread(target=team.run, args=(stop,), name="demo-team", daemon=True).start()
@@ -327,7 +356,9 @@ def watch(
             messages = conn.execute(
                 "SELECT o.id, o.channel, o.status, coalesce(c.name, o.recipient), o.subject "
                 "FROM outbox o LEFT JOIN customers c ON c.id = o.customer_id "
-                "WHERE o.status IN ('sent', 'suppressed', 'failed') AND o.id > %s ORDER BY o.id",
+                "WHERE o.status IN ('sent', 'suppressed', 'failed') AND o.id > %s "
+                # offers are the shopper story's to report, in a summary
+                "AND o.purpose <> 'location_marketing' ORDER BY o.id",
                 (messages_after,),
             ).fetchall()
         commentary.faults(

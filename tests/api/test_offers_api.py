@@ -61,6 +61,7 @@ def test_history_receipt_export_and_erasure(
     data = exported.json()
     assert data["customer"]["name"] == "Iris"
     assert len(data["zone_visits"]) == 2
+    assert data["receipts"] == []  # the POS's receipts (none here: this one came by API)
     assert len(data["offers"]) == 2
     assert data["consent_ledger"][0]["purpose"] == "location_marketing"
 

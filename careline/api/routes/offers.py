@@ -227,6 +227,12 @@ def export(customer_id: int, conn: Conn, now: Now, principal: RequireAgent) -> d
             "FROM outbox WHERE customer_id = %s ORDER BY id",
             customer_id,
         ),
+        "receipts": _rows(
+            conn,
+            "SELECT store_code, receipt_id, at, received_at, total_cents, lines, outcomes "
+            "FROM pos_receipts WHERE customer_id = %s ORDER BY at, id",
+            customer_id,
+        ),
         "devices": _rows(conn, "SELECT * FROM devices WHERE customer_id = %s", customer_id),
         "tickets": _rows(conn, "SELECT * FROM tickets WHERE customer_id = %s", customer_id),
         "surveys": _rows(conn, "SELECT * FROM surveys WHERE customer_id = %s", customer_id),
