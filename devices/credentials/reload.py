@@ -1,0 +1,34 @@
+"""Telling the broker to read its password file again: SIGHUP to the PID in its PID file.
+
+Mosquitto re-reads its password and ACL files on SIGHUP (nats-server its configuration);
+a client already connected keeps its connection, a revoked one is refused at its next
+CONNECT.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+
+from devices.errors import DeviceError
+
+
+class ReloadError(DeviceError):
+    """The broker could not be signalled."""
+
+
+def reload_broker(pid_file: Path) -> int:
+    """Send SIGHUP to the broker named by ``pid_file``; its PID."""
+    try:
+        text = pid_file.read_text(encoding="ascii").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ReloadError(f"cannot read the broker's PID file {pid_file}: {exc}") from exc
+    if not text.isdigit() or int(text) <= 1:
+        raise ReloadError(f"{pid_file} holds no process id ({text[:20]!r})")
+    pid = int(text)
+    try:
+        os.kill(pid, signal.SIGHUP)
+    except OSError as exc:
+        raise ReloadError(f"cannot signal the broker (PID {pid}): {exc}") from exc
+    return pid
