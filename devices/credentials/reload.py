@@ -1,8 +1,9 @@
 """Telling the broker to read its password file again: SIGHUP to the PID in its PID file.
 
-Mosquitto re-reads its password and ACL files on SIGHUP (nats-server its configuration);
-a client already connected keeps its connection, a revoked one is refused at its next
-CONNECT.
+Mosquitto re-reads its password and ACL files on SIGHUP (nats-server its configuration).
+Seen with Mosquitto 2.0.11 (tests/integration/test_broker_doors.py): at the reload a
+connected device whose account was revoked is disconnected and refused when it comes back;
+the other clients keep their connections.
 """
 
 from __future__ import annotations

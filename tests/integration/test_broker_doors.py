@@ -210,6 +210,7 @@ def test_rotation_and_revocation_take_effect_at_the_reload(
     world: tuple[RunningIngest, dict[str, str]], tls_broker: TlsBroker, database_url: str
 ) -> None:
     _, secrets = world
+    connected_a = device(tls_broker, A, secrets[A])
     before = tls_broker.reload_count()
     code, out, err = careline(tls_broker, database_url, "devices", "rotate", B)
     assert code == 0, err
@@ -217,6 +218,10 @@ def test_rotation_and_revocation_take_effect_at_the_reload(
     code, _, err = careline(tls_broker, database_url, "devices", "revoke", A)
     assert code == 0, err
     wait_reloaded(tls_broker, before + 1)
+    # A, connected when it was revoked, is put out at the reload and refused coming back.
+    with pytest.raises(BrokerRefusedError):
+        connected_a.poll(5)
+    connected_a.close()
     with pytest.raises(BrokerRefusedError):
         device(tls_broker, A, secrets[A])
     with pytest.raises(BrokerRefusedError):
@@ -249,3 +254,28 @@ def test_rotation_and_revocation_take_effect_at_the_reload(
     dump = " ".join(row[0] for row in stored) + tls_broker.password_file.read_text()
     for secret in (*secrets.values(), new_b, *issued(out).values(), INGEST_PASSWORD):
         assert secret not in dump
+
+
+def test_service_accounts_may_do_only_their_own_job(
+    world: tuple[RunningIngest, dict[str, str]], tls_broker: TlsBroker, database_url: str
+) -> None:
+    code, out, err = careline(tls_broker, database_url, "broker", "account", "careline-push")
+    assert code == 0, err
+    push_secret = issued(out)["careline-push"]
+    t = time.time() - 60
+    with device(tls_broker, "careline-push", push_secret) as push:
+        push.publish("app/7/notifications", b'{"id":"n-1"}')
+        push.publish(f"dt/{A}/senml", good_reading(A, t))  # not a device
+        assert push.flush(10)
+        assert (push.acked, push.rejected) == (1, 1)
+    with device(tls_broker, "careline-ingest", INGEST_PASSWORD) as ingest:
+        ingest.publish(f"dt/{A}/senml", good_reading(A, t))  # ingest reads, never writes
+        assert ingest.flush(10)
+        assert ingest.rejected == 1
+    with device(tls_broker, A, world[1][A]) as a:  # a device cannot push to apps
+        a.publish("app/7/notifications", b'{"id":"n-2"}')
+        a.publish(f"dt/{A}/senml", good_reading(A, t + 1))
+        assert a.flush(10)
+        assert (a.acked, a.rejected) == (1, 1)
+    wait_for(lambda: readings_of(database_url, A) == 1, 20, "A's own reading")
+    assert count(database_url, "SELECT count(*) FROM dead_letters") == 0
