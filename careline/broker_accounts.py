@@ -34,6 +34,7 @@ from devices.credentials.accounts import (
     revoke,
     sync_password_file,
 )
+from devices.credentials.broker_file import BrokerFile
 from devices.credentials.reload import reload_broker
 from devices.errors import DeviceError
 
@@ -53,13 +54,13 @@ def _settings() -> Settings:
     return load()
 
 
-def _run(settings: Settings, change: Callable[[Connection, Path | None], str]) -> int:
+def _run(settings: Settings, change: Callable[[Connection, BrokerFile | None], str]) -> int:
     """Apply ``change`` on one connection, then reload the broker; the exit code."""
     from careline.runners import _pool
 
     try:
         with ExitStack() as stack, _pool(settings, stack).connection() as conn:
-            done = change(conn, settings.broker.password_file)
+            done = change(conn, settings.broker.file())
     except DeviceError as exc:
         _say(f"error: {exc}")
         return 1
@@ -70,6 +71,14 @@ def _run(settings: Settings, change: Callable[[Connection, Path | None], str]) -
 
 def _reload(settings: Settings) -> None:
     file, pid_file = settings.broker.password_file, settings.broker.pid_file
+    if file is not None and settings.broker.kind == "nats":
+        # Not SIGHUP: nats-server 2.9 with TLS on its MQTT listener stops delivering to the
+        # MQTT sessions that existed before a reload (tests/integration/test_nats_doors.py).
+        _say(
+            f"wrote {file}; restart nats-server so it reads it (docker compose restart nats): "
+            "sessions and queued messages are kept in JetStream"
+        )
+        return
     if file is None:
         _say(
             "note: CARELINE_BROKER__PASSWORD_FILE is not set, so no broker file was written; "
@@ -87,6 +96,9 @@ def _reload(settings: Settings) -> None:
     except DeviceError as exc:
         _say(f"error: wrote {file} but could not reload the broker: {exc}")
         raise typer.Exit(1) from exc
+    if pid is None:
+        _say(f"wrote {file}; no broker is running ({pid_file} is absent): it reads it at start")
+        return
     _say(f"wrote {file}; broker (PID {pid}) reloaded")
 
 
@@ -146,10 +158,8 @@ def _issue(serials: list[str], csv_out: Path | None, *, rotate: bool) -> int:
     settings = _settings()
     now = datetime.now(UTC)
 
-    def change(conn: Connection, file: Path | None) -> str:
-        issued = provision_devices(
-            conn, serials, now, actor=ACTOR, password_file=file, rotate=rotate
-        )
+    def change(conn: Connection, file: BrokerFile | None) -> str:
+        issued = provision_devices(conn, serials, now, actor=ACTOR, broker_file=file, rotate=rotate)
         return _hand_out(issued, csv_out)
 
     return _run(settings, change)
@@ -178,8 +188,8 @@ def revoke_devices(serials: SerialsArg = None, from_file: FromFile = None) -> No
     names = _serials(serials, from_file)
     now = datetime.now(UTC)
 
-    def change(conn: Connection, file: Path | None) -> str:
-        revoke(conn, names, now, actor=ACTOR, password_file=file)
+    def change(conn: Connection, file: BrokerFile | None) -> str:
+        revoke(conn, names, now, actor=ACTOR, broker_file=file)
         return f"revoked {len(names)} account(s)"
 
     sys.exit(_run(_settings(), change))
@@ -213,8 +223,8 @@ def service_account(
     _refuse_existing(csv_out)
     now = datetime.now(UTC)
 
-    def change(conn: Connection, file: Path | None) -> str:
-        issued = provision_service(conn, name, now, actor=ACTOR, password_file=file)
+    def change(conn: Connection, file: BrokerFile | None) -> str:
+        issued = provision_service(conn, name, now, actor=ACTOR, broker_file=file)
         return _hand_out([issued], csv_out)
 
     sys.exit(_run(_settings(), change))
@@ -225,8 +235,8 @@ def revoke_service(name: Annotated[str, typer.Argument(help="Service account.")]
     """Revoke a service account."""
     now = datetime.now(UTC)
 
-    def change(conn: Connection, file: Path | None) -> str:
-        revoke(conn, [name], now, actor=ACTOR, password_file=file)
+    def change(conn: Connection, file: BrokerFile | None) -> str:
+        revoke(conn, [name], now, actor=ACTOR, broker_file=file)
         return f"revoked {name}"
 
     sys.exit(_run(_settings(), change))
@@ -268,13 +278,11 @@ def sync(
             sys.exit(2)
     now = datetime.now(UTC)
 
-    def change(conn: Connection, file: Path | None) -> str:
+    def change(conn: Connection, file: BrokerFile | None) -> str:
         assert file is not None
-        done = register_service_passwords(
-            conn, passwords, now, actor="settings", password_file=file
-        )
+        done = register_service_passwords(conn, passwords, now, actor="settings", broker_file=file)
         said = [f"{name}: {what}" for name, what in done.items()]
         written = sync_password_file(conn, file)
-        return "; ".join([*said, f"{written} live account(s) in {file}"])
+        return "; ".join([*said, f"{written} live account(s) in {file.path}"])
 
     sys.exit(_run(settings, change))

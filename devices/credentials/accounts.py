@@ -17,14 +17,22 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import Final, Literal
 
 import psycopg
 from psycopg.rows import TupleRow
 
-from devices.credentials.password_file import write_password_file
-from devices.credentials.secret_hash import matches, mosquitto_hash, new_secret
+from devices.credentials.broker_file import BrokerFile
+from devices.credentials.nats_users import NatsUser, render_nats
+from devices.credentials.password_file import replace_file, write_password_file
+from devices.credentials.secret_hash import (
+    CHOSEN_PASSWORD_COST,
+    RANDOM_SECRET_COST,
+    matches,
+    mosquitto_hash,
+    nats_hash,
+    new_secret,
+)
 from devices.errors import DeviceError
 
 Connection = psycopg.Connection[TupleRow]
@@ -76,7 +84,7 @@ def _record(conn: Connection, username: str, event: str, now: datetime, actor: s
 
 
 def live_hashes(conn: Connection) -> list[tuple[str, str]]:
-    """(user, hash) of every account not revoked: the password file's lines."""
+    """(user, Mosquitto hash) of every account not revoked: the password file's lines."""
     rows = conn.execute(
         "SELECT username, password_hash FROM broker_accounts "
         "WHERE revoked_at IS NULL ORDER BY username"
@@ -84,17 +92,29 @@ def live_hashes(conn: Connection) -> list[tuple[str, str]]:
     return [(str(user), str(hashed)) for user, hashed in rows]
 
 
-def _write_file(conn: Connection, path: Path | None) -> int | None:
-    if path is None:
+def _live_nats_users(conn: Connection) -> list[NatsUser]:
+    rows = conn.execute(
+        "SELECT username, kind = 'service', nats_password_hash FROM broker_accounts "
+        "WHERE revoked_at IS NULL ORDER BY username"
+    ).fetchall()
+    return [NatsUser(str(user), bool(service), str(hashed)) for user, service, hashed in rows]
+
+
+def _write_file(conn: Connection, target: BrokerFile | None) -> int | None:
+    if target is None:
         return None
-    return write_password_file(path, live_hashes(conn))
+    if target.broker == "nats":
+        users = _live_nats_users(conn)
+        replace_file(target.path, render_nats(users))
+        return len(users)
+    return write_password_file(target.path, live_hashes(conn))
 
 
-def sync_password_file(conn: Connection, path: Path) -> int:
-    """Rewrite the password file from the live accounts; how many it holds."""
+def sync_password_file(conn: Connection, target: BrokerFile) -> int:
+    """Rewrite the broker's file from the live accounts; how many it holds."""
     with conn.transaction():
         _lock(conn)
-        written = _write_file(conn, path)
+        written = _write_file(conn, target)
     assert written is not None
     return written
 
@@ -108,8 +128,10 @@ def _set_secret(
     actor: str,
     secret: str | None = None,
 ) -> Issued:
+    chosen = secret is not None
     secret = new_secret() if secret is None else secret
     hashed = mosquitto_hash(secret)
+    bcrypted = nats_hash(secret, cost=CHOSEN_PASSWORD_COST if chosen else RANDOM_SECRET_COST)
     row = conn.execute(
         "SELECT revoked_at IS NULL FROM broker_accounts WHERE username = %s FOR UPDATE",
         (username,),
@@ -117,22 +139,24 @@ def _set_secret(
     event: Literal["issued", "rotated"]
     if row is None:
         conn.execute(
-            "INSERT INTO broker_accounts (username, kind, device_id, password_hash, issued_at) "
-            "VALUES (%s, %s, %s, %s, %s)",
-            (username, kind, device_id, hashed, now),
+            "INSERT INTO broker_accounts "
+            "(username, kind, device_id, password_hash, nats_password_hash, issued_at) "
+            "VALUES (%s, %s, %s, %s, %s, %s)",
+            (username, kind, device_id, hashed, bcrypted, now),
         )
         event = "issued"
     elif row[0]:
         conn.execute(
-            "UPDATE broker_accounts SET password_hash = %s, rotated_at = %s WHERE username = %s",
-            (hashed, now, username),
+            "UPDATE broker_accounts SET password_hash = %s, nats_password_hash = %s, "
+            "rotated_at = %s WHERE username = %s",
+            (hashed, bcrypted, now, username),
         )
         event = "rotated"
     else:  # revoked before: issued anew
         conn.execute(
-            "UPDATE broker_accounts SET password_hash = %s, issued_at = %s, rotated_at = NULL, "
-            "revoked_at = NULL WHERE username = %s",
-            (hashed, now, username),
+            "UPDATE broker_accounts SET password_hash = %s, nats_password_hash = %s, "
+            "issued_at = %s, rotated_at = NULL, revoked_at = NULL WHERE username = %s",
+            (hashed, bcrypted, now, username),
         )
         event = "issued"
     _record(conn, username, event, now, actor)
@@ -159,7 +183,7 @@ def provision_devices(
     now: datetime,
     *,
     actor: str,
-    password_file: Path | None,
+    broker_file: BrokerFile | None,
     rotate: bool = False,
 ) -> list[Issued]:
     """Issue (or with ``rotate``, replace) the secrets of these devices, all or none.
@@ -186,12 +210,12 @@ def provision_devices(
                     f"{serial} already has live credentials: rotate them (--rotate) or revoke"
                 )
             issued.append(_set_secret(conn, serial, "device", device_id, now, actor))
-        _write_file(conn, password_file)
+        _write_file(conn, broker_file)
     return issued
 
 
 def provision_service(
-    conn: Connection, name: str, now: datetime, *, actor: str, password_file: Path | None
+    conn: Connection, name: str, now: datetime, *, actor: str, broker_file: BrokerFile | None
 ) -> Issued:
     """Issue or rotate a service account's secret."""
     if name not in SERVICE_ACCOUNTS:
@@ -201,7 +225,7 @@ def provision_service(
     with conn.transaction():
         _lock(conn)
         issued = _set_secret(conn, name, "service", None, now, actor)
-        _write_file(conn, password_file)
+        _write_file(conn, broker_file)
     return issued
 
 
@@ -211,7 +235,7 @@ def register_service_passwords(
     now: datetime,
     *,
     actor: str,
-    password_file: Path | None,
+    broker_file: BrokerFile | None,
 ) -> dict[str, str]:
     """Set service accounts to passwords chosen by the operator (from the settings, so that
     a deployment needs no secret printed by a command): what happened to each, ``issued``,
@@ -230,7 +254,7 @@ def register_service_passwords(
                 done[name] = "unchanged"
                 continue
             done[name] = _set_secret(conn, name, "service", None, now, actor, password).event
-        _write_file(conn, password_file)
+        _write_file(conn, broker_file)
     return done
 
 
@@ -240,7 +264,7 @@ def revoke(
     now: datetime,
     *,
     actor: str,
-    password_file: Path | None,
+    broker_file: BrokerFile | None,
 ) -> None:
     """Revoke live accounts (devices or services): refused at their next CONNECT after the
     broker reloads its password file."""
@@ -250,12 +274,13 @@ def revoke(
             if not _is_live(conn, username):
                 raise CredentialError(f"{username!r} has no live credentials to revoke")
             conn.execute(
-                "UPDATE broker_accounts SET password_hash = NULL, revoked_at = %s "
+                "UPDATE broker_accounts SET password_hash = NULL, nats_password_hash = NULL, "
+                "revoked_at = %s "
                 "WHERE username = %s",
                 (now, username),
             )
             _record(conn, username, "revoked", now, actor)
-        _write_file(conn, password_file)
+        _write_file(conn, broker_file)
 
 
 def list_accounts(conn: Connection, *, include_revoked: bool) -> list[Account]:

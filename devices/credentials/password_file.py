@@ -1,7 +1,8 @@
 """The broker's password file, written whole from the database's live accounts.
 
-One line per account, ``user:hash``, Mosquitto's format (the hash from
-:mod:`devices.credentials.secret_hash`). The file is written next to itself and renamed
+For Mosquitto, one line per account, ``user:hash`` (the hash from
+:mod:`devices.credentials.secret_hash`); for NATS, a users list with each account's
+permissions (:mod:`devices.credentials.nats_users`). The file is written next to itself and renamed
 over the old one, so the broker never reads half a file; mount the folder, not the file,
 into a container (a renamed file is a new inode a single-file bind mount does not see).
 A file that exists keeps its mode; a new one is 0644, since the broker usually runs as
@@ -37,8 +38,14 @@ def render(accounts: Iterable[tuple[str, str]]) -> str:
 
 
 def write_password_file(path: Path, accounts: Iterable[tuple[str, str]]) -> int:
-    """Replace ``path`` with these accounts, atomically; the number written."""
+    """Replace ``path`` with these Mosquitto accounts, atomically; the number written."""
     text = render(accounts)
+    replace_file(path, text)
+    return text.count("\n")
+
+
+def replace_file(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` by renaming a complete copy over it."""
     try:
         mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -55,4 +62,3 @@ def write_password_file(path: Path, accounts: Iterable[tuple[str, str]]) -> int:
             raise
     except OSError as exc:
         raise PasswordFileError(f"cannot write the broker password file {path}: {exc}") from exc
-    return text.count("\n")

@@ -8,9 +8,18 @@ from typing import Annotated
 from pydantic import Field, field_validator
 
 from crm_core.kernel.settings import Group
+from devices.credentials.broker_file import BrokerFile, BrokerKind
 
 
 class BrokerSettings(Group):
+    kind: Annotated[
+        BrokerKind,
+        Field(
+            description="Which broker's form password_file is written in: mosquitto "
+            "(a password file; the ACL is deploy/mosquitto/acl) or nats (a users list with "
+            "each account's permissions, included by deploy/nats/nats.conf)."
+        ),
+    ] = "mosquitto"
     password_file: Annotated[
         Path | None,
         Field(
@@ -22,9 +31,9 @@ class BrokerSettings(Group):
     pid_file: Annotated[
         Path | None,
         Field(
-            description="PID file of the broker: after a change careline sends it SIGHUP "
+            description="PID file of Mosquitto: after a change careline sends it SIGHUP "
             "so it reloads the password file. Empty: reload it yourself (the command "
-            "says so)."
+            "says so). Not used for NATS, which must be restarted."
         ),
     ] = None
 
@@ -35,6 +44,10 @@ class BrokerSettings(Group):
             "registered by `careline broker sync --services`. Empty: no simulator account."
         ),
     ] = None
+
+    def file(self) -> BrokerFile | None:
+        """Where the accounts go, or None (only the database is updated)."""
+        return None if self.password_file is None else BrokerFile(self.password_file, self.kind)
 
     @field_validator("password_file", "pid_file", mode="before")
     @classmethod

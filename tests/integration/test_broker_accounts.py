@@ -23,6 +23,7 @@ from devices.credentials.accounts import (
     register_service_passwords,
     revoke,
 )
+from devices.credentials.broker_file import BrokerFile
 from devices.credentials.secret_hash import matches
 from tests.integration.conftest import Pool, register_devices
 
@@ -43,18 +44,20 @@ def test_a_batch_is_all_or_none_and_refusals_say_why(db: Pool, tmp_path: Path) -
             (["careline-ingest"], "service account"),
         ):
             with pytest.raises(CredentialError, match=reason):
-                provision_devices(conn, serials, NOW, actor="t", password_file=file)
+                provision_devices(conn, serials, NOW, actor="t", broker_file=BrokerFile(file))
         assert live_hashes(conn) == []  # nothing of a refused batch stays
         assert not file.exists()
-        issued = provision_devices(conn, ["FR-1", "FR-2"], NOW, actor="t", password_file=file)
+        issued = provision_devices(
+            conn, ["FR-1", "FR-2"], NOW, actor="t", broker_file=BrokerFile(file)
+        )
         with pytest.raises(CredentialError, match="already has live credentials"):
-            provision_devices(conn, ["FR-2"], NOW, actor="t", password_file=file)
+            provision_devices(conn, ["FR-2"], NOW, actor="t", broker_file=BrokerFile(file))
         lines = dict(line.split(":", 1) for line in file.read_text().splitlines())
         assert set(lines) == {"FR-1", "FR-2"}
         for item in issued:
             assert matches(item.secret, lines[item.username])
         later = NOW + timedelta(hours=1)
-        revoke(conn, ["FR-1"], later, actor="ops", password_file=file)
+        revoke(conn, ["FR-1"], later, actor="ops", broker_file=BrokerFile(file))
         assert [a.username for a in list_accounts(conn, include_revoked=False)] == ["FR-2"]
         assert set(dict(line.split(":", 1) for line in file.read_text().splitlines())) == {"FR-2"}
         assert history(conn, "FR-1") == [("issued", NOW, "t"), ("revoked", later, "ops")]
@@ -64,15 +67,23 @@ def test_service_passwords_from_settings_are_hashed_once(db: Pool, tmp_path: Pat
     file = tmp_path / "passwd"
     with db.connection() as conn:
         chosen = {"careline-ingest": "Ingest-pass-8f7Q2x", "careline-push": "Push-pass-Zq81mW"}
-        first = register_service_passwords(conn, chosen, NOW, actor="s", password_file=file)
+        first = register_service_passwords(
+            conn, chosen, NOW, actor="s", broker_file=BrokerFile(file)
+        )
         assert first == {"careline-ingest": "issued", "careline-push": "issued"}
-        again = register_service_passwords(conn, chosen, NOW, actor="s", password_file=file)
+        again = register_service_passwords(
+            conn, chosen, NOW, actor="s", broker_file=BrokerFile(file)
+        )
         assert again == {"careline-ingest": "unchanged", "careline-push": "unchanged"}
         changed = {**chosen, "careline-push": "Another-pass-71Kq"}
-        third = register_service_passwords(conn, changed, NOW, actor="s", password_file=file)
+        third = register_service_passwords(
+            conn, changed, NOW, actor="s", broker_file=BrokerFile(file)
+        )
         assert third["careline-push"] == "rotated"
         with pytest.raises(CredentialError, match="no service account"):
-            register_service_passwords(conn, {"root": "x"}, NOW, actor="s", password_file=file)
+            register_service_passwords(
+                conn, {"root": "x"}, NOW, actor="s", broker_file=BrokerFile(file)
+            )
         assert "Another-pass-71Kq" not in file.read_text()
 
 

@@ -137,7 +137,7 @@ def test_simulator_only_runs_in_its_profile() -> None:
     found = compose_services()
     assert found["simulator"].get("profiles") == ["simulator"]
     scale_out = {name for name, service in found.items() if service.get("profiles") == ["scaleout"]}
-    assert scale_out == {"nats", "ingest-a", "ingest-b"}  # the scale-out profile
+    assert scale_out == {"nats", "nats-accounts", "ingest-a", "ingest-b"}  # the scale-out profile
     for name in set(found) - {"simulator"} - scale_out:
         assert not found[name].get("profiles"), f"{name} should start without a profile"
 
@@ -325,3 +325,28 @@ def test_mosquitto_accepts_the_production_config(
     config = tmp_path / "mosquitto.conf"
     config.write_text("\n".join(lines) + "\n")
     _starts(binary, config, port)
+
+
+def test_the_shipped_brokers_take_no_anonymous_clients_and_only_tls() -> None:
+    mosquitto = directives(MOSQUITTO_CONF.read_text(encoding="utf-8"))
+    assert mosquitto["allow_anonymous"] == "false"
+    assert mosquitto["password_file"]
+    assert mosquitto["acl_file"]
+    assert mosquitto["listener"] == "8883"  # the one listener, with TLS
+    assert {"cafile", "certfile", "keyfile"} <= set(mosquitto)
+    acl = (MOSQUITTO_CONF.parent / "acl").read_text(encoding="utf-8")
+    assert "pattern write dt/%u/#" in acl
+    assert "topic readwrite" not in acl
+    assert "topic #" not in acl
+    nats = (ROOT / "deploy" / "nats" / "nats.conf").read_text(encoding="utf-8")
+    assert 'include "auth/users.conf"' in nats
+    assert "tls {" in nats
+    services = compose_services()
+    assert services["mosquitto"]["ports"] == ["8883:8883"]
+    for name in ("ingest", "api", "scheduler", "ingest-a", "ingest-b", "simulator"):
+        env = environment(services[name])
+        assert env["CARELINE_MQTT__TLS"] == "true", name
+        assert env["CARELINE_MQTT__USERNAME"].startswith("careline-"), name
+    env = environment(services["ingest"])
+    assert env["CARELINE_PRESENCE__MQTT_USERNAME"] == "careline-presence"
+    assert env["CARELINE_NOTIFICATIONS__PUSH_USERNAME"] == "careline-push"

@@ -4,7 +4,8 @@
   account is named after its serial (the ACL lets user ``X`` publish only under
   ``dt/X/...``); a service account (ingest, presence, push, simulator) has no device. Only
   the broker's hash of the secret is kept (Mosquitto's PBKDF2-SHA512 ``$7$`` form), never
-  the secret: a copy of the table logs nobody in. A revoked account keeps its row, with
+  the secret: a copy of the table logs nobody in. NATS (the scale-out broker) takes bcrypt
+  instead, kept beside it (``nats_password_hash``). A revoked account keeps its row, with
   no hash.
 * ``broker_account_events``: every issue, rotation and revocation, when and by whom.
 
@@ -32,11 +33,13 @@ def upgrade() -> None:
             kind          text NOT NULL CHECK (kind IN ('device', 'service')),
             device_id     integer UNIQUE REFERENCES devices (id) ON DELETE CASCADE,
             password_hash text CHECK (password_hash ~ '^\\$7\\$[0-9]+\\$[A-Za-z0-9+/=]+\\$[A-Za-z0-9+/=]+$'),
+            nats_password_hash text CHECK (nats_password_hash ~ '^\\$2[aby]\\$[0-9]{2}\\$[./A-Za-z0-9]{53}$'),
             issued_at     timestamptz NOT NULL,
             rotated_at    timestamptz,
             revoked_at    timestamptz,
             CHECK ((kind = 'device') = (device_id IS NOT NULL)),
-            CHECK ((revoked_at IS NULL) = (password_hash IS NOT NULL))
+            CHECK ((revoked_at IS NULL) = (password_hash IS NOT NULL)),
+            CHECK ((revoked_at IS NULL) = (nats_password_hash IS NOT NULL))
         );
         CREATE TABLE broker_account_events (
             id        bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
