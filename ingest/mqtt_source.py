@@ -43,9 +43,11 @@ class ReadAheadSocket:
     at a time, body) with a ``select`` before each packet: several system calls per message.
     Reading ahead makes that one call per 64 KiB; ``pending`` tells paho's loop not to wait
     in ``select`` while buffered bytes remain. Under TLS the socket read is an
-    ``ssl.SSLSocket``, which holds decrypted bytes of its own that ``select`` cannot see
-    (they have left the kernel's buffer): ``pending`` counts those too, or the last
-    messages of a burst would wait for the next byte from the broker (a keep-alive away).
+    ``ssl.SSLSocket``, which can hold decrypted bytes of its own that ``select`` cannot see
+    (they have left the kernel's buffer): ``pending`` counts those too, or they would wait
+    for the next byte from the broker (a keep-alive away). A 64 KiB read takes a whole TLS
+    record (16 KiB at most), so in practice it holds none between reads; this keeps it so
+    if the read size ever shrinks.
     Everything else is the socket's own.
     """
 
