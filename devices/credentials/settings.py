@@ -23,9 +23,10 @@ class BrokerSettings(Group):
     password_file: Annotated[
         Path | None,
         Field(
-            description="Mosquitto password file that `careline devices provision` and "
-            "`careline broker account` rewrite from the database (the broker's "
-            "password_file). Empty: only the database is updated."
+            description="The broker's accounts file that `careline devices provision` and "
+            "`careline broker account|sync` rewrite from the database: Mosquitto's "
+            "password_file, or the users file nats.conf includes. Empty: only the "
+            "database is updated."
         ),
     ] = None
     pid_file: Annotated[
