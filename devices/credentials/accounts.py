@@ -22,9 +22,7 @@ from typing import Final, Literal
 import psycopg
 from psycopg.rows import TupleRow
 
-from devices.credentials.broker_file import BrokerFile
-from devices.credentials.nats_users import NatsUser, render_nats
-from devices.credentials.password_file import replace_file, write_password_file
+from devices.credentials.broker_file import BrokerFile, write_broker_file
 from devices.credentials.secret_hash import (
     CHOSEN_PASSWORD_COST,
     RANDOM_SECRET_COST,
@@ -83,38 +81,11 @@ def _record(conn: Connection, username: str, event: str, now: datetime, actor: s
     )
 
 
-def live_hashes(conn: Connection) -> list[tuple[str, str]]:
-    """(user, Mosquitto hash) of every account not revoked: the password file's lines."""
-    rows = conn.execute(
-        "SELECT username, password_hash FROM broker_accounts "
-        "WHERE revoked_at IS NULL ORDER BY username"
-    ).fetchall()
-    return [(str(user), str(hashed)) for user, hashed in rows]
-
-
-def _live_nats_users(conn: Connection) -> list[NatsUser]:
-    rows = conn.execute(
-        "SELECT username, kind = 'service', nats_password_hash FROM broker_accounts "
-        "WHERE revoked_at IS NULL ORDER BY username"
-    ).fetchall()
-    return [NatsUser(str(user), bool(service), str(hashed)) for user, service, hashed in rows]
-
-
-def _write_file(conn: Connection, target: BrokerFile | None) -> int | None:
-    if target is None:
-        return None
-    if target.broker == "nats":
-        users = _live_nats_users(conn)
-        replace_file(target.path, render_nats(users))
-        return len(users)
-    return write_password_file(target.path, live_hashes(conn))
-
-
 def sync_password_file(conn: Connection, target: BrokerFile) -> int:
     """Rewrite the broker's file from the live accounts; how many it holds."""
     with conn.transaction():
         _lock(conn)
-        written = _write_file(conn, target)
+        written = write_broker_file(conn, target)
     assert written is not None
     return written
 
@@ -210,7 +181,7 @@ def provision_devices(
                     f"{serial} already has live credentials: rotate them (--rotate) or revoke"
                 )
             issued.append(_set_secret(conn, serial, "device", device_id, now, actor))
-        _write_file(conn, broker_file)
+        write_broker_file(conn, broker_file)
     return issued
 
 
@@ -225,7 +196,7 @@ def provision_service(
     with conn.transaction():
         _lock(conn)
         issued = _set_secret(conn, name, "service", None, now, actor)
-        _write_file(conn, broker_file)
+        write_broker_file(conn, broker_file)
     return issued
 
 
@@ -254,7 +225,7 @@ def register_service_passwords(
                 done[name] = "unchanged"
                 continue
             done[name] = _set_secret(conn, name, "service", None, now, actor, password).event
-        _write_file(conn, broker_file)
+        write_broker_file(conn, broker_file)
     return done
 
 
@@ -280,7 +251,7 @@ def revoke(
                 (now, username),
             )
             _record(conn, username, "revoked", now, actor)
-        _write_file(conn, broker_file)
+        write_broker_file(conn, broker_file)
 
 
 def list_accounts(conn: Connection, *, include_revoked: bool) -> list[Account]:

@@ -18,12 +18,11 @@ from devices.credentials.accounts import (
     CredentialError,
     history,
     list_accounts,
-    live_hashes,
     provision_devices,
     register_service_passwords,
     revoke,
 )
-from devices.credentials.broker_file import BrokerFile
+from devices.credentials.broker_file import BrokerFile, live_hashes
 from devices.credentials.secret_hash import matches
 from tests.integration.conftest import Pool, register_devices
 
