@@ -12,17 +12,20 @@ from __future__ import annotations
 
 import csv
 import io
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import paho.mqtt.client as mqtt
 import psycopg
 import pytest
 import trustme
+from paho.mqtt.enums import CallbackAPIVersion
 from typer.testing import CliRunner
 
 from careline.cli import app
-from crm_core.kernel.broker_login import BrokerTls
+from crm_core.kernel.broker_login import BrokerLogin, BrokerTls
 from devices.catalog import Catalog
 from simulators.publisher import BrokerRefusedError, BrokerUnreachableError, Publisher
 from tests.integration.conftest import Pool, register_devices
@@ -40,6 +43,8 @@ pytestmark = pytest.mark.integration
 
 A, B = "FR-000001", "FR-000002"
 INGEST_PASSWORD = "ingest-Cq7vX2pLk9Rt4wZs"
+PRESENCE_PASSWORD = "presence-T4bWq8zR1mKx"
+SIMULATOR_PASSWORD = "simulator-Hx5nP2vQ9cLd"
 
 
 @pytest.fixture
@@ -57,6 +62,9 @@ def careline(broker: TlsBroker, database_url: str, *args: str) -> tuple[int, str
         "CARELINE_BROKER__PID_FILE": str(broker.pid_file),
         "CARELINE_MQTT__USERNAME": "careline-ingest",
         "CARELINE_MQTT__PASSWORD": INGEST_PASSWORD,
+        "CARELINE_PRESENCE__MQTT_USERNAME": "careline-presence",
+        "CARELINE_PRESENCE__MQTT_PASSWORD": PRESENCE_PASSWORD,
+        "CARELINE_BROKER__SIMULATOR_PASSWORD": SIMULATOR_PASSWORD,
     }
     result = CliRunner().invoke(app, list(args), env=env)
     return result.exit_code, result.stdout, result.stderr
@@ -254,7 +262,8 @@ def test_rotation_and_revocation_take_effect_at_the_reload(
         (A, "issued"),
     ]
     dump = " ".join(row[0] for row in stored) + tls_broker.password_file.read_text()
-    for secret in (*secrets.values(), new_b, *issued(out).values(), INGEST_PASSWORD):
+    chosen = (INGEST_PASSWORD, PRESENCE_PASSWORD, SIMULATOR_PASSWORD)
+    for secret in (*secrets.values(), new_b, *issued(out).values(), *chosen):
         assert secret not in dump
 
 
@@ -281,3 +290,34 @@ def test_service_accounts_may_do_only_their_own_job(
         assert (a.acked, a.rejected) == (1, 1)
     wait_for(lambda: readings_of(database_url, A) == 1, 20, "A's own reading")
     assert count(database_url, "SELECT count(*) FROM dead_letters") == 0
+
+
+def test_the_presence_account_hears_sightings_only(
+    world: tuple[RunningIngest, dict[str, str]], tls_broker: TlsBroker
+) -> None:
+    """careline-presence (registered from the settings by `broker sync --services`) reads
+    ps/#; the simulator account publishes for shoppers and devices; dt/ stays unheard."""
+    heard: list[str] = []
+    listener = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=new_client_id())
+    BrokerLogin("careline-presence", PRESENCE_PASSWORD, BrokerTls(tls_broker.ca_file)).apply(
+        listener
+    )
+    listener.on_message = lambda client, userdata, message: heard.append(message.topic)
+    subscribed = threading.Event()
+    listener.on_subscribe = lambda *args: subscribed.set()
+    listener.connect("127.0.0.1", tls_broker.port)
+    listener.loop_start()
+    try:
+        listener.subscribe([("ps/#", 1), ("dt/#", 1)])
+        assert subscribed.wait(5)
+        with device(tls_broker, "careline-simulator", SIMULATOR_PASSWORD) as simulator:
+            simulator.publish(f"dt/{A}/senml", good_reading(A, time.time() - 5))
+            simulator.publish("ps/install-1/sightings", b"[]")
+            assert simulator.flush(10)
+            assert simulator.rejected == 0
+        wait_for(lambda: "ps/install-1/sightings" in heard, 10, "the sighting")
+        time.sleep(0.5)
+        assert heard == ["ps/install-1/sightings"]  # dt/# was granted, its messages are not
+    finally:
+        listener.disconnect()
+        listener.loop_stop()
