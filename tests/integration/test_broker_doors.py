@@ -321,3 +321,47 @@ def test_the_presence_account_hears_sightings_only(
     finally:
         listener.disconnect()
         listener.loop_stop()
+
+
+def test_devices_may_log_in_with_client_certificates_instead(
+    db: Pool, database_url: str, catalog: Catalog, tmp_path: Path
+) -> None:
+    """The alternative in deploy/mosquitto/mosquitto.conf: require_certificate and
+    use_identity_as_username, so the certificate's common name is the user the shipped ACL
+    confines to dt/<name>/...; careline's clients send one with CARELINE_MQTT__CERT_FILE."""
+    broker = TlsBroker(client_certificates=True).start()
+    try:
+        register_devices(db, [A, B])
+        paths = {}
+        for serial in (A, "careline-ingest"):
+            cert = broker.ca.issue_cert(serial, common_name=serial)
+            paths[serial] = (tmp_path / f"{serial}.pem", tmp_path / f"{serial}.key")
+            cert.cert_chain_pems[0].write_to_path(str(paths[serial][0]))
+            cert.private_key_pem.write_to_path(str(paths[serial][1]))
+        settings = settings_for(
+            database_url,
+            broker.port,
+            new_client_id(),
+            mqtt={
+                "tls": True,
+                "ca_file": str(broker.ca_file),
+                "cert_file": str(paths["careline-ingest"][0]),
+                "key_file": str(paths["careline-ingest"][1]),
+            },
+        )
+        run = RunningIngest(settings, catalog).start()
+        try:
+            with pytest.raises(BrokerUnreachableError):  # no certificate: no handshake
+                device(broker, A, None)
+            t = time.time() - 60
+            with device(broker, None, None, tls=BrokerTls(broker.ca_file, *paths[A])) as a:
+                a.publish(f"dt/{B}/senml", good_reading(B, t, 9.0))
+                a.publish(f"dt/{A}/senml", good_reading(A, t, 4.0))
+                assert a.flush(10)
+                assert (a.acked, a.rejected) == (1, 1)
+            wait_for(lambda: readings_of(database_url, A) == 1, 20, "A's reading")
+            assert readings_of(database_url, B) == 0
+        finally:
+            run.stop()
+    finally:
+        broker.close()

@@ -47,7 +47,9 @@ log_type all
 class TlsBroker:
     """Mosquitto on a TLS-only loopback port; ``password_file`` is what careline writes."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, client_certificates: bool = False) -> None:
+        """``client_certificates``: devices log in with a certificate from our CA, its
+        common name as user name (require_certificate, use_identity_as_username)."""
         import os
 
         try:
@@ -72,9 +74,10 @@ class TlsBroker:
         self.pid_file = self.folder / "mosquitto.pid"
         for path in self.folder.iterdir():
             path.chmod(0o644)
-        (self.folder / "mosquitto.conf").write_text(
-            CONFIG.format(folder=self.folder, port=self.port)
-        )
+        config = CONFIG.format(folder=self.folder, port=self.port)
+        if client_certificates:
+            config += "require_certificate true\nuse_identity_as_username true\n"
+        (self.folder / "mosquitto.conf").write_text(config)
         self._process: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 10.0) -> TlsBroker:
