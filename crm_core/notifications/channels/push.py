@@ -1,6 +1,8 @@
 """Push to the customer's app over MQTT: topic ``app/{customer_id}/notifications``.
 
-The app subscribes to its customer's topic (the broker's ACL gives each app only its own).
+The app subscribes to its customer's topic (the broker's ACL should give each app only its
+own; careline publishes as ``careline-push``, which may publish there and nowhere else, and
+does not issue the apps' accounts: README, "Broker credentials and TLS").
 Each message is JSON ``{"id", "type", "title", "body", "data", "expires_at"}`` published
 with QoS 1 (``id`` is the idempotency key: the app drops a second copy). Over MQTT 5 the
 publish carries a Message Expiry Interval, so the broker drops it for an app that comes
