@@ -350,7 +350,12 @@ def build_dispatcher(
         channels["webhook"] = WebhookChannel(group.webhook_secret, clock)
     if group.push and mqtt is not None:
         push = MqttPushChannel(
-            mqtt[0], mqtt[1], clock=clock, protocol=mqtt[2], default_ttl_s=group.push_ttl_s
+            mqtt[0],
+            mqtt[1],
+            clock=clock,
+            protocol=mqtt[2],
+            default_ttl_s=group.push_ttl_s,
+            login=settings.mqtt.login(group.push_username or None, group.push_password),
         )
         stack.callback(push.close)
         channels["push"] = push
@@ -512,6 +517,9 @@ def build_presence(
     }
     if endpoints.embedded_broker and settings.mqtt.protocol == "auto":
         where["protocol"] = "3.1.1"
+    if settings.presence.mqtt_username:  # its own account (the ACL's careline-presence)
+        where["username"] = settings.presence.mqtt_username
+        where["password"] = settings.presence.mqtt_password
     filter_ = PRESENCE_SUBSCRIPTION
     if settings.mqtt.share_group:
         filter_ = f"$share/{settings.mqtt.share_group}-presence/{PRESENCE_SUBSCRIPTION}"

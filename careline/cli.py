@@ -14,6 +14,7 @@ from typing import Annotated
 
 import typer
 
+from careline.broker_accounts import broker_app, devices_app
 from careline.settings import Settings, SettingsError, load_settings, settings_table
 
 app = typer.Typer(
@@ -34,6 +35,8 @@ app.add_typer(dead_letters_app, name="dead-letters")
 technicians_app = typer.Typer(help="Technicians tickets are assigned to.")
 app.add_typer(users_app, name="users")
 app.add_typer(technicians_app, name="technicians")
+app.add_typer(devices_app, name="devices")  # broker credentials: careline/broker_accounts.py
+app.add_typer(broker_app, name="broker")
 
 
 def _settings() -> Settings:

@@ -142,7 +142,7 @@ def run_simulate(
             typer.echo(f"registered {added} new devices")
         for fault in run.faults:
             typer.echo(f"injecting {fault.label}")
-        run.start(endpoints.mqtt_host, endpoints.mqtt_port, stack)
+        run.start(endpoints.mqtt_host, endpoints.mqtt_port, stack, settings.mqtt.login())
         while not stop.wait(5):
             progress = run.progress
             if progress is not None:

@@ -26,6 +26,7 @@ from crm_core.campaigns.settings import OfferSettings
 from crm_core.kernel.settings import DatabaseSettings, Group
 from crm_core.notifications.settings import NotificationSettings
 from crm_core.tickets.settings import ServiceSettings
+from devices.credentials.settings import BrokerSettings
 from devices.presence.settings import PresenceSettings
 from devices.product_issues.settings import FleetSettings
 from ingest.settings import IngestSettings, MqttSettings
@@ -159,6 +160,7 @@ class Settings(BaseSettings):
     ] = "INFO"
     database: DatabaseSettings = DatabaseSettings()
     mqtt: MqttSettings = MqttSettings()
+    broker: BrokerSettings = BrokerSettings()
     ingest: IngestSettings = IngestSettings()
     api: ApiSettings = ApiSettings()
     fleet: FleetSettings = FleetSettings()

@@ -25,6 +25,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
+from crm_core.kernel.broker_login import BrokerTlsError
 from ingest.messages import IngestError, RawMessage, received
 from ingest.settings import MqttSettings
 
@@ -36,21 +37,27 @@ class BrokerUnavailable(IngestError):
 
 
 class ReadAheadSocket:
-    """A TCP socket whose ``recv`` is served from a 64 KiB read-ahead buffer.
+    """A socket whose ``recv`` is served from a 64 KiB read-ahead buffer.
 
     paho reads each packet in three or four ``recv`` calls (command byte, length bytes one
     at a time, body) with a ``select`` before each packet: several system calls per message.
-    Reading ahead makes that one call per 64 KiB; ``pending`` tells paho's loop (as it does
-    for TLS sockets) not to wait in ``select`` while buffered bytes remain. Everything else
-    is the socket's own.
+    Reading ahead makes that one call per 64 KiB; ``pending`` tells paho's loop not to wait
+    in ``select`` while buffered bytes remain. Under TLS the socket read is an
+    ``ssl.SSLSocket``, which can hold decrypted bytes of its own that ``select`` cannot see
+    (they have left the kernel's buffer): ``pending`` counts those too, or they would wait
+    for the next byte from the broker (a keep-alive away). A 64 KiB read takes a whole TLS
+    record (16 KiB at most), so in practice it holds none between reads; this keeps it so
+    if the read size ever shrinks.
+    Everything else is the socket's own.
     """
 
-    __slots__ = ("_buffer", "_position", "_socket")
+    __slots__ = ("_buffer", "_inner_pending", "_position", "_socket")
 
     def __init__(self, sock: Any) -> None:
         self._socket = sock
         self._buffer = b""
         self._position = 0
+        self._inner_pending: Callable[[], int] | None = getattr(sock, "pending", None)
 
     def recv(self, size: int) -> bytes:
         if self._position >= len(self._buffer):
@@ -63,14 +70,18 @@ class ReadAheadSocket:
         return self._buffer[start : self._position]
 
     def pending(self) -> int:
-        return len(self._buffer) - self._position
+        """Bytes readable without waiting: ours, plus the TLS layer's decrypted ones."""
+        held = len(self._buffer) - self._position
+        if self._inner_pending is not None:
+            held += self._inner_pending()
+        return held
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._socket, name)
 
 
 class _ReadAheadClient(mqtt.Client):
-    """paho's client, reading through :class:`ReadAheadSocket` (plain TCP only)."""
+    """paho's client, reading through :class:`ReadAheadSocket` (TCP, or TLS over it)."""
 
     def _create_socket(self) -> Any:
         return ReadAheadSocket(super()._create_socket())
@@ -211,8 +222,7 @@ class MqttSource:
         )
         client.reconnect_delay_set(min_delay=1, max_delay=self._settings.reconnect_max_delay_s)
         client.max_queued_messages_set(0)
-        if self._settings.username:
-            client.username_pw_set(self._settings.username, self._settings.password)
+        self._settings.login().apply(client)
         client.on_connect = self._on_connect
         client.on_subscribe = self._on_subscribe
         client.on_disconnect = self._on_disconnect
@@ -220,7 +230,10 @@ class MqttSource:
         return client
 
     def _try_connect(self, protocol: MQTTProtocolVersion, timeout: float) -> mqtt.Client | None:
-        client = self._make_client(protocol)
+        try:
+            client = self._make_client(protocol)
+        except BrokerTlsError as exc:
+            raise BrokerUnavailable(str(exc)) from exc
         self.protocol = "5" if protocol == MQTTProtocolVersion.MQTTv5 else "3.1.1"
         host = self._settings.host or "127.0.0.1"
         try:

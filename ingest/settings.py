@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from crm_core.kernel.broker_login import BrokerLogin, BrokerTls
 from crm_core.kernel.settings import Group
 
 
@@ -17,6 +19,28 @@ class MqttSettings(Group):
     port: Annotated[int, Field(ge=1, le=65535, description="Broker port.")] = 1883
     username: Annotated[str | None, Field(description="Broker user name, if it asks.")] = None
     password: Annotated[str | None, Field(description="Broker password.")] = None
+    tls: Annotated[
+        bool,
+        Field(
+            description="Connect to the broker over TLS (usually port 8883), verifying its "
+            "certificate and host name; every MQTT client of careline does the same."
+        ),
+    ] = False
+    ca_file: Annotated[
+        Path | None,
+        Field(
+            description="PEM file of the CA(s) that signed the broker's certificate. "
+            "Empty: the system's trusted CAs."
+        ),
+    ] = None
+    cert_file: Annotated[
+        Path | None,
+        Field(description="PEM client certificate, when the broker asks for one (optional)."),
+    ] = None
+    key_file: Annotated[
+        Path | None,
+        Field(description="PEM private key of cert_file (if not inside cert_file)."),
+    ] = None
     client_id: Annotated[
         str,
         Field(
@@ -94,6 +118,30 @@ class MqttSettings(Group):
                 "device, or shares one subscription round-robin (never both)"
             )
         return self
+
+    @field_validator("ca_file", "cert_file", "key_file", mode="before")
+    @classmethod
+    def _readable_file(cls, value: object) -> object:
+        if value is None or value == "":
+            return None
+        if not Path(str(value)).is_file():
+            raise ValueError("no such file")  # the value is shown with it (not for a key)
+        return value
+
+    @model_validator(mode="after")
+    def _tls_files_need_tls(self) -> MqttSettings:
+        if not self.tls and (self.ca_file or self.cert_file or self.key_file):
+            raise ValueError("ca_file, cert_file and key_file are used only with tls=true")
+        if self.key_file and not self.cert_file:
+            raise ValueError("key_file needs cert_file")
+        return self
+
+    def login(self, username: str | None = None, password: str | None = None) -> BrokerLogin:
+        """This broker's TLS with an account: ``username`` if given, else ours."""
+        tls = BrokerTls(self.ca_file, self.cert_file, self.key_file) if self.tls else None
+        if username is None:
+            username, password = self.username, self.password
+        return BrokerLogin(username, password, tls)
 
     @field_validator("share_group", "host", "username", "password")
     @classmethod

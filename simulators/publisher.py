@@ -43,6 +43,8 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
+from crm_core.kernel.broker_login import BrokerLogin, BrokerTls, BrokerTlsError
+
 MqttVersion = Literal["3.1.1", "5"]
 
 DEFAULT_MAX_IN_FLIGHT: Final = 1_000
@@ -89,6 +91,7 @@ class Publisher:
         keepalive: int = 60,
         username: str | None = None,
         password: str | None = None,
+        tls: BrokerTls | None = None,
         connect_timeout_s: float = 10.0,
         give_up_after_s: float = 60.0,
     ) -> None:
@@ -122,8 +125,10 @@ class Publisher:
         # Our own cap does the limiting; paho's is off (see the module docstring).
         client.max_inflight_messages_set(0)
         client.max_queued_messages_set(0)
-        if username is not None:
-            client.username_pw_set(username, password)
+        try:
+            BrokerLogin(username, password, tls).apply(client)
+        except BrokerTlsError as exc:
+            raise BrokerUnreachableError(str(exc)) from exc
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_publish = self._on_publish
@@ -315,10 +320,16 @@ class Publisher:
         if sock is None:
             return
         writing = [sock] if self._client.want_write() else []
+        # Under TLS, bytes already decrypted wait in the SSL object, where select cannot
+        # see them: read those first, or PUBACKs would wait for the next byte to arrive.
+        pending = getattr(sock, "pending", None)
+        buffered = pending is not None and pending() > 0
         try:
-            readable, writable, _ = select.select([sock], writing, [], timeout)
+            readable, writable, _ = select.select([sock], writing, [], 0.0 if buffered else timeout)
         except (OSError, ValueError):  # closed under us; paho notices on the next call
             readable, writable = [sock], []
+        if buffered:
+            readable = [sock]
         if readable and self._client.loop_read() != mqtt.MQTT_ERR_SUCCESS:
             return
         if writable or self._client.want_write():

@@ -21,6 +21,7 @@ import psycopg
 from psycopg.rows import TupleRow
 
 from careline.demo.seed import is_owned, seed_crm, seed_service
+from crm_core.kernel.broker_login import BrokerLogin
 from devices.catalog import Catalog, load_catalog
 from simulators.clock import SimClock
 from simulators.faults import InjectedFault, plan_batch_fault, plan_faults
@@ -125,16 +126,28 @@ class FleetRun:
         seed_service(conn, today=today)
         return added
 
-    def start(self, host: str, port: int, stack: ExitStack) -> None:
+    def start(
+        self, host: str, port: int, stack: ExitStack, login: BrokerLogin | None = None
+    ) -> None:
         self._thread = threading.Thread(
-            target=self._run, args=(host, port), name="simulator", daemon=True
+            target=self._run,
+            args=(host, port, login or BrokerLogin()),
+            name="simulator",
+            daemon=True,
         )
         self._thread.start()
         stack.callback(self.stop)
 
-    def _run(self, host: str, port: int) -> None:
+    def _run(self, host: str, port: int, login: BrokerLogin) -> None:
         try:
-            with Publisher(host, port, client_id=f"careline-simulator-{self.seed}") as publisher:
+            with Publisher(
+                host,
+                port,
+                client_id=f"careline-simulator-{self.seed}",
+                username=login.username,
+                password=login.password,
+                tls=login.tls,
+            ) as publisher:
                 run_fleet(
                     self.fleet,
                     self.faults,

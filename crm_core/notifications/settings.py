@@ -34,6 +34,14 @@ class NotificationSettings(Group):
         bool,
         Field(description="Push to customers' apps over MQTT (app/{customer_id}/notifications)."),
     ] = True
+    push_username: Annotated[
+        str | None,
+        Field(
+            description="Broker account the push channel publishes with (the shipped ACL's "
+            "careline-push may publish app/+/notifications only). Empty: mqtt.username."
+        ),
+    ] = None
+    push_password: Annotated[str | None, Field(description="Its broker password.")] = None
     push_ttl_s: Annotated[
         int, Field(ge=60, description="Seconds a push stays deliverable (MQTT 5 message expiry).")
     ] = 86400

@@ -18,6 +18,14 @@ class PresenceSettings(Group):
         str,
         Field(min_length=1, max_length=64, description="MQTT client id of the presence worker."),
     ] = "careline-presence-1"
+    mqtt_username: Annotated[
+        str | None,
+        Field(
+            description="Broker account of the presence worker (the shipped ACL's "
+            "careline-presence reads ps/# only). Empty: the ingest account (mqtt.username)."
+        ),
+    ] = None
+    mqtt_password: Annotated[str | None, Field(description="Its broker password.")] = None
     threads: Annotated[
         int,
         Field(ge=1, le=32, description="Threads applying sightings (an installation keeps one)."),

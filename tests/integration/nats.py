@@ -95,6 +95,13 @@ class NatsServer:
         self.close()
         raise AssertionError(f"nats-server did not listen for MQTT within {timeout} s")
 
+    def stop(self) -> None:
+        """SIGTERM, keeping the folder (and JetStream's store) for a later start."""
+        process, self._process = self._process, None
+        if process is not None and process.poll() is None:
+            process.terminate()
+            process.wait(15)
+
     def kill(self) -> None:
         """SIGKILL: a crash. JetStream kept what it acknowledged."""
         process, self._process = self._process, None

@@ -12,6 +12,7 @@ import shlex
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -136,7 +137,7 @@ def test_simulator_only_runs_in_its_profile() -> None:
     found = compose_services()
     assert found["simulator"].get("profiles") == ["simulator"]
     scale_out = {name for name, service in found.items() if service.get("profiles") == ["scaleout"]}
-    assert scale_out == {"nats", "ingest-a", "ingest-b"}  # the scale-out profile
+    assert scale_out == {"nats", "nats-accounts", "ingest-a", "ingest-b"}  # the scale-out profile
     for name in set(found) - {"simulator"} - scale_out:
         assert not found[name].get("profiles"), f"{name} should start without a profile"
 
@@ -282,17 +283,40 @@ def test_mosquitto_accepts_the_test_template(tmp_path: Path) -> None:
 
 
 @pytest.mark.integration
-def test_mosquitto_accepts_the_production_config(tmp_path: Path) -> None:
+def test_mosquitto_accepts_the_production_config(
+    tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
     binary = _mosquitto_binary()
     port = services.free_port()
     # Only whether Mosquitto accepts every directive is checked here; it writes its data
     # folder at autosave and shutdown only (tests/integration/brokers.py covers persistence).
     data = tmp_path / "data"
     data.mkdir()
+    # The files the compose stack mounts, made here: a password file and a CA and broker
+    # certificate (mosquitto refuses to start if any is missing), in a folder the broker
+    # can read once it has dropped to its own user (pytest's tmp_path is root's alone).
+    import trustme
+
+    files = Path(tempfile.mkdtemp(prefix="careline-conf-"))
+    request.addfinalizer(lambda: shutil.rmtree(files, ignore_errors=True))
+    ca = trustme.CA()
+    ca.cert_pem.write_to_path(str(files / "ca.crt"))
+    server = ca.issue_cert("127.0.0.1")
+    server.cert_chain_pems[0].write_to_path(str(files / "server.crt"))
+    server.private_key_pem.write_to_path(str(files / "server.key"))
+    (files / "passwd").write_text("")
+    for path in files.iterdir():
+        path.chmod(0o644)
+    files.chmod(0o755)
     replacements = {
         "listener": f"listener {port} 127.0.0.1",
         "persistence_location": f"persistence_location {data}/",
         "log_dest": "log_dest none",
+        "password_file": f"password_file {files / 'passwd'}",
+        "acl_file": f"acl_file {MOSQUITTO_CONF.parent / 'acl'}",
+        "cafile": f"cafile {files / 'ca.crt'}",
+        "certfile": f"certfile {files / 'server.crt'}",
+        "keyfile": f"keyfile {files / 'server.key'}",
     }
     lines = [
         replacements.get(line.split(" ", 1)[0], line)
@@ -301,3 +325,28 @@ def test_mosquitto_accepts_the_production_config(tmp_path: Path) -> None:
     config = tmp_path / "mosquitto.conf"
     config.write_text("\n".join(lines) + "\n")
     _starts(binary, config, port)
+
+
+def test_the_shipped_brokers_take_no_anonymous_clients_and_only_tls() -> None:
+    mosquitto = directives(MOSQUITTO_CONF.read_text(encoding="utf-8"))
+    assert mosquitto["allow_anonymous"] == "false"
+    assert mosquitto["password_file"]
+    assert mosquitto["acl_file"]
+    assert mosquitto["listener"] == "8883"  # the one listener, with TLS
+    assert {"cafile", "certfile", "keyfile"} <= set(mosquitto)
+    acl = (MOSQUITTO_CONF.parent / "acl").read_text(encoding="utf-8")
+    assert "pattern write dt/%u/#" in acl
+    assert "topic readwrite" not in acl
+    assert "topic #" not in acl
+    nats = (ROOT / "deploy" / "nats" / "nats.conf").read_text(encoding="utf-8")
+    assert 'include "auth/users.conf"' in nats
+    assert "tls {" in nats
+    services = compose_services()
+    assert services["mosquitto"]["ports"] == ["8883:8883"]
+    for name in ("ingest", "api", "scheduler", "ingest-a", "ingest-b", "simulator"):
+        env = environment(services[name])
+        assert env["CARELINE_MQTT__TLS"] == "true", name
+        assert env["CARELINE_MQTT__USERNAME"].startswith("careline-"), name
+    env = environment(services["ingest"])
+    assert env["CARELINE_PRESENCE__MQTT_USERNAME"] == "careline-presence"
+    assert env["CARELINE_NOTIFICATIONS__PUSH_USERNAME"] == "careline-push"

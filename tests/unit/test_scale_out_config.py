@@ -46,10 +46,31 @@ def test_the_shipped_nats_configuration_is_valid(tmp_path: Path) -> None:
     if binary is None:
         services.unavailable("nats", "no nats-server binary")
         return
-    checked = subprocess.run(
-        [binary, "-t", "-c", str(NATS_CONF)], capture_output=True, text=True, check=False
+    # What the compose stack mounts beside it, made here: the users file careline writes
+    # (every kind of account, so the renderer's output is checked by the real parser too)
+    # and the broker's certificate.
+    import trustme
+
+    from devices.credentials.nats_users import NatsUser, render_nats
+    from devices.credentials.secret_hash import nats_hash
+
+    users = [
+        NatsUser(name, True, nats_hash("pw"))
+        for name in ("careline-ingest", "careline-presence", "careline-push", "careline-simulator")
+    ] + [NatsUser("FR-000001", False, nats_hash("pw"))]
+    (tmp_path / "auth").mkdir()
+    (tmp_path / "auth" / "users.conf").write_text(render_nats(users), "utf-8")
+    cert = trustme.CA().issue_cert("nats")
+    cert.cert_chain_pems[0].write_to_path(str(tmp_path / "server.crt"))
+    cert.private_key_pem.write_to_path(str(tmp_path / "server.key"))
+    config = tmp_path / "nats.conf"
+    config.write_text(
+        NATS_CONF.read_text("utf-8").replace("/etc/nats/certs", str(tmp_path)), "utf-8"
     )
-    assert checked.returncode == 0, checked.stderr
+    checked = subprocess.run(
+        [binary, "-t", "-c", str(config)], capture_output=True, text=True, check=False
+    )
+    assert checked.returncode == 0, checked.stderr + checked.stdout
 
 
 def test_partition_settings_refuse_what_cannot_work() -> None:

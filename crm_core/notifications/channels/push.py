@@ -1,6 +1,8 @@
 """Push to the customer's app over MQTT: topic ``app/{customer_id}/notifications``.
 
-The app subscribes to its customer's topic (the broker's ACL gives each app only its own).
+The app subscribes to its customer's topic (the broker's ACL should give each app only its
+own; careline publishes as ``careline-push``, which may publish there and nowhere else, and
+does not issue the apps' accounts: README, "Broker credentials and TLS").
 Each message is JSON ``{"id", "type", "title", "body", "data", "expires_at"}`` published
 with QoS 1 (``id`` is the idempotency key: the app drops a second copy). Over MQTT 5 the
 publish carries a Message Expiry Interval, so the broker drops it for an app that comes
@@ -23,6 +25,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from crm_core.kernel.broker_login import BrokerLogin, BrokerTlsError
 from crm_core.notifications.model import DeliveryError, OutboxRow
 
 TOPIC = "app/{customer_id}/notifications"
@@ -64,7 +67,9 @@ class MqttPushChannel:
         default_ttl_s: float = 86400.0,
         timeout_s: float = 10.0,
         client_id: str = "careline-push",
+        login: BrokerLogin | None = None,
     ) -> None:
+        self._login = login or BrokerLogin()
         self._host, self._port = host, port
         self._clock = clock
         self._v5 = protocol == "5"
@@ -86,8 +91,9 @@ class MqttPushChannel:
         ready = threading.Event()
         client.on_connect = lambda c, u, flags, reason, props: ready.set()
         try:
+            self._login.apply(client)
             client.connect(self._host, self._port, keepalive=30)
-        except OSError as exc:
+        except (OSError, BrokerTlsError) as exc:
             raise DeliveryError(f"MQTT broker {self._host}:{self._port}: {exc}") from exc
         client.loop_start()
         self._client = client
