@@ -10,6 +10,8 @@ import pytest
 from psycopg.rows import TupleRow
 from psycopg_pool import ConnectionPool
 
+from careline.scheduler import start_scheduler
+from careline.settings import load_settings
 from crm_core.kernel.capabilities import Capabilities
 from devices.catalog import Catalog, load_catalog
 from devices.lifecycle.retention import purge_readings
@@ -21,6 +23,7 @@ from ingest.batch import Batch
 from ingest.messages import received
 from ingest.store import BatchStore
 from tests.integration.conftest import register_devices
+from tests.integration.harness import wait_for
 
 pytestmark = pytest.mark.integration
 Pool = ConnectionPool[psycopg.Connection[TupleRow]]
@@ -350,3 +353,20 @@ def test_late_readings_into_an_old_chunk_are_stored_compressed_or_not(
             (device, old),
         ).fetchone()
     assert n == (2,)  # the reading on the hour and the late one
+
+
+def test_the_scheduler_runs_retention_and_rollups_at_start(
+    db: Pool, database_url: str, catalog: Catalog, capabilities: Capabilities
+) -> None:
+    ids = register_devices(db, ["FR-000001"])
+    temp = metric_id(db, "cabinet_temp")
+    seed(db, ids["FR-000001"], temp, NOW - 20 * DAY, NOW, 3600)
+    settings = load_settings(lifecycle={"readings_retention_days": 10})
+    scheduler = start_scheduler(db, settings, catalog, clock=lambda: NOW)
+    try:
+        wait_for(lambda: count(db, "SELECT count(*) FROM readings") == 10 * 24)
+        assert {"readings retention", "readings rollups"} <= set(scheduler.job_names)
+        if not capabilities.continuous_aggregates:
+            wait_for(lambda: count(db, "SELECT count(*) FROM readings_1h") >= 10 * 24)
+    finally:
+        scheduler.shutdown()
