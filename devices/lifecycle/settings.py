@@ -55,9 +55,10 @@ class LifecycleSettings(Group):
             ge=0,
             le=24 * 7,
             description="Each rollup run aggregates again this many hours before the last "
-            "complete bucket, so that readings arriving that late are counted.",
+            "complete bucket, so that readings arriving that late are counted (each run "
+            "costs about this much plus the interval's worth of readings).",
         ),
-    ] = 2.0
+    ] = 0.25
     rollup_late_days: Annotated[
         float,
         Field(
