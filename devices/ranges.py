@@ -55,7 +55,9 @@ def plan(span: timedelta, points: int) -> tuple[Source, timedelta]:
     """The source to read and the bucket width, so that ``span`` gives at most ``points``."""
     if points < 2:
         raise ValueError("a chart needs at least 2 points")
-    step = span / (points - 1)
+    # rounded up to the microsecond: a range then touches at most ceil(span / step) + 1
+    # buckets, which is at most ``points``
+    step = -(-span // (points - 1))
     source: Source = "readings"
     for name, width in _ROLLUP_WIDTHS:
         if step >= width:
