@@ -33,6 +33,8 @@ def fault(
         ticket_id=ticket,
         diagnosis=None,
         hours_to_failure=None,
+        reminders=0,
+        last_reminder_at=None,
     )
 
 
