@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -32,6 +33,8 @@ app = typer.Typer(
 dead_letters_app = typer.Typer(help="List, replay and purge messages that ingest refused.")
 users_app = typer.Typer(help="Staff accounts and API keys.")
 app.add_typer(dead_letters_app, name="dead-letters")
+readings_app = typer.Typer(help="Readings retention and rollups (the scheduler runs both).")
+app.add_typer(readings_app, name="readings")
 technicians_app = typer.Typer(help="Technicians tickets are assigned to.")
 app.add_typer(users_app, name="users")
 app.add_typer(technicians_app, name="technicians")
@@ -292,6 +295,41 @@ def dead_letters_purge(
     settings = _settings()
     days = older_than_days or settings.ingest.dead_letter_retention_days
     sys.exit(run_dead_letters_purge(settings, days))
+
+
+@readings_app.command("purge")
+def readings_purge(
+    older_than_days: Annotated[
+        int | None,
+        typer.Option(min=1, help="Drop readings older than this many days (default: the setting)."),
+    ] = None,
+) -> None:
+    """Drop old readings now, sparing those held for traceability (the scheduler does it
+    daily)."""
+    from careline.runners_lifecycle import run_readings_purge
+
+    settings = _settings()
+    lifecycle = settings.lifecycle
+    if older_than_days is not None:
+        lifecycle = lifecycle.model_copy(update={"readings_retention_days": older_than_days})
+    sys.exit(run_readings_purge(settings, lifecycle))
+
+
+@readings_app.command("rollup")
+def readings_rollup(
+    since: Annotated[
+        datetime | None,
+        typer.Option(
+            help="Aggregate again from this UTC time (readings that arrived very late); "
+            "default: from the rollups' watermark."
+        ),
+    ] = None,
+) -> None:
+    """Bring the 5-minute and hourly rollups up to now (the scheduler does it every few
+    minutes)."""
+    from careline.runners_lifecycle import run_readings_rollup
+
+    sys.exit(run_readings_rollup(_settings(), since))
 
 
 @dead_letters_app.command("replay")

@@ -12,7 +12,9 @@ install), every report for yesterday; the SLA check, every minute, which raises 
 and breach once and escalates (:mod:`crm_core.tickets.sla_check`), mailing the assignee and
 the escalation target in the same transaction (:mod:`alerts.sla_notices`); the fault
 reminders, every minute, which remind the service desk of open faults nobody acknowledged
-at growing intervals and escalate to the service lead (:mod:`alerts.fault_reminders`).
+at growing intervals and escalate to the service lead (:mod:`alerts.fault_reminders`);
+readings rollups every five minutes and readings retention daily
+(:mod:`careline.lifecycle_jobs`).
 Each job takes ``now`` from the scheduler's clock and logs what it did; a failed run is
 logged and tried again at the next time.
 ``careline scheduler`` runs the jobs in their own process; ``careline demo`` runs them in
@@ -33,6 +35,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from alerts.heads_up import HeadsUp
 from careline.bootstrap import Pool, event_bus
 from careline.leased_scheduler import JobSpec, LeasedScheduler
+from careline.lifecycle_jobs import lifecycle_jobs
 from careline.reports.snapshots import take_snapshots
 from careline.service_jobs import fault_reminders, sla_notices, subscribe_sla_notices
 from careline.settings import Settings
@@ -283,6 +286,7 @@ def default_jobs(
             _discard(fault_reminders(pool, settings, clock)),
         ),
     ]
+    jobs += lifecycle_jobs(pool, settings.lifecycle, clock)
     if dispatcher is not None:
         jobs.append(
             JobSpec(

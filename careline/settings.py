@@ -27,6 +27,7 @@ from crm_core.kernel.settings import DatabaseSettings, Group
 from crm_core.notifications.settings import NotificationSettings
 from crm_core.tickets.settings import ServiceSettings
 from devices.credentials.settings import BrokerSettings
+from devices.lifecycle.settings import LifecycleSettings
 from devices.presence.settings import PresenceSettings
 from devices.product_issues.settings import FleetSettings
 from ingest.settings import IngestSettings, MqttSettings
@@ -170,6 +171,7 @@ class Settings(BaseSettings):
     presence: PresenceSettings = PresenceSettings()
     offers: OfferSettings = OfferSettings()
     receipts: ReceiptSettings = ReceiptSettings()
+    lifecycle: LifecycleSettings = LifecycleSettings()
 
 
 def env_name(location: tuple[int | str, ...]) -> str:

@@ -116,6 +116,17 @@ def db(
             "SELECT careline_test_reset(%s::regclass[])",
             ([name.strip() for name in TABLES.split(",")],),
         )
+        # rollups that are our tables (not TimescaleDB's continuous aggregates) start empty
+        conn.execute(
+            "DO $$ DECLARE r record; BEGIN "
+            "FOR r IN SELECT relname FROM pg_class WHERE relkind = 'r' "
+            "AND relname IN ('readings_5m', 'readings_1h') "
+            "AND relnamespace = current_schema()::regnamespace "
+            "LOOP EXECUTE format('DELETE FROM %I', r.relname); END LOOP; END $$"
+        )
+        conn.execute(
+            "UPDATE rollup_watermarks SET complete_until = NULL WHERE complete_until <> 'infinity'"
+        )
     return pool
 
 

@@ -11,7 +11,6 @@ from datetime import UTC, datetime
 
 from devices.faults.queries import FaultSummary
 from devices.product_issues.queries import RateReport
-from devices.readings import MetricSeries
 
 FAULT_FILL = "rgba(214, 39, 40, 0.14)"
 FAULT_LINE = "rgb(190, 30, 45)"
@@ -24,80 +23,6 @@ def plotly_time(value: datetime) -> str:
 
 def fault_label(fault: FaultSummary) -> str:
     return f"fault #{fault.id} score {fault.score:.2f} ≥ {fault.threshold:g}"
-
-
-def _overlaps(fault: FaultSummary, start: datetime, end: datetime) -> bool:
-    return fault.opened_at <= end and (fault.cleared_at is None or fault.cleared_at >= start)
-
-
-def metric_figure(series: MetricSeries, faults: list[FaultSummary]) -> dict[str, object]:
-    """A line chart of ``series`` with its faults shaded from onset to clearing (or the end)."""
-    points = series.points
-    shapes: list[dict[str, object]] = []
-    annotations: list[dict[str, object]] = []
-    if points:
-        start, end = points[0].ts, points[-1].ts
-        for fault in faults:
-            if fault.metric != series.metric or not _overlaps(fault, start, end):
-                continue
-            until = fault.cleared_at or end
-            x0, x1 = plotly_time(max(fault.opened_at, start)), plotly_time(max(until, start))
-            shapes.append(
-                {
-                    "type": "rect",
-                    "xref": "x",
-                    "yref": "paper",
-                    "x0": x0,
-                    "x1": x1,
-                    "y0": 0,
-                    "y1": 1,
-                    "fillcolor": FAULT_FILL,
-                    "line": {"width": 0},
-                    "layer": "below",
-                }
-            )
-            annotations.append(
-                {
-                    "x": x0,
-                    "y": 1,
-                    "xref": "x",
-                    "yref": "paper",
-                    "text": fault_label(fault),
-                    "showarrow": True,
-                    "arrowhead": 2,
-                    "arrowcolor": FAULT_LINE,
-                    "ax": 0,
-                    "ay": -26,
-                    "font": {"color": FAULT_LINE, "size": 12},
-                    "bgcolor": "rgba(255, 255, 255, 0.85)",
-                }
-            )
-    unit = f" ({series.unit})" if series.unit and series.unit != "/" else ""
-    return {
-        "data": [
-            {
-                "type": "scatter",
-                "mode": "lines",
-                "name": series.label,
-                "x": [plotly_time(p.ts) for p in points],
-                "y": [p.value for p in points],
-                "line": {"color": SERIES_LINE, "width": 1.5},
-                "hovertemplate": "%{x} UTC<br>%{y}<extra></extra>",
-            }
-        ],
-        "layout": {
-            "title": {"text": series.label + unit, "x": 0, "font": {"size": 15}},
-            "height": 300,
-            "margin": {"l": 56, "r": 16, "t": 56, "b": 40},
-            "xaxis": {"type": "date", "title": {"text": "UTC"}},
-            "yaxis": {"title": {"text": series.unit if unit else ""}, "zeroline": False},
-            "shapes": shapes,
-            "annotations": annotations,
-            "showlegend": False,
-            "paper_bgcolor": "white",
-            "plot_bgcolor": "white",
-        },
-    }
 
 
 def rate_figure(rates: RateReport, group: str) -> dict[str, object]:

@@ -23,7 +23,8 @@ from careline.api.deps import MAX_BIGINT, Conn, Context, Now, Sla, session_princ
 from careline.api.scopes import require_device, require_ticket
 from careline.console import sign_in
 from careline.console.assets import plotly_version
-from careline.console.charts import fault_label, metric_figure
+from careline.console.charts import fault_label
+from careline.console.device_charts import SPANS, metric_figure, window_for
 from careline.console.sign_in import HOME, SIGN_IN, install_sign_in
 from careline.customer360 import customer_panel
 from careline.views import ticket_detail
@@ -36,6 +37,7 @@ from crm_core.tickets.queries import list_tickets
 from crm_core.tickets.sla import SLA_STATES, SlaState
 from crm_core.tickets.technicians import list_technicians, suggestions
 from devices.queries import get_device
+from devices.ranges import range_series
 from ingest.dead_letters import list_dead_letters
 
 PAGE_SIZE = 50
@@ -217,21 +219,45 @@ def install_pages(app: FastAPI) -> None:
 
     @router.get("/devices/{serial}")
     def device_page(
-        request: Request, serial: str, *, user: ConsoleUser, conn: Conn, context: Context, now: Now
+        request: Request,
+        serial: str,
+        *,
+        user: ConsoleUser,
+        conn: Conn,
+        context: Context,
+        now: Now,
+        span: Annotated[str | None, Query(max_length=8)] = None,
+        ticket: Annotated[int | None, Query(ge=1, le=MAX_BIGINT)] = None,
     ) -> HTMLResponse:
         try:
             require_device(conn, CustomerScope(user.customer_ids), serial)
-            device = get_device(conn, context.catalog, serial, now)
+            device = get_device(conn, context.catalog, serial, now, points=1)
         except NotFound as exc:
             return not_found(request, user, str(exc))
-        charts = [
-            (series, metric_figure(series, device.faults))
-            for series in device.series
-            if series.points
-        ]
+        window = window_for(
+            now,
+            device.faults,
+            device.last_seen_at,
+            span=span if span in SPANS else None,
+            ticket=ticket,
+        )
+        series = range_series(
+            conn, context.catalog, device.id, device.device_type, window.since, window.until
+        )
+        charts = [(s, metric_figure(s, device.faults, window)) for s in series if s.points]
+        silent = [s for s in series if not s.points]
         open_faults = [f for f in device.faults if f.status != "cleared"]
         return render(
-            request, "device.html", user, device=device, charts=charts, open_faults=open_faults
+            request,
+            "device.html",
+            user,
+            device=device,
+            charts=charts,
+            silent=silent,
+            window=window,
+            spans=list(SPANS),
+            ticket=ticket if window.span is None else None,
+            open_faults=open_faults,
         )
 
     @router.get("/dead-letters")

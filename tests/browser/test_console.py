@@ -161,7 +161,13 @@ def test_sign_in_ticket_and_device_chart(
             expect(page.locator("#move-status option[value=closed]")).to_have_count(0)
 
             page.click("#device-link")
-            expect(page).to_have_url(f"{base_url}/console/devices/RF-000042")
+            # the ticket opens the device around its fault: a baseline before the onset
+            expect(page).to_have_url(
+                f"{base_url}/console/devices/RF-000042?ticket={seeded['ticket']}"
+            )
+            expect(page.locator("nav.spans .current")).to_have_text(
+                f"around ticket #{seeded['ticket']}"
+            )
             expect(page.locator("#device-status")).to_have_text("online")
             expect(page.locator("#open-faults")).to_contain_text(
                 f"fault #{seeded['fault']} score 7.80 ≥ 4"
@@ -169,8 +175,8 @@ def test_sign_in_ticket_and_device_chart(
             chart = page.locator("#chart-cabinet_temp")
             expect(chart).to_have_attribute("data-rendered", "true", timeout=15_000)
             expect(chart.locator("svg.main-svg").first).to_be_visible()
-            # the fault: a shaded region and its annotation
-            expect(chart.locator(".shapelayer path")).to_have_count(1)
+            # the fault: a shaded region, a marker at its onset and its label in the plot
+            expect(chart.locator(".shapelayer path")).to_have_count(2)
             expect(chart.locator(".annotation-text")).to_have_text(
                 f"fault #{seeded['fault']} score 7.80 ≥ 4"
             )

@@ -63,7 +63,7 @@ def test_the_scheduler_runs_retention_at_start_and_daily(
             "report snapshots",
             "SLA warnings, breaches and escalation",
         } <= set(scheduler.job_names)
-        assert count(database_url, "SELECT count(*) FROM apscheduler_jobs") == 6
+        assert count(database_url, "SELECT count(*) FROM apscheduler_jobs") == 10
     finally:
         scheduler.shutdown()
 
