@@ -233,11 +233,20 @@ def backward_from_lot(conn: Conn, lot_id: int) -> BackwardTrace:
             (upstream,),
         ).fetchall()
     }
+    # a source lot's legs count up to its repacking into this lineage; where else the
+    # rest of it went afterwards is not this lot's history
     journey = conn.execute(
         f"SELECT DISTINCT ll.lot_id, {LEG_COLUMNS} FROM leg_lots ll "
         "JOIN shipment_legs l ON l.id = ll.leg_id JOIN shipments s ON s.id = l.shipment_id "
-        "WHERE ll.lot_id = ANY(%s) ORDER BY l.departed_at, l.id, ll.lot_id",
-        (upstream,),
+        "LEFT JOIN (SELECT i.lot_id, max(t.transformed_at) AS repacked_at "
+        "  FROM transformation_lots i JOIN lot_transformations t ON t.id = i.transformation_id "
+        "  JOIN transformation_lots o ON o.transformation_id = i.transformation_id "
+        "   AND o.role = 'output' AND o.lot_id = ANY(%(lots)s) "
+        "  WHERE i.role = 'input' GROUP BY i.lot_id) cut ON cut.lot_id = ll.lot_id "
+        "WHERE ll.lot_id = ANY(%(lots)s) "
+        "AND (ll.lot_id = %(lot)s OR cut.repacked_at IS NULL OR l.departed_at < cut.repacked_at) "
+        "ORDER BY l.departed_at, l.id, ll.lot_id",
+        {"lots": upstream, "lot": lot_id},
     ).fetchall()
     histories: list[LegHistory] = []
     used, weight, total = 0.0, 0.0, 0.0

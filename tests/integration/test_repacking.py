@@ -45,6 +45,8 @@ def test_backward_from_the_repacked_lot_reaches_its_inputs_legs(db: Pool) -> Non
         failing = next(h for h in back.legs if h.leg.shipment == "SH-101")
         assert failing.loggers == ["LG-12"]
         assert failing.sscc
+        # where the rest of LM2 went after the repacking is not the repacked lot's history
+        assert {h.leg.shipment for h in back.legs} == {"SH-100", "SH-101", "SH-R1"}
         # the input's own backward trace does not reach the repacked lot's leg
         assert "SH-R1" not in {h.leg.shipment for h in backward_from_lot(conn, source).legs}
 

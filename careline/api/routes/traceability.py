@@ -125,9 +125,9 @@ def fsma204(
     response_class=Response,
     responses=responses(404),
 )
-def shipment_report(reference: str, conn: Conn) -> Response:
+def shipment_report(reference: str, conn: Conn, now: Now) -> Response:
     return Response(
-        shipment_pdf(conn, reference[:100]),
+        shipment_pdf(conn, reference[:100], now),
         media_type="application/pdf",
         headers={"Content-Disposition": f'inline; filename="shipment-{reference[:100]}.pdf"'},
     )
