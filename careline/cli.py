@@ -16,6 +16,7 @@ from typing import Annotated
 import typer
 
 from careline.broker_accounts import broker_app, devices_app
+from careline.epcis_cli import epcis_app
 from careline.settings import Settings, SettingsError, load_settings, settings_table
 
 app = typer.Typer(
@@ -40,6 +41,7 @@ app.add_typer(users_app, name="users")
 app.add_typer(technicians_app, name="technicians")
 app.add_typer(devices_app, name="devices")  # broker credentials: careline/broker_accounts.py
 app.add_typer(broker_app, name="broker")
+app.add_typer(epcis_app, name="epcis")
 
 
 def _settings() -> Settings:

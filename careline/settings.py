@@ -26,6 +26,7 @@ from crm_core.campaigns.settings import OfferSettings
 from crm_core.kernel.settings import DatabaseSettings, Group
 from crm_core.notifications.settings import NotificationSettings
 from crm_core.tickets.settings import ServiceSettings
+from crm_core.traceability.settings import EpcisSettings
 from devices.credentials.settings import BrokerSettings
 from devices.lifecycle.settings import LifecycleSettings
 from devices.presence.settings import PresenceSettings
@@ -172,6 +173,7 @@ class Settings(BaseSettings):
     offers: OfferSettings = OfferSettings()
     receipts: ReceiptSettings = ReceiptSettings()
     lifecycle: LifecycleSettings = LifecycleSettings()
+    epcis: EpcisSettings = EpcisSettings()
 
 
 def env_name(location: tuple[int | str, ...]) -> str:

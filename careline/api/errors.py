@@ -30,6 +30,7 @@ from crm_core.kernel.errors import DatabaseUnavailable, NotFound, StorageError
 from crm_core.notifications.postgres import NotRetryable
 from crm_core.recalls.model import RecallError
 from crm_core.tickets.model import TicketConflictError, TicketInputError
+from crm_core.traceability.epcis.schema import EpcisSchemaMissing
 from crm_core.traceability.gs1 import InvalidIdentifier
 from crm_core.traceability.model import TraceabilityError
 from devices.errors import FaultError, TuningError
@@ -181,6 +182,11 @@ async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
     return error_response(503, "database_unavailable", "the database cannot be reached now")
 
 
+async def _no_schema(request: Request, exc: Exception) -> JSONResponse:
+    log.error("EPCIS request without the schema: %s", exc)
+    return error_response(503, "epcis_schema_missing", str(exc))
+
+
 async def _storage(request: Request, exc: Exception) -> JSONResponse:
     log.error("storage error during %s %s: %s", request.method, request.url.path, exc)
     return error_response(503, "storage_error", "the database refused the operation")
@@ -210,6 +216,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RecordError, _invalid_record)
     app.add_exception_handler(ConsentError, _invalid)
     app.add_exception_handler(TraceabilityError, _invalid)
+    app.add_exception_handler(EpcisSchemaMissing, _no_schema)
     app.add_exception_handler(InvalidIdentifier, _invalid)
     app.add_exception_handler(RecallError, _conflict)
     app.add_exception_handler(NotRetryable, _conflict)

@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from careline.console.actions import install_actions
 from careline.console.assets import install_assets
 from careline.console.coldchain import install_coldchain_pages
+from careline.console.complaints import install_complaint_pages
 from careline.console.customer_pages import install_customer_pages
 from careline.console.device_forms import install_device_forms
 from careline.console.fleet import install_fleet_pages
@@ -37,6 +38,7 @@ def install_console(app: FastAPI, links: LinkSigner) -> None:
     install_offer_pages(app, templates)
     install_phone_page(app, templates)
     install_coldchain_pages(app, templates)
+    install_complaint_pages(app, templates)
     install_preferences(app, templates, links)
     # The forms first: /customers/new before /customers/{customer_id}.
     install_record_forms(app)

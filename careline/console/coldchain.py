@@ -168,9 +168,15 @@ def install_trace_pages(app: FastAPI, templates: Jinja2Templates) -> None:
                 "AND kind IN ('high', 'low') ORDER BY 1",
                 (leg.leg_id,),
             ).fetchall()
-            charts.append((leg, leg_figure(temps, band, excursions)))
+            charts.append((leg, leg_figure(temps, band, excursions) if temps else None))
         return render(
-            request, "shipment.html", user=user, reference=reference, trace=trace, charts=charts
+            request,
+            "shipment.html",
+            user=user,
+            reference=reference,
+            trace=trace,
+            charts=charts,
+            carried=set(lot_ids),  # the trace also holds what they were repacked into
         )
 
     @router.get("/lots/{lot_id}")

@@ -16,17 +16,27 @@ from devices.coldchain.online import DOOR, TEMPERATURE
 from devices.coldchain.postgres import leg_series
 from devices.metric_ids import metric_id_map
 
-CHART_W, CHART_H = 180.0, 55.0
+CHART_W, CHART_H = 176.0, 55.0
+
+
+RULES = {
+    "single": "one run out of range longer than the product's single-event limit",
+    "cumulative": "total time out of range over the stability budget",
+    "mkt": "mean kinetic temperature above the labelled maximum",
+}
 
 
 def _text(value: str) -> str:
-    """fpdf2's core fonts are Latin-1: keep what they can draw."""
-    return (
-        value.replace("°", " deg ")
-        .replace("→", "->")
-        .encode("latin-1", "replace")
-        .decode("latin-1")
-    )
+    """fpdf2's core fonts are Latin-1 (which has the degree sign): keep what they can draw."""
+    return value.replace("→", "->").replace("–", "-").encode("latin-1", "replace").decode("latin-1")
+
+
+def _ticks(lo: float, hi: float, band: tuple[float, float] | None) -> list[float]:
+    """Whole degrees to label: the band's edges and the readings' extremes."""
+    edges = {round(band[0]), round(band[1])} if band else set()
+    # an extreme within 2 degrees of a band edge would print on top of it
+    extremes = {v for v in (round(lo), round(hi)) if all(abs(v - e) >= 2 for e in edges)}
+    return sorted(edges | extremes)
 
 
 def _chart(
@@ -64,18 +74,35 @@ def _chart(
     pdf.set_draw_color(31, 95, 160)
     pdf.set_line_width(0.3)
     pdf.polyline([(x(t), y(v)) for t, v in temps])
+    pdf.set_line_width(0.2)
+    pdf.set_draw_color(120, 120, 120)
     pdf.set_font("helvetica", size=7)
-    for v in (v_lo + 1, v_hi - 1):
-        pdf.text(x0 - 9, y(v) + 1, f"{v:.0f}")
+    readings = [v for _, v in temps]
+    for v in _ticks(min(readings), max(readings), band):
+        pdf.line(x0 - 1.5, y(v), x0, y(v))
+        pdf.text(x0 - 10, y(v) + 1, _text(f"{v:.0f} °C"))
+    # hour ticks along the time axis (at most about a dozen labels)
+    step = 3600 * max(1, round((t_hi - t_lo) / 3600 / 12))
+    tick = (int(t_lo) // step + 1) * step
+    while tick < t_hi:
+        pdf.line(x(tick), y0 + CHART_H, x(tick), y0 + CHART_H + 1.5)
+        pdf.text(
+            x(tick) - 3.5, y0 + CHART_H + 4.5, datetime.fromtimestamp(tick, UTC).strftime("%H:%M")
+        )
+        tick += step
     first = datetime.fromtimestamp(t_lo, UTC).strftime("%Y-%m-%d %H:%M")
-    last = datetime.fromtimestamp(t_hi, UTC).strftime("%H:%M UTC")
-    pdf.text(x0, y0 + CHART_H + 4, f"{first} - {last}; green: labelled range; red: excursions")
-    pdf.set_xy(x0, y0 + CHART_H + 7)
+    last = datetime.fromtimestamp(t_hi, UTC).strftime("%Y-%m-%d %H:%M UTC")
+    pdf.text(x0, y0 + CHART_H + 9, f"{first} to {last}. Green: labelled range; red: excursions.")
+    pdf.set_xy(x0, y0 + CHART_H + 12)
 
 
-def shipment_pdf(conn: Conn, reference: str) -> bytes:
-    trace = forward_from_lots(conn, lots_of_shipment(conn, reference))
+def shipment_pdf(conn: Conn, reference: str, now: datetime) -> bytes:
+    carried = lots_of_shipment(conn, reference)
+    # the forward trace also holds what these lots were repacked into: not on this shipment
+    trace = forward_from_lots(conn, carried)
+    lots = [lot for lot in trace.lots if lot.lot_id in carried]
     ids = metric_id_map(conn)
+    names: dict[str, str] = dict(conn.execute("SELECT gln, name FROM supply_sites").fetchall())
     pdf = FPDF()
     pdf.set_auto_page_break(auto=True, margin=15)
     pdf.add_page()
@@ -87,7 +114,7 @@ def shipment_pdf(conn: Conn, reference: str) -> bytes:
     pdf.cell(
         0,
         5,
-        _text("Lots: " + ", ".join(f"{lot.lot} ({lot.product})" for lot in trace.lots)),
+        _text("Lots: " + ", ".join(f"{lot.lot} ({lot.product})" for lot in lots)),
         new_x="LMARGIN",
         new_y="NEXT",
     )
@@ -97,7 +124,10 @@ def shipment_pdf(conn: Conn, reference: str) -> bytes:
         pdf.cell(
             0,
             6,
-            _text(f"Leg {leg.seq}: {leg.origin} -> {leg.destination}, {leg.vehicle}"),
+            _text(
+                f"Leg {leg.seq}: {names.get(leg.origin, leg.origin)} -> "
+                f"{names.get(leg.destination, leg.destination)}, {leg.vehicle}"
+            ),
             new_x="LMARGIN",
             new_y="NEXT",
         )
@@ -106,23 +136,49 @@ def shipment_pdf(conn: Conn, reference: str) -> bytes:
         pdf.cell(
             0,
             5,
-            f"{leg.departed_at:%Y-%m-%d %H:%M} -> {arrived} UTC",
+            f"{leg.departed_at:%Y-%m-%d %H:%M} -> {arrived} UTC; "
+            f"GLN {leg.origin} -> {leg.destination}",
             new_x="LMARGIN",
             new_y="NEXT",
         )
-        for gtin, name, n, lo, hi, mkt, tor, breached in conn.execute(
-            "SELECT e.gtin, p.name, e.readings, e.min_temp, e.max_temp, e.mkt, e.tor_min, "
-            "e.breached FROM leg_evaluations e JOIN products p ON p.gtin = e.gtin "
-            "WHERE e.leg_id = %s ORDER BY e.gtin",
+        for gtin, name, lo_range, hi_range, n, lo, hi, mkt, tor, breached in conn.execute(
+            "SELECT e.gtin, p.name, p.range_min, p.range_max, e.readings, e.min_temp, "
+            "e.max_temp, e.mkt, e.tor_min, e.breached FROM leg_evaluations e "
+            "JOIN products p ON p.gtin = e.gtin WHERE e.leg_id = %s ORDER BY e.gtin",
             (leg.leg_id,),
         ).fetchall():
-            verdict = "EXCURSION: " + ", ".join(breached) if breached else "within range"
-            line = (
-                f"{name} ({gtin}): {n} readings, min {lo}, max {hi}, MKT "
-                f"{mkt if mkt is None else round(mkt, 2)} deg C, {tor:.0f} min out of range: "
-                f"{verdict}"
+            verdict = (
+                "EXCURSION: " + "; ".join(RULES.get(b, b) for b in breached)
+                if breached
+                else "Within range"
             )
-            pdf.multi_cell(0, 5, _text(line), new_x="LMARGIN", new_y="NEXT")
+            figures = (
+                f"{n} readings, {lo:.1f} to {hi:.1f} °C, MKT {mkt:.2f} °C"
+                if n and lo is not None and hi is not None and mkt is not None
+                else "no readings"
+            )
+            line = (
+                f"{name} ({gtin}, labelled {lo_range:g} to {hi_range:g} °C): {figures}, "
+                f"{tor:.0f} min out of range. {verdict}."
+            )
+            pdf.set_font("helvetica", "B" if breached else "", 9)
+            pdf.multi_cell(0, 5, _text(line), align="L", new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font("helvetica", size=9)
+        loggers = [
+            str(r[0])
+            for r in conn.execute(
+                "SELECT d.serial FROM logger_assignments a JOIN devices d ON d.id = a.device_id "
+                "WHERE a.leg_id = %s ORDER BY a.from_ts",
+                (leg.leg_id,),
+            ).fetchall()
+        ]
+        pdf.cell(
+            0,
+            5,
+            _text("Loggers: " + (", ".join(loggers) if loggers else "none assigned")),
+            new_x="LMARGIN",
+            new_y="NEXT",
+        )
         temps, _ = leg_series(conn, leg.leg_id, ids[TEMPERATURE], ids[DOOR])
         band = conn.execute(
             "SELECT max(p.range_min), min(p.range_max) FROM leg_lots ll JOIN lots l "
@@ -138,13 +194,17 @@ def shipment_pdf(conn: Conn, reference: str) -> bytes:
                 (leg.leg_id,),
             ).fetchall()
         ]
-        if pdf.get_y() + CHART_H + 12 > pdf.h - 15:
+        if pdf.get_y() + CHART_H + 16 > pdf.h - 15:
             pdf.add_page()
-        pdf.set_x(pdf.l_margin + 6)
+        pdf.ln(2)
+        pdf.set_x(pdf.l_margin + 12)
         _chart(
             pdf,
             sorted(temps),
             (float(band[0]), float(band[1])) if band and band[0] is not None else None,
             spans,
         )
+    pdf.ln(4)
+    pdf.set_font("helvetica", "I", 7)
+    pdf.cell(0, 4, f"Generated {now.astimezone(UTC):%Y-%m-%d %H:%M} UTC by careline.")
     return bytes(pdf.output())

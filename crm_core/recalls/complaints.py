@@ -98,9 +98,15 @@ def file_complaint(
 class ComplaintRef(ReadModel):
     id: int
     customer_id: int | None
+    customer: str | None = None
     receipt: str | None
     description: str
     received_at: UtcDateTime
+    lot_id: int = 0
+    lot: str = ""
+    product: str = ""
+    investigation_id: int | None = None
+    investigation_status: str | None = None
 
 
 class Investigation(ReadModel):
@@ -108,8 +114,54 @@ class Investigation(ReadModel):
     status: str
     opened_at: UtcDateTime
     reason: str
+    lot_id: int = 0
+    rule: str = ""  # the rule that opened it, as configured
     complaints: list[ComplaintRef]
     traces: list[BackwardTrace]
+
+
+COMPLAINT_COLUMNS = (
+    "c.id, c.customer_id, cu.name, c.receipt, c.description, c.received_at, c.lot_id, "
+    "l.lot_code, p.name, c.investigation_id, i.status"
+)
+COMPLAINT_JOINS = (
+    "FROM complaints c LEFT JOIN customers cu ON cu.id = c.customer_id "
+    "JOIN lots l ON l.id = c.lot_id JOIN products p ON p.gtin = l.gtin "
+    "LEFT JOIN investigations i ON i.id = c.investigation_id"
+)
+
+
+def _complaint(row: tuple[object, ...]) -> ComplaintRef:
+    keys = (
+        "id",
+        "customer_id",
+        "customer",
+        "receipt",
+        "description",
+        "received_at",
+        "lot_id",
+        "lot",
+        "product",
+        "investigation_id",
+        "investigation_status",
+    )
+    return ComplaintRef.model_validate(dict(zip(keys, row, strict=True)))
+
+
+def rule_text(threshold: int = COMPLAINT_THRESHOLD, window: timedelta = COMPLAINT_WINDOW) -> str:
+    return f"{threshold} complaints about one lot within {window.days} days"
+
+
+def list_complaints(conn: Conn, limit: int = 200) -> list[ComplaintRef]:
+    """The newest complaints, each with its customer, lot and investigation."""
+    return [
+        _complaint(r)
+        for r in conn.execute(
+            f"SELECT {COMPLAINT_COLUMNS} {COMPLAINT_JOINS} ORDER BY c.received_at DESC, c.id DESC "
+            "LIMIT %s",
+            (limit,),
+        ).fetchall()
+    ]
 
 
 def investigation(conn: Conn, investigation_id: int) -> Investigation:
@@ -120,10 +172,10 @@ def investigation(conn: Conn, investigation_id: int) -> Investigation:
     if head is None:
         raise NotFound(f"no investigation {investigation_id}")
     complaints = [
-        ComplaintRef(id=i, customer_id=c, receipt=r, description=d, received_at=t)
-        for i, c, r, d, t, _ in conn.execute(
-            "SELECT id, customer_id, receipt, description, received_at, lot_id FROM complaints "
-            "WHERE investigation_id = %s ORDER BY received_at",
+        _complaint(r)
+        for r in conn.execute(
+            f"SELECT {COMPLAINT_COLUMNS} {COMPLAINT_JOINS} WHERE c.investigation_id = %s "
+            "ORDER BY c.received_at, c.id",
             (investigation_id,),
         ).fetchall()
     ]
@@ -142,6 +194,35 @@ def investigation(conn: Conn, investigation_id: int) -> Investigation:
         status=head[1],
         opened_at=head[2],
         reason=head[3],
+        lot_id=head[4],
+        rule=rule_text(),
         complaints=complaints,
         traces=[backward_from_lot(conn, i) for i in lots],
     )
+
+
+class InvestigationRow(ReadModel):
+    id: int
+    status: str
+    opened_at: UtcDateTime
+    reason: str
+    lot_id: int
+    lot: str
+    product: str
+    complaints: int
+
+
+def list_investigations(conn: Conn, limit: int = 100) -> list[InvestigationRow]:
+    """Investigations, open ones first, newest first."""
+    keys = ("id", "status", "opened_at", "reason", "lot_id", "lot", "product", "complaints")
+    return [
+        InvestigationRow.model_validate(dict(zip(keys, r, strict=True)))
+        for r in conn.execute(
+            "SELECT i.id, i.status, i.opened_at, i.reason, i.lot_id, l.lot_code, p.name, "
+            "(SELECT count(*) FROM complaints c WHERE c.investigation_id = i.id) "
+            "FROM investigations i JOIN lots l ON l.id = i.lot_id "
+            "JOIN products p ON p.gtin = l.gtin "
+            "ORDER BY i.status = 'open' DESC, i.opened_at DESC, i.id DESC LIMIT %s",
+            (limit,),
+        ).fetchall()
+    ]

@@ -112,6 +112,32 @@ class PurchaseIn(_Doc):
     bought_at: UtcDateTime
 
 
+class LotQuantity(_Doc):
+    gtin: GTIN
+    lot: LotCode
+    quantity: Annotated[int, Field(gt=0)]
+
+
+class TransformationIn(_Doc):
+    """Lots repacked into new lots at a site (EPCIS TransformationEvent)."""
+
+    reference: Annotated[str, Field(min_length=1, max_length=100)]
+    site: GLN
+    at: UtcDateTime
+    inputs: list[LotQuantity] = Field(min_length=1, max_length=1_000)
+    outputs: list[LotQuantity] = Field(min_length=1, max_length=1_000)
+
+    @model_validator(mode="after")
+    def _distinct(self) -> TransformationIn:
+        ins = [(x.gtin, x.lot) for x in self.inputs]
+        outs = [(x.gtin, x.lot) for x in self.outputs]
+        if len(set(ins)) != len(ins) or len(set(outs)) != len(outs):
+            raise ValueError("a lot is named twice on one side of the transformation")
+        if set(ins) & set(outs):
+            raise ValueError("a lot cannot be both an input and an output")
+        return self
+
+
 class Network(_Doc):
     """Any part of the chain; rows refer to each other by their GS1 keys."""
 
@@ -121,6 +147,7 @@ class Network(_Doc):
     shipments: list[ShipmentIn] = Field(default_factory=list, max_length=100_000)
     deliveries: list[DeliveryIn] = Field(default_factory=list, max_length=100_000)
     purchases: list[PurchaseIn] = Field(default_factory=list, max_length=100_000)
+    transformations: list[TransformationIn] = Field(default_factory=list, max_length=100_000)
 
 
 class ImportResult(_Doc):
@@ -131,3 +158,4 @@ class ImportResult(_Doc):
     legs: int
     deliveries: int
     purchases: int
+    transformations: int = 0

@@ -51,7 +51,7 @@ def import_network(conn: Conn, doc: Network, *, actor: str, now: datetime) -> Im
     """Insert what ``doc`` holds that is not there yet, in the caller's transaction."""
     cur = conn.cursor()
     counts = dict.fromkeys(("products", "sites", "lots", "shipments", "legs"), 0)
-    counts |= {"deliveries": 0, "purchases": 0}
+    counts |= {"deliveries": 0, "purchases": 0, "transformations": 0}
     for p in doc.products:
         cur.execute(
             "INSERT INTO products (gtin, name, temp_class, range_min, range_max, "
@@ -87,6 +87,7 @@ def import_network(conn: Conn, doc: Network, *, actor: str, now: datetime) -> Im
         counts["lots"] += cur.rowcount
     keys = {(x.gtin, x.lot) for s in doc.shipments for leg in s.legs for x in leg.lots}
     keys |= {(d.gtin, d.lot) for d in doc.deliveries} | {(p.gtin, p.lot) for p in doc.purchases}
+    keys |= {(x.gtin, x.lot) for t in doc.transformations for x in (*t.inputs, *t.outputs)}
     lot_ids = _lot_ids(conn, keys)
     devices = _device_ids(
         conn, {lg.serial for s in doc.shipments for leg in s.legs for lg in leg.loggers}
@@ -94,6 +95,7 @@ def import_network(conn: Conn, doc: Network, *, actor: str, now: datetime) -> Im
     try:
         _shipments(conn, doc, lot_ids, devices, counts)
         _sales(conn, doc, lot_ids, counts)
+        _transformations(conn, doc, lot_ids, counts)
     except psycopg.errors.ForeignKeyViolation as exc:
         raise TraceabilityError(
             f"a site, customer or lot is not known: {exc.diag.message_detail}"
@@ -195,3 +197,25 @@ def _sales(
             (p.customer_id, lot_ids[(p.gtin, p.lot)], p.store, p.receipt, p.quantity, p.bought_at),
         )
         counts["purchases"] += cur.rowcount
+
+
+def _transformations(
+    conn: Conn, doc: Network, lot_ids: dict[tuple[str, str], int], counts: dict[str, int]
+) -> None:
+    """A transformation is written whole the first time its reference is seen, never after."""
+    cur = conn.cursor()
+    for t in doc.transformations:
+        row = conn.execute(
+            "INSERT INTO lot_transformations (reference, site_gln, transformed_at) "
+            "VALUES (%s, %s, %s) ON CONFLICT (reference) DO NOTHING RETURNING id",
+            (t.reference, t.site, t.at),
+        ).fetchone()
+        if row is None:
+            continue
+        counts["transformations"] += 1
+        cur.executemany(
+            "INSERT INTO transformation_lots (transformation_id, role, lot_id, quantity) "
+            "VALUES (%s, %s, %s, %s)",
+            [(row[0], "input", lot_ids[(x.gtin, x.lot)], x.quantity) for x in t.inputs]
+            + [(row[0], "output", lot_ids[(x.gtin, x.lot)], x.quantity) for x in t.outputs],
+        )

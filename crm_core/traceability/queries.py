@@ -1,19 +1,23 @@
 """Traces through the supply chain, both ways (conventions §3.5).
 
-Forward, from a shipment or one leg: the lots it carried, every other leg those lots
-travelled, the stores that received them and the customers who bought them. Backward, from
-a lot (or a receipt): its legs with their loggers, measures and excursions, and where it
-went. Each is a handful of index lookups (``leg_lots_lot``, ``purchases_lot``), whatever
-the size of the readings table, which a trace never reads.
+Forward, from a shipment or one leg: the lots it carried and the lots they were repacked
+into, every other leg those lots travelled, the stores that received them and the customers
+who bought them. Backward, from
+a lot (or a receipt): its legs, and those of the lots it was repacked from, with their
+loggers, measures and excursions, and where it went. Each is a handful of index lookups
+(``leg_lots_lot``, ``purchases_lot``, ``transformation_lots_lot``), whatever the size of the
+readings table, which a trace never reads.
 """
 
 from __future__ import annotations
 
 import psycopg
 from psycopg.rows import TupleRow
+from pydantic import Field
 
 from crm_core.kernel.errors import NotFound
 from crm_core.kernel.read_models import ReadModel, UtcDateTime
+from crm_core.traceability.lineage import TransformationRef, lineage, transformations_of
 from crm_core.traceability.mkt import MktTerms
 
 Conn = psycopg.Connection[TupleRow]
@@ -55,6 +59,7 @@ class ForwardTrace(ReadModel):
     legs: list[LegRef]
     stores: list[StoreRef]
     customers: list[CustomerRef]
+    repacked: list[TransformationRef] = Field(default_factory=list)
 
 
 LEG_COLUMNS = (
@@ -77,7 +82,9 @@ def _leg(row: tuple[object, ...]) -> LegRef:
 
 
 def forward_from_lots(conn: Conn, lot_ids: list[int]) -> ForwardTrace:
-    """Where ``lot_ids`` went: their legs, the stores that received them, their buyers."""
+    """Where ``lot_ids`` went, and the lots they were repacked into: their legs, the stores
+    that received them, their buyers."""
+    lot_ids = lineage(conn, lot_ids, "down")
     lots = [
         LotRef(lot_id=i, gtin=g, lot=c, product=n)
         for i, g, c, n in conn.execute(
@@ -113,7 +120,13 @@ def forward_from_lots(conn: Conn, lot_ids: list[int]) -> ForwardTrace:
             (lot_ids,),
         ).fetchall()
     ]
-    return ForwardTrace(lots=lots, legs=legs, stores=stores, customers=customers)
+    return ForwardTrace(
+        lots=lots,
+        legs=legs,
+        stores=stores,
+        customers=customers,
+        repacked=transformations_of(conn, lot_ids),
+    )
 
 
 def lots_of_shipment(conn: Conn, shipment: str) -> list[int]:
@@ -156,6 +169,7 @@ class Excursion(ReadModel):
 
 class LegHistory(ReadModel):
     leg: LegRef
+    lot_id: int  # the lot on this leg: the traced lot or one it was repacked from
     sscc: list[str]
     loggers: list[str]
     readings: int
@@ -176,6 +190,10 @@ class BackwardTrace(ReadModel):
     lot_mkt: float | None
     legs: list[LegHistory]
     stores: list[StoreRef]
+    sources: list[LotRef] = Field(
+        default_factory=list
+    )  # the lots it was repacked from (their legs are in ``legs``)
+    repacked: list[TransformationRef] = Field(default_factory=list)
 
 
 def find_lot(conn: Conn, gtin: str, lot: str) -> int:
@@ -197,7 +215,8 @@ def lots_of_receipt(conn: Conn, receipt: str) -> list[int]:
 
 
 def backward_from_lot(conn: Conn, lot_id: int) -> BackwardTrace:
-    """The lot's journey with each leg's temperature verdict, and its budget ledger."""
+    """The lot's journey, and that of the lots it was repacked from, with each leg's
+    temperature verdict, and its budget ledger across all of them."""
     head = conn.execute(
         "SELECT l.id, l.gtin, l.lot_code, p.name, p.range_min, p.range_max, p.budget_min "
         "FROM lots l JOIN products p USING (gtin) WHERE l.id = %s",
@@ -205,64 +224,97 @@ def backward_from_lot(conn: Conn, lot_id: int) -> BackwardTrace:
     ).fetchone()
     if head is None:
         raise NotFound(f"no lot {lot_id}")
-    forward = forward_from_lots(conn, [lot_id])
+    upstream = lineage(conn, [lot_id], "up")
+    refs = {
+        i: LotRef(lot_id=i, gtin=g, lot=c, product=n)
+        for i, g, c, n in conn.execute(
+            "SELECT l.id, l.gtin, l.lot_code, p.name FROM lots l JOIN products p USING (gtin) "
+            "WHERE l.id = ANY(%s)",
+            (upstream,),
+        ).fetchall()
+    }
+    # a source lot's legs count up to its repacking into this lineage; where else the
+    # rest of it went afterwards is not this lot's history
+    journey = conn.execute(
+        f"SELECT DISTINCT ll.lot_id, {LEG_COLUMNS} FROM leg_lots ll "
+        "JOIN shipment_legs l ON l.id = ll.leg_id JOIN shipments s ON s.id = l.shipment_id "
+        "LEFT JOIN (SELECT i.lot_id, max(t.transformed_at) AS repacked_at "
+        "  FROM transformation_lots i JOIN lot_transformations t ON t.id = i.transformation_id "
+        "  JOIN transformation_lots o ON o.transformation_id = i.transformation_id "
+        "   AND o.role = 'output' AND o.lot_id = ANY(%(lots)s) "
+        "  WHERE i.role = 'input' GROUP BY i.lot_id) cut ON cut.lot_id = ll.lot_id "
+        "WHERE ll.lot_id = ANY(%(lots)s) "
+        "AND (ll.lot_id = %(lot)s OR cut.repacked_at IS NULL OR l.departed_at < cut.repacked_at) "
+        "ORDER BY l.departed_at, l.id, ll.lot_id",
+        {"lots": upstream, "lot": lot_id},
+    ).fetchall()
     histories: list[LegHistory] = []
     used, weight, total = 0.0, 0.0, 0.0
-    for leg in forward.legs:
-        sscc = [
-            str(r[0])
-            for r in conn.execute(
-                "SELECT sscc FROM leg_lots WHERE leg_id = %s AND lot_id = %s ORDER BY 1",
-                (leg.leg_id, lot_id),
-            ).fetchall()
-        ]
-        loggers = [
-            str(r[0])
-            for r in conn.execute(
-                "SELECT d.serial FROM logger_assignments a JOIN devices d ON d.id = a.device_id "
-                "WHERE a.leg_id = %s ORDER BY a.from_ts",
-                (leg.leg_id,),
-            ).fetchall()
-        ]
-        ev = conn.execute(
-            "SELECT readings, min_temp, max_temp, mkt, tor_min, breached, mkt_weight, mkt_sum "
-            "FROM leg_evaluations WHERE leg_id = %s AND gtin = %s",
-            (leg.leg_id, head[1]),
-        ).fetchone()
-        excursions = [
-            Excursion(kind=k, started_at=a, ended_at=b, minutes=m, peak=p, breaches_rule=r)
-            for k, a, b, m, p, r in conn.execute(
-                "SELECT kind, started_at, ended_at, minutes, peak, breaches_rule FROM excursions "
-                "WHERE leg_id = %s AND gtin = %s ORDER BY started_at",
-                (leg.leg_id, head[1]),
-            ).fetchall()
-        ]
-        if ev is not None:
-            used += float(ev[4])
-            weight += float(ev[6])
-            total += float(ev[7])
-        histories.append(
-            LegHistory(
-                leg=leg,
-                sscc=sscc,
-                loggers=loggers,
-                readings=ev[0] if ev else 0,
-                min_temp=ev[1] if ev else None,
-                max_temp=ev[2] if ev else None,
-                mkt=ev[3] if ev else None,
-                tor_min=ev[4] if ev else 0.0,
-                breached=list(ev[5]) if ev else [],
-                excursions=excursions,
-            )
-        )
-    lot_mkt = MktTerms(weight, total).celsius()
+    for row in journey:
+        on_leg, leg = int(row[0]), _leg(row[1:])
+        history = _leg_history(conn, leg, on_leg, refs[on_leg].gtin)
+        histories.append(history[0])
+        used, weight, total = used + history[1], weight + history[2], total + history[3]
+    forward = forward_from_lots(conn, [lot_id])
     return BackwardTrace(
-        lot=forward.lots[0],
+        lot=refs[lot_id],
         range_min=head[4],
         range_max=head[5],
         budget_min=head[6],
         budget_used_min=used,
-        lot_mkt=lot_mkt,
+        lot_mkt=MktTerms(weight, total).celsius(),
         legs=histories,
         stores=forward.stores,
+        sources=[refs[i] for i in upstream if i != lot_id],
+        repacked=[t for t in transformations_of(conn, upstream) if set(t.outputs) & set(upstream)],
     )
+
+
+def _leg_history(
+    conn: Conn, leg: LegRef, lot_id: int, gtin: str
+) -> tuple[LegHistory, float, float, float]:
+    """One leg as the lot lived it, with the leg's TOR and MKT terms for the ledger."""
+    sscc = [
+        str(r[0])
+        for r in conn.execute(
+            "SELECT sscc FROM leg_lots WHERE leg_id = %s AND lot_id = %s ORDER BY 1",
+            (leg.leg_id, lot_id),
+        ).fetchall()
+    ]
+    loggers = [
+        str(r[0])
+        for r in conn.execute(
+            "SELECT d.serial FROM logger_assignments a JOIN devices d ON d.id = a.device_id "
+            "WHERE a.leg_id = %s ORDER BY a.from_ts",
+            (leg.leg_id,),
+        ).fetchall()
+    ]
+    ev = conn.execute(
+        "SELECT readings, min_temp, max_temp, mkt, tor_min, breached, mkt_weight, mkt_sum "
+        "FROM leg_evaluations WHERE leg_id = %s AND gtin = %s",
+        (leg.leg_id, gtin),
+    ).fetchone()
+    excursions = [
+        Excursion(kind=k, started_at=a, ended_at=b, minutes=m, peak=p, breaches_rule=r)
+        for k, a, b, m, p, r in conn.execute(
+            "SELECT kind, started_at, ended_at, minutes, peak, breaches_rule FROM excursions "
+            "WHERE leg_id = %s AND gtin = %s ORDER BY started_at",
+            (leg.leg_id, gtin),
+        ).fetchall()
+    ]
+    history = LegHistory(
+        leg=leg,
+        lot_id=lot_id,
+        sscc=sscc,
+        loggers=loggers,
+        readings=ev[0] if ev else 0,
+        min_temp=ev[1] if ev else None,
+        max_temp=ev[2] if ev else None,
+        mkt=ev[3] if ev else None,
+        tor_min=ev[4] if ev else 0.0,
+        breached=list(ev[5]) if ev else [],
+        excursions=excursions,
+    )
+    if ev is None:
+        return history, 0.0, 0.0, 0.0
+    return history, float(ev[4]), float(ev[6]), float(ev[7])

@@ -7,16 +7,17 @@ some customers (:data:`RequireUnscoped`).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
-from fastapi.responses import PlainTextResponse, Response
+from fastapi import APIRouter, Body, Depends, Query
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
-from careline.api.deps import MAX_BIGINT, Conn, Now, RequireAgent, require_unscoped
+from careline.api.deps import MAX_BIGINT, Conn, Context, Now, RequireAgent, require_unscoped
 from careline.api.errors import responses
 from careline.api.scopes import PathId
 from careline.reports.shipment_pdf import shipment_pdf
 from crm_core.traceability import gs1
+from crm_core.traceability.epcis.service import export_epcis, import_epcis
 from crm_core.traceability.fsma import fsma_csv
 from crm_core.traceability.model import ImportResult, Network, TraceabilityError
 from crm_core.traceability.postgres import import_network
@@ -30,6 +31,7 @@ from crm_core.traceability.queries import (
     lots_of_leg,
     lots_of_receipt,
 )
+from devices.coldchain.online import TEMPERATURE
 
 router = APIRouter(tags=["traceability"], dependencies=[Depends(require_unscoped)])
 
@@ -123,9 +125,73 @@ def fsma204(
     response_class=Response,
     responses=responses(404),
 )
-def shipment_report(reference: str, conn: Conn) -> Response:
+def shipment_report(reference: str, conn: Conn, now: Now) -> Response:
     return Response(
-        shipment_pdf(conn, reference[:100]),
+        shipment_pdf(conn, reference[:100], now),
         media_type="application/pdf",
         headers={"Content-Disposition": f'inline; filename="shipment-{reference[:100]}.pdf"'},
     )
+
+
+@router.get(
+    "/epcis/events",
+    summary="GS1 EPCIS 2.0 JSON-LD document for a lot, a shipment or a period",
+    description="Shipping and receiving ObjectEvents, AggregationEvents for pallets, "
+    "TransformationEvents for repacking and sensor reports, with sites, products and lots "
+    "as master data; valid against GS1's EPCIS JSON schema. `download=true` names a file.",
+    response_class=JSONResponse,
+    responses=responses(404),
+)
+def epcis_export(
+    conn: Conn,
+    context: Context,
+    now: Now,
+    gtin: Annotated[str | None, Query(max_length=14)] = None,
+    lot: Annotated[str | None, Query(max_length=20)] = None,
+    shipment: Annotated[str | None, Query(max_length=100)] = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    download: bool = False,
+) -> JSONResponse:
+    lot_id = find_lot(conn, gs1.gtin(gtin), lot) if gtin and lot else None
+    document = export_epcis(
+        conn,
+        schema_file=context.settings.epcis.schema_file,
+        now=now,
+        temperature_metric=TEMPERATURE,
+        lot_id=lot_id,
+        shipment=shipment if lot_id is None else None,
+        since=since,
+        until=until,
+    )
+    name = f"lot-{lot}" if lot_id else f"shipment-{shipment}" if shipment else "period"
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
+    headers = {"Content-Disposition": f'attachment; filename="epcis-{safe}.jsonld"'}
+    return JSONResponse(
+        document, media_type="application/ld+json", headers=headers if download else None
+    )
+
+
+@router.post(
+    "/epcis/import",
+    summary="Import a GS1 EPCIS 2.0 document (checked against GS1's schema; all or nothing)",
+    description="Replaying a document changes nothing. An invalid one (schema, unknown "
+    "logger, an event this system cannot place) is refused with where and why, and nothing "
+    "of it is written.",
+    responses=responses(422),
+)
+def epcis_import(
+    document: Annotated[dict[str, Any], Body()],
+    conn: Conn,
+    context: Context,
+    now: Now,
+    principal: RequireAgent,
+) -> ImportResult:
+    with conn.transaction():  # committed before the answer goes out
+        return import_epcis(
+            conn,
+            document,
+            schema_file=context.settings.epcis.schema_file,
+            actor=principal.name,
+            now=now,
+        )

@@ -1,0 +1,1 @@
+"""GS1 EPCIS 2.0 JSON-LD: the supply chain exported as events and imported from them."""
