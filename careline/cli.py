@@ -174,14 +174,15 @@ def evaluate(
     seed: Annotated[int, typer.Option(help="Fleet, noise and fault plan seed.")] = 1,
     fridges: Annotated[int, typer.Option(min=0, help="Refrigerators in the fleet.")] = 40,
     washers: Annotated[int, typer.Option(min=0, help="Washing machines in the fleet.")] = 20,
+    heat_pumps: Annotated[int, typer.Option(min=0, help="Heat pumps in the fleet.")] = 20,
     days: Annotated[float, typer.Option(min=3, help="Days of telemetry, a reading a minute.")] = 10,
-    faults: Annotated[int, typer.Option(min=1, help="Faults injected, one a device.")] = 24,
+    faults: Annotated[int, typer.Option(min=1, help="Faults injected, one a device.")] = 30,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Measure detection quality on the simulator's labelled faults (no services needed)."""
     from careline.runners import run_evaluate
 
-    sys.exit(run_evaluate(seed, fridges, washers, days, faults, as_json=as_json))
+    sys.exit(run_evaluate(seed, fridges, washers, heat_pumps, days, faults, as_json=as_json))
 
 
 @app.command()

@@ -78,6 +78,17 @@ class MetricSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class Pause:
+    """While the device's boolean metric ``flag`` reads true (a defrost cycle), and for
+    ``settle_s`` seconds of device time after, readings of ``metrics`` are not judged by the
+    detectors (a gap to them), because the device says it is not in normal operation."""
+
+    flag: str
+    metrics: frozenset[str]
+    settle_s: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
 class DeviceType:
     key: str
     label: str
@@ -90,6 +101,8 @@ class DeviceType:
     """What a fault signature on this type means, in the order the diagnosis tries them."""
     models: tuple[str, ...] = ()
     """The product lines of the type; a device registered by staff names one of them."""
+    pause: Pause | None = None
+    """When its detectors look away (a defrost cycle), if ever."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,6 +221,30 @@ def _causes(raw: dict[str, Any], metrics: dict[str, MetricSpec], where: str) -> 
         raise CatalogError(str(exc)) from exc
 
 
+def _pause(raw: dict[str, Any], metrics: dict[str, MetricSpec], where: str) -> Pause | None:
+    if "pause" not in raw:
+        return None
+    try:
+        spec = raw["pause"]
+        pause = Pause(
+            flag=str(spec["flag"]),
+            metrics=frozenset(str(m) for m in spec["metrics"]),
+            settle_s=float(spec.get("settle_s", 0.0)),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise CatalogError(f"{where}.pause: {exc!r}") from exc
+    flag = metrics.get(pause.flag)
+    if flag is None or flag.kind != "boolean":
+        raise CatalogError(f"{where}.pause: flag must name a boolean metric of the type")
+    unknown = sorted(pause.metrics - metrics.keys())
+    if unknown or pause.flag in pause.metrics or pause.settle_s < 0:
+        raise CatalogError(
+            f"{where}.pause: metrics must be other metrics of the type (not {unknown}) and "
+            "settle_s must not be negative"
+        )
+    return pause
+
+
 def parse_catalog(data: dict[str, Any]) -> Catalog:
     types: dict[str, DeviceType] = {}
     units: dict[str, str] = {}
@@ -231,6 +268,7 @@ def parse_catalog(data: dict[str, Any]) -> Catalog:
             no_data_after_s=float(raw.get("no_data_after_s", 3600)),
             metrics=metrics,
             models=tuple(str(m) for m in raw.get("models", ())),
+            pause=_pause(raw, metrics, where),
         )
     if not types:
         raise CatalogError("the catalog defines no device types")

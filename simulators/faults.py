@@ -30,6 +30,15 @@ moves (conventions §6.1).
     For ``duration_s``: ``door_open`` is true, the compressor runs flat out (duty and power
     +30 %) and ``cabinet_temp`` rises by 8 °C over ``ramp_s`` (the default, 80 min, is 1 °C
     per 10 minutes). When the door closes the cabinet cools back over 30 minutes.
+``refrigerant_leak`` (heat pump)
+    Over a day the COP falls to 60 %, the flow-return difference to 70 % and the flow
+    temperature by 4 °C: less refrigerant moves less heat for the same power.
+``outdoor_fan_failure`` (heat pump)
+    Over 8 hours the iced coil makes the compressor draw 30 % more for the weather, the COP
+    falls to 70 % and the flow temperature by 2 °C.
+``circulation_pump_failure`` (heat pump)
+    Less water flows: over 12 hours the flow-return difference grows exponentially to x2.4,
+    the flow temperature rises by 5 °C and the COP falls to 90 %.
 
 A fault with ``duration_s`` None lasts until the end of the run; one with a duration ends
 then (a repair, or the door closed) and its effects fade over the profile's ``recover_s``.
@@ -51,7 +60,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Final, Literal
 
-from simulators.fleet import REFRIGERATOR, WASHING_MACHINE, SimDevice
+from simulators.fleet import HEAT_PUMP, REFRIGERATOR, WASHING_MACHINE, SimDevice
 from simulators.signals import Value
 
 Growth = Literal["linear", "exponential", "step"]
@@ -65,6 +74,9 @@ class FaultKind(StrEnum):
     DOOR_SEAL_LEAK = "door_seal_leak"
     DRAIN_PUMP_BLOCKAGE = "drain_pump_blockage"
     HEATING_ELEMENT_FAILURE = "heating_element_failure"
+    REFRIGERANT_LEAK = "refrigerant_leak"
+    OUTDOOR_FAN_FAILURE = "outdoor_fan_failure"
+    CIRCULATION_PUMP_FAILURE = "circulation_pump_failure"
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,6 +189,43 @@ PROFILES: Final[dict[FaultKind, FaultProfile]] = {
         duration_s=90 * 60.0,
         recover_s=30 * 60.0,
         cause="door_left_open",
+    ),
+    FaultKind.REFRIGERANT_LEAK: FaultProfile(
+        device_type=HEAT_PUMP,
+        effects=(
+            Effect("cop", "mul", 0.60, "linear"),
+            Effect("delta_t", "mul", 0.70, "linear"),
+            Effect("flow_temp", "add", -4.0, "linear"),
+        ),
+        ramp_s=24 * 3600.0,
+        duration_s=None,
+        recover_s=0.0,
+        cause="refrigerant_leak",
+    ),
+    FaultKind.OUTDOOR_FAN_FAILURE: FaultProfile(
+        device_type=HEAT_PUMP,
+        effects=(
+            Effect("electric_power", "mul", 1.30, "linear"),
+            Effect("cop", "mul", 0.70, "linear"),
+            Effect("flow_temp", "add", -2.0, "linear"),
+        ),
+        ramp_s=8 * 3600.0,
+        duration_s=None,
+        recover_s=0.0,
+        cause="outdoor_fan_failure",
+    ),
+    FaultKind.CIRCULATION_PUMP_FAILURE: FaultProfile(
+        device_type=HEAT_PUMP,
+        effects=(
+            Effect("delta_t", "mul", 2.4, "exponential"),
+            Effect("flow_temp", "add", 5.0, "linear"),
+            Effect("return_temp", "add", -2.0, "linear"),
+            Effect("cop", "mul", 0.90, "linear"),
+        ),
+        ramp_s=12 * 3600.0,
+        duration_s=None,
+        recover_s=0.0,
+        cause="circulation_pump_failure",
     ),
 }
 

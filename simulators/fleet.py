@@ -25,6 +25,7 @@ from typing import Final
 
 REFRIGERATOR: Final = "refrigerator"
 WASHING_MACHINE: Final = "washing_machine"
+HEAT_PUMP: Final = "heat_pump"
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +41,7 @@ class ModelSpec:
 
 
 # Serial prefix and product lines per catalog device type.
-SERIAL_PREFIX: Final[dict[str, str]] = {REFRIGERATOR: "FR", WASHING_MACHINE: "WM"}
+SERIAL_PREFIX: Final[dict[str, str]] = {REFRIGERATOR: "FR", WASHING_MACHINE: "WM", HEAT_PUMP: "HP"}
 MODELS: Final[dict[str, tuple[ModelSpec, ...]]] = {
     REFRIGERATOR: (
         ModelSpec("CoolFrost CF-300", ("2.4.1", "2.5.0"), 5.0, 1.00, ("CF300-2418", "CF300-2431")),
@@ -57,6 +58,12 @@ MODELS: Final[dict[str, tuple[ModelSpec, ...]]] = {
         ModelSpec("AquaSpin AS-714", ("1.8.3", "1.9.0"), 5.0, 1.00, ("AS714-2411", "AS714-2433")),
         ModelSpec("AquaSpin AS-912 Eco", ("2.0.4", "2.1.1"), 3.0, 0.92, ("AS912-2420",)),
         ModelSpec("AquaSpin AS-1014 Pro", ("2.1.1",), 2.0, 1.08, ("AS1014-2425",)),
+    ),
+    # Levels stay near 1: a heat pump's level scales its temperatures and COP too.
+    HEAT_PUMP: (
+        ModelSpec("ThermaFlow HP-8 Air/Water", ("4.0.2", "4.1.0"), 4.0, 0.97, ("HP8-2436",)),
+        ModelSpec("ThermaFlow HP-12 Air/Water", ("4.1.0",), 3.0, 1.00, ("HP12-2440",)),
+        ModelSpec("ThermaFlow HP-16 Hybrid", ("4.1.0", "4.2.1"), 1.0, 1.04, ("HP16-2445",)),
     ),
 }
 
@@ -125,12 +132,18 @@ def _batch(seed: int, serial: str, model: ModelSpec) -> str | None:
     return random.Random(f"careline-batch:{seed}:{serial}").choice(model.batches)
 
 
-def make_fleet(seed: int, refrigerators: int, washing_machines: int) -> list[SimDevice]:
-    """``refrigerators`` fridges (``FR-000001``...) then ``washing_machines`` washers
-    (``WM-000001``...), deterministic for ``seed``.
+def make_fleet(
+    seed: int, refrigerators: int, washing_machines: int, heat_pumps: int = 0
+) -> list[SimDevice]:
+    """``refrigerators`` fridges (``FR-000001``...), then ``washing_machines`` washers
+    (``WM-000001``...), then ``heat_pumps`` heat pumps (``HP-000001``...), deterministic for
+    ``seed``.
     """
-    if refrigerators < 0 or washing_machines < 0:
+    if refrigerators < 0 or washing_machines < 0 or heat_pumps < 0:
         raise ValueError("device counts must not be negative")
-    return [make_device(seed, REFRIGERATOR, n) for n in range(1, refrigerators + 1)] + [
-        make_device(seed, WASHING_MACHINE, n) for n in range(1, washing_machines + 1)
+    counts = ((REFRIGERATOR, refrigerators), (WASHING_MACHINE, washing_machines))
+    return [
+        make_device(seed, kind, n)
+        for kind, count in (*counts, (HEAT_PUMP, heat_pumps))
+        for n in range(1, count + 1)
     ]

@@ -24,8 +24,9 @@ afterwards, see :mod:`simulators.faults`) do not shift the stream either.
 >>> fridge = make_device(1, "refrigerator", 1)
 >>> spec = load_catalog().device_type("refrigerator")
 >>> values = readings(fridge, spec, 1_763_971_200.0, device_rng(1, fridge.serial))
->>> sorted(values)
-['cabinet_temp', 'compressor_power', 'condenser_temp', 'door_open', 'duty_cycle', 'freezer_temp']
+>>> sorted(values)  # doctest: +NORMALIZE_WHITESPACE
+['cabinet_temp', 'compressor_power', 'condenser_temp', 'defrost', 'door_open', 'duty_cycle',
+ 'freezer_temp']
 
 Some metrics **follow** another one (:data:`FOLLOWS`): a compressor's average power is its
 running power times its duty cycle, a washer's motor power goes with the drum speed. The
@@ -42,7 +43,9 @@ from dataclasses import dataclass
 from typing import Final, TypeAlias
 
 from devices.catalog import DeviceType, MetricSpec
-from simulators.fleet import DAY_S, REFRIGERATOR, WASHING_MACHINE, SimDevice
+from simulators.behaviour import shape
+from simulators.fleet import DAY_S, HEAT_PUMP, REFRIGERATOR, WASHING_MACHINE, SimDevice
+from simulators.household import away
 
 Value: TypeAlias = float | bool
 
@@ -65,6 +68,7 @@ class DailyCycle:
 CYCLES: Final[dict[str, DailyCycle]] = {
     REFRIGERATOR: DailyCycle(peaks_per_day=1, first_peak_h=15.0),  # warm kitchen afternoons
     WASHING_MACHINE: DailyCycle(peaks_per_day=2, first_peak_h=8.0),  # 08:00 and 20:00 loads
+    HEAT_PUMP: DailyCycle(peaks_per_day=1, first_peak_h=15.0),  # warmest outside mid-afternoon
 }
 DEFAULT_CYCLE: Final = DailyCycle(peaks_per_day=1, first_peak_h=15.0)
 
@@ -73,6 +77,9 @@ FOLLOWS: Final[dict[str, dict[str, str]]] = {
     WASHING_MACHINE: {"motor_power": "drum_speed"},
 }
 """device type -> follower metric -> the leader it is proportional to."""
+
+SHAPED: Final = frozenset({REFRIGERATOR, HEAT_PUMP})
+"""Device types whose readings :func:`simulators.behaviour.shape` rewrites."""
 
 
 def device_rng(seed: int, serial: str) -> random.Random:
@@ -93,15 +100,21 @@ def finish(metric: MetricSpec, value: Value) -> Value:
     return round(min(max(value, metric.low), metric.high), DECIMALS)
 
 
-def sample(device: SimDevice, metric: MetricSpec, t: float, rng: random.Random) -> Value:
+def sample(
+    device: SimDevice, metric: MetricSpec, t: float, rng: random.Random, rate: float = 1.0
+) -> Value:
     """The healthy reading of ``metric`` on ``device`` at UTC epoch second ``t``.
 
-    Draws exactly one value from ``rng``.
+    Draws exactly one value from ``rng`` (none for a boolean whose typical rate is 0: a
+    state the device sets, such as ``defrost``). ``rate`` scales how often a boolean event happens
+    (0 while the household is away: nobody opens the door).
     """
     typical = metric.typical
     daily = typical.daily_amplitude * device.cycle_scale * cycle(device, t)
     if metric.kind == "boolean":
-        return rng.random() < min(max(typical.mean + daily, 0.0), 1.0)
+        if typical.mean == 0.0 and typical.daily_amplitude == 0.0:
+            return False  # a state the device sets (defrost), never random: draws nothing
+        return rng.random() < min(max(typical.mean + daily, 0.0), 1.0) * rate
     noise = rng.gauss(0.0, typical.noise * device.noise_scale)
     return finish(metric, typical.mean * device.level_scale + daily + noise)
 
@@ -116,9 +129,15 @@ def expected(device: SimDevice, metric: MetricSpec, t: float) -> float:
 def readings(
     device: SimDevice, device_type: DeviceType, t: float, rng: random.Random
 ) -> dict[str, Value]:
-    """Every metric of ``device_type`` at ``t``, in catalog order."""
+    """Every metric of ``device_type`` at ``t``, in catalog order: the household's presence
+    (:mod:`simulators.household`) and the device's defrost and weather
+    (:mod:`simulators.behaviour`) included."""
     metrics = device_type.metrics
-    values = {key: sample(device, spec, t, rng) for key, spec in metrics.items()}
+    rate = 0.0 if away(device, t) else 1.0
+    values = {key: sample(device, spec, t, rng, rate) for key, spec in metrics.items()}
+    if device.device_type in SHAPED:
+        shape(device, t, values, lambda key: expected(device, metrics[key], t))
+        values = {key: finish(metrics[key], value) for key, value in values.items()}
     for follower, leader in FOLLOWS.get(device.device_type, {}).items():
         if follower not in values or leader not in values:
             continue

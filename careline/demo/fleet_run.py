@@ -24,12 +24,19 @@ from careline.demo.seed import is_owned, seed_crm, seed_service
 from crm_core.kernel.broker_login import BrokerLogin
 from devices.catalog import Catalog, load_catalog
 from simulators.clock import SimClock
-from simulators.faults import InjectedFault, plan_batch_fault, plan_faults
-from simulators.fleet import SimDevice, make_fleet
+from simulators.faults import PROFILES, FaultKind, InjectedFault, plan_batch_fault, plan_faults
+from simulators.fleet import HEAT_PUMP, SimDevice, make_fleet
 from simulators.publisher import Publisher
 from simulators.run import Progress, run_fleet
 
 log = logging.getLogger(__name__)
+
+HEAT_PUMPS = 2
+"""Heat pumps beside the fridges and washers (appended: the others stay as they were). They
+report normal telemetry (weather, defrost cycles) and get no injected fault, so the demo's
+story is the same with them."""
+STORY_KINDS = tuple(kind for kind in FaultKind if PROFILES[kind].device_type != HEAT_PUMP)
+"""The fault kinds the story draws from: the same plan as before there were heat pumps."""
 
 HOUR = 3600.0
 
@@ -77,7 +84,7 @@ class FleetRun:
         restart neither stores history twice nor heals a failing compressor)."""
         catalog = load_catalog()
         refrigerators = max(1, round(devices * 0.6))
-        fleet = make_fleet(seed, refrigerators, devices - refrigerators)
+        fleet = make_fleet(seed, refrigerators, devices - refrigerators, HEAT_PUMPS)
         if saved is not None and saved.exists() and resume_from is not None:
             plan = json.loads(saved.read_text("utf-8"))
             if plan.get("seed") == seed and plan.get("devices") == devices:
@@ -90,7 +97,8 @@ class FleetRun:
         latest = clock.real_now() - 6 * HOUR  # leave time for a slow fault to show
         planned: list[InjectedFault] = []
         if faults and latest > warm:
-            planned = plan_faults(owned, faults, seed, (warm, min(latest, warm + 3 * HOUR)))
+            window = (warm, min(latest, warm + 3 * HOUR))
+            planned = plan_faults(owned, faults, seed, window, kinds=STORY_KINDS)
             # One bad lot besides: the same fault on several devices of one production
             # batch, for the fleet view to group into a product issue.
             planned = sorted(

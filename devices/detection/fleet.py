@@ -12,6 +12,12 @@ them back, on this worker after a restart or on another after its partition move
 Reading a checkpoint never runs code; old pickled ones are read through a fence
 (:mod:`devices.detection.legacy_state`).
 
+A device type with a ``pause`` in the catalog (a defrost cycle) says when it is not in
+normal operation: while its flag metric reads true, and ``settle_s`` after, readings of the
+paused metrics are not fed to their monitors (to them it is a gap, which they skip). The
+flag's state is per device and not checkpointed: after a restart the first reading of the
+flag restores it. A flag reading older than the last one seen (a late upload) is ignored.
+
 Per-device settings (overrides of the catalog's threshold, hard limits, enabled; see
 :mod:`devices.tuning`) come in through :meth:`retune` and apply to existing monitors at
 once and to new ones as they are created; :meth:`reset` forgets a device's baseline. Both
@@ -23,7 +29,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Final
 
-from devices.catalog import Catalog, DetectorSpec, MetricSpec
+from devices.catalog import Catalog, DetectorSpec, MetricSpec, Pause
 from devices.detection import checkpoint
 from devices.detection.base import make_detector
 from devices.detection.legacy_state import is_legacy, load_legacy
@@ -62,10 +68,13 @@ class FleetDetectors:
         "_catalog",
         "_devices",
         "_feeds",
+        "_paused",
+        "_pauses",
         "_relations",
         "_specs",
         "_tuning",
         "late_readings",
+        "paused_readings",
     )
 
     def __init__(self, catalog: Catalog) -> None:
@@ -93,8 +102,15 @@ class FleetDetectors:
                 self._feeds[key] = {m: tuple(f) for m, f in feeds.items()}
         self._devices: dict[int, dict[str, MetricMonitor]] = {}
         self._tuning: DeviceTuning = {}
+        self._pauses: dict[str, Pause] = {
+            key: t.pause for key, t in catalog.device_types.items() if t.pause is not None
+        }
+        # device id -> [time of the last flag reading, paused until (inf while the flag is on)]
+        self._paused: dict[int, list[float]] = {}
         # readings ignored because they were late (or, never in practice, had no finite time)
         self.late_readings = 0
+        # readings not judged because the device said it was not in normal operation
+        self.paused_readings = 0
 
     def observe(
         self, device_id: int, device_type: str, metric: str, time: float, value: float
@@ -104,8 +120,13 @@ class FleetDetectors:
         Returns the fault events it caused, usually none. A late reading (before its
         monitor's current window) is counted in :attr:`late_readings` and ignored. An unknown
         device type raises ``CatalogError``. A metric that is the target or an input of a
-        relation (a regression detector) also feeds that relation's monitor.
+        relation (a regression detector) also feeds that relation's monitor. A reading the
+        device's pause covers (a defrost) is counted in :attr:`paused_readings` and ignored.
         """
+        pause = self._pauses.get(device_type)
+        if pause is not None and self._is_paused(pause, device_id, metric, time, value):
+            self.paused_readings += 1
+            return []
         feeds = self._feeds.get(device_type)
         if feeds is not None:
             targets = feeds.get(metric)
@@ -113,6 +134,24 @@ class FleetDetectors:
                 own = self._observe(device_id, device_type, metric, time, value)
                 return own + self._relate(device_id, device_type, targets, time, value)
         return self._observe(device_id, device_type, metric, time, value)
+
+    def _is_paused(
+        self, pause: Pause, device_id: int, metric: str, time: float, value: float
+    ) -> bool:
+        """Track the pause flag; whether this reading falls in a pause."""
+        state = self._paused.get(device_id)
+        if metric == pause.flag:
+            if state is None:
+                state = self._paused[device_id] = [float("-inf"), float("-inf")]
+            if time < state[0]:  # a late flag reading says nothing about now
+                return False
+            state[0] = time
+            if value >= 0.5:
+                state[1] = float("inf")
+            elif state[1] == float("inf"):
+                state[1] = time + pause.settle_s
+            return False
+        return state is not None and metric in pause.metrics and time < state[1]
 
     def _relate(
         self,
@@ -290,6 +329,7 @@ class FleetDetectors:
         """
         if metric is None:
             self._devices.pop(device_id, None)
+            self._paused.pop(device_id, None)
             return
         monitors = self._devices.get(device_id)
         if monitors is not None:

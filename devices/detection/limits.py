@@ -4,7 +4,9 @@ learned.
 The catalog gives each limit per metric (``limits = [{ above = 8.0, for_s = 1200 }]``);
 a service team reads them as they are written, and they hold from a device's first reading,
 before any learned detector has warmed up. The duration runs in device time from the first
-reading past the limit; a reading back within it restarts the count. An open fault clears
+reading past the limit; a reading back within it restarts the count, and so does a silence
+longer than half the duration (a door seen open before an hour without data and open again
+after it was not seen open for an hour). An open fault clears
 after ``clear_s`` seconds back within the limit. A reading older than the last one seen
 (late, or out of order) is ignored.
 
@@ -22,6 +24,10 @@ from __future__ import annotations
 
 from devices.catalog import HardLimit
 from devices.faults.model import FaultCleared, FaultEvent, FaultOpened
+
+MAX_SILENCE_SHARE = 0.5
+"""A gap between two readings past the limit longer than this share of its duration
+restarts the count."""
 
 
 class LimitWatch:
@@ -51,8 +57,10 @@ class LimitWatch:
     def observe(self, time: float, value: float) -> list[FaultEvent]:
         if time < self.last:  # out of order within the monitor's window: not a new state
             return []
-        self.last = time
         limit = self.limit
+        if self.since is not None and time - self.last > limit.for_s * MAX_SILENCE_SHARE:
+            self.since = None  # silent too long to say it stayed past the limit: start over
+        self.last = time
         if value > limit.value if limit.above else value < limit.value:
             self.back_since = None
             if self.since is None:

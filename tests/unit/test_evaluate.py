@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from careline.evaluate import START, Raised, cause_parts, score, simulate
+from careline.evaluate import START, Raised, evaluate, score, simulate
 from devices.catalog import Catalog
+from simulators.delivery import deliveries
 from simulators.faults import FaultKind, InjectedFault
+from simulators.fleet import make_device
 
 HOUR = 3600.0
 FAULT = InjectedFault("FR-000001", FaultKind.COMPRESSOR_DEGRADATION, START + 48 * HOUR, 6 * HOUR)
@@ -66,10 +68,10 @@ def test_the_diagnosis_at_the_last_detection_before_failure_is_judged() -> None:
 
 
 def test_a_small_seeded_run_of_the_real_detectors(catalog: Catalog) -> None:
-    injected, raised, device_days = simulate(
-        catalog, seed=1, refrigerators=6, washing_machines=3, days=4, faults=7
+    run = simulate(
+        catalog, seed=1, refrigerators=6, washing_machines=4, heat_pumps=4, days=4, faults=10
     )
-    result = score(injected, raised, device_days, cause_parts(catalog)).as_json()
+    result = evaluate(run, catalog).as_json()
     assert set(result) >= {
         "detected_before_failure",
         "median_lead_hours",
@@ -77,13 +79,49 @@ def test_a_small_seeded_run_of_the_real_detectors(catalog: Catalog) -> None:
         "diagnosis_accuracy",
         "faults",
         "device_days",
+        "by_type",
+        "late_readings",
     }
-    assert result["faults"] == 7
-    assert result["device_days"] == 36.0
-    assert result["detected_before_failure"] == 1.0
-    assert result["diagnosis_accuracy"] == 1.0
+    assert result["faults"] == 10
+    assert result["device_days"] == 56.0
+    assert {f.kind for f in run.injected} == set(FaultKind)
     assert result["by_kind"] == {
         kind.value: {"faults": 1, "detected": 1, "diagnosed_right": 1} for kind in FaultKind
     }
+    assert result["detected_before_failure"] == 1.0
+    assert result["diagnosis_accuracy"] == 1.0
     assert result["false_alarms_per_100_device_days"] == 0.0
-    assert {f.kind for f in injected} == set(FaultKind)
+    by_type = result["by_type"]
+    assert isinstance(by_type, dict)
+    assert by_type["heat_pump"] == {
+        "faults": 3,
+        "detected": 3,
+        "diagnosed_right": 3,
+        "false_alarms": 0,
+        "device_days": 16.0,
+        "false_alarms_per_100_device_days": 0.0,
+    }
+    # buffered outages were uploaded after live readings: the detectors saw them late
+    late = result["late_readings"]
+    assert isinstance(late, int)
+    assert late > 0
+
+
+def test_a_buffered_outage_arrives_late_after_the_live_reading_of_the_reconnect() -> None:
+    fridge = make_device(1, "refrigerator", 1)
+    stream = list(
+        deliveries(fridge, 1, START, START + 4 * 86400.0, 60.0, lambda t: {"x": t}, ["x"])
+    )
+    late = [d for d in stream if d.late]
+    assert late, "the seeded device has a buffered outage in four days"
+    first = late[0]
+    # the live reading of the reconnect came first, with the same arrival time
+    live = next(d for d in stream if d.arrival == first.arrival and not d.late)
+    assert stream.index(live) < stream.index(first)
+    assert first.t < live.t
+    # nothing was taken twice, and every late reading is delivered, in device-time order
+    times = [d.t for d in stream]
+    assert len(times) == len(set(times))
+    assert [d.t for d in late] == sorted(d.t for d in late)
+    # arrival order is what ingest sees: it is not device-time order
+    assert times != sorted(times)

@@ -57,3 +57,15 @@ def test_a_reading_out_of_order_does_not_restart_the_count() -> None:
         if minute == 10:
             events += watch.observe(T0 + 60 * minute - 30, 4.0)  # late, in range
     assert [type(e) for e in events] == [FaultOpened]
+
+
+def test_a_silence_inside_a_run_past_the_limit_starts_the_count_again() -> None:
+    door = LimitWatch(1, "door_open", HardLimit(0.5, True, 600, 120))
+    # open at the last reading before an hour without data, open again at the first after
+    assert door.observe(T0, 1.0) == []
+    assert door.observe(T0 + 3600, 1.0) == []  # not "open for an hour": nobody saw it
+    for minute in range(1, 10):
+        assert door.observe(T0 + 3600 + 60 * minute, 1.0) == []
+    [opened] = door.observe(T0 + 3600 + 600, 1.0)  # ten minutes of readings open: a fault
+    assert isinstance(opened, FaultOpened)
+    assert opened.opened_at == T0 + 3600

@@ -248,27 +248,27 @@ def test_apply_all_combines_the_faults_of_one_device() -> None:
 
 
 def test_plan_faults_picks_distinct_devices_of_the_right_type_inside_the_window() -> None:
-    fleet = make_fleet(21, refrigerators=8, washing_machines=4)
+    fleet = make_fleet(21, refrigerators=8, washing_machines=4, heat_pumps=3)
     types = {d.serial: d.device_type for d in fleet}
     window = (T0 + 17.5, T0 + 2 * DAY)
-    faults = plan_faults(fleet, 9, seed=21, window=window)
-    assert faults == plan_faults(fleet, 9, seed=21, window=window)
-    assert len({f.serial for f in faults}) == 9
+    faults = plan_faults(fleet, 10, seed=21, window=window)
+    assert faults == plan_faults(fleet, 10, seed=21, window=window)
+    assert len({f.serial for f in faults}) == 10
     assert {f.kind for f in faults} == set(FaultKind)
     for fault in faults:
         assert types[fault.serial] == PROFILES[fault.kind].device_type
         assert window[0] <= fault.onset < window[1]
         assert fault.onset % 60 == 0
     assert [f.onset for f in faults] == sorted(f.onset for f in faults)
-    assert plan_faults(fleet, 9, seed=22, window=window) != faults
+    assert plan_faults(fleet, 10, seed=22, window=window) != faults
     only = plan_faults(
         fleet, 4, 1, window, kinds=[FaultKind.BEARING_WEAR], ramp_s={FaultKind.BEARING_WEAR: 60}
     )
     assert {(types[f.serial], f.ramp_s) for f in only} == {("washing_machine", 60)}
     with pytest.raises(ValueError, match="cannot plan 5 faults"):
         plan_faults(fleet, 5, 1, window, kinds=[FaultKind.BEARING_WEAR])
-    with pytest.raises(ValueError, match="cannot plan 13 faults"):
-        plan_faults(fleet, 13, 1, window)
+    with pytest.raises(ValueError, match="cannot plan 16 faults"):
+        plan_faults(fleet, 16, 1, window)
 
 
 # -- clock ------------------------------------------------------------------------------------
@@ -487,6 +487,7 @@ def test_run_sends_one_message_per_device_per_step() -> None:
         "door_open",
         "duty_cycle",
         "condenser_temp",
+        "defrost",
     }
 
 
