@@ -196,12 +196,13 @@ def measure_offers(
         migrate.upgrade(url)
         _seed(url, entries)
         threads = settings.presence.threads
-        pool = open_pool(url, min_size=threads + 2, max_size=threads + 4)
+        pool = open_pool(url, min_size=threads + 2, max_size=threads + 6)
         stack.callback(pool.close)
         offers = settings.offers.model_copy(
             update={"quiet_start_hour": 0, "quiet_end_hour": 0, "per_customer_per_day": 100}
         )
-        rule = offer_rule(settings.model_copy(update={"offers": offers}))
+        rule = offer_rule(settings.model_copy(update={"offers": offers}), conninfo=url)
+        stack.callback(rule.close)
         push = MqttPushChannel("127.0.0.1", broker.port, clock=utc_now)
         stack.callback(push.close)
         dispatcher = Dispatcher(

@@ -86,6 +86,27 @@ class PostgresOutbox:
         )
         return cur.rowcount > 0
 
+    def enqueue_many(self, messages: list[Message], now: datetime) -> int:
+        """Several pending messages in one statement; how many were new."""
+        if not messages:
+            return 0
+        values = ", ".join(
+            ["(%s, %s, %s, %s, %s, %s, %s, %s, %s, 'pending', %s, %s)"] * len(messages)
+        )
+        params: list[Any] = []
+        for m in messages:
+            params.extend((
+                m.idempotency_key, m.customer_id, m.channel, m.purpose, m.recipient, m.subject,
+                m.body, Jsonb(m.payload), m.expires_at, now, now,
+            ))  # fmt: skip
+        cur = self._conn.execute(
+            "INSERT INTO outbox (idempotency_key, customer_id, channel, purpose, recipient, "
+            "subject, body, payload, expires_at, status, next_attempt_at, created_at) "
+            f"VALUES {values} ON CONFLICT (idempotency_key) DO NOTHING",
+            params,
+        )
+        return cur.rowcount
+
 
 def claim(
     conn: psycopg.Connection[TupleRow], now: datetime, lease_s: float, limit: int

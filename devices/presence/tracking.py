@@ -2,7 +2,9 @@
 
 One call per sightings message, inside the caller's transaction. The message's digest is
 recorded first, so that a redelivered message changes nothing (no second entry, visit or
-count). Raw sightings are not stored: only zone entries and exits, visits with their dwell,
+count). A message that sees an installation still inside a zone also reports its dwell so
+far (``ZoneChange.DWELL``, not stored) for offers that need a minimum dwell. Raw sightings
+are not stored: only zone entries and exits, visits with their dwell,
 and anonymous per-zone daily counts (data minimisation).
 """
 
@@ -198,11 +200,13 @@ def apply_sightings(
     held = _load(conn, installation_id)
     events: list[ZoneEvent] = []
     unmapped = 0
+    observed: set[int] = set()
     for sighting in sorted(sightings, key=lambda s: s.at):
         zone_id = zones.get(sighting.beacon)
         if zone_id is None:
             unmapped += 1
             continue
+        observed.add(zone_id)
         state = held.setdefault(zone_id, _Held(None, None, False))
         state.track, changes = observe(state.track, sighting.at, sighting.rssi, rules)
         events.extend(
@@ -218,7 +222,27 @@ def apply_sightings(
             )
     for zone_id, state in held.items():
         _save(conn, installation_id, zone_id, state)
+    events.extend(_dwelling(installation_id, customer_id, held, observed))
     return Applied(events, unmapped=unmapped)
+
+
+def _dwelling(
+    installation_id: str, customer_id: int, held: dict[int, _Held], observed: set[int]
+) -> list[ZoneEvent]:
+    """A DWELL event for each zone this message saw the installation still inside."""
+    out = []
+    for zone_id in sorted(observed):
+        state = held.get(zone_id)
+        track = None if state is None else state.track
+        if state is None or track is None or track.state is not TrackState.INSIDE:
+            continue
+        if track.entered_at is None or state.visit_id is None:
+            continue
+        dwell = (track.last_seen - track.entered_at).total_seconds()
+        if dwell > 0:
+            out.append(ZoneEvent(ZoneChange.DWELL, track.last_seen, installation_id,
+                                 customer_id, zone_id, state.visit_id, dwell))  # fmt: skip
+    return out
 
 
 def expire_tracks(conn: Connection, now: datetime, rules: PresenceRules) -> list[ZoneEvent]:
