@@ -29,7 +29,7 @@ from psycopg_pool import ConnectionPool
 from devices.presence.model import PresenceRules, ZoneChange
 from devices.presence.tracking import Applied
 from ingest.messages import RawMessage, Rejection, processing_error
-from ingest.presence import ZoneEventHandler, apply_message, dead_letter
+from ingest.presence import ZoneEventHandler, apply_message, apply_messages, dead_letter
 
 log = logging.getLogger(__name__)
 _STOP = object()
@@ -131,7 +131,7 @@ class PresenceWorker:
             return
         try:
             with self._pool.connection() as conn:
-                outcomes = [apply_message(conn, m, self._rules) for m in messages]
+                outcomes = apply_messages(conn, messages, self._rules)
                 events = [e for o in outcomes if isinstance(o, Applied) for e in o.events]
                 if self._on_events is not None and events:
                     self._on_events(conn, events)  # the batch's zone events decided together

@@ -291,9 +291,9 @@ def decide_offers(
     for e in allowed:
         since[e.customer_id] = min(e.at, since.get(e.customer_id, e.at))
     histories = customer_histories(conn, since, limits)
-    wanted = _wanted(campaigns, allowed, histories)
+    wanted, needed = _wanted(campaigns, allowed, histories)
     now = max(e.decided_at for e in entries)
-    allocator.top_up(conn, wanted, len(allowed), now)
+    allocator.top_up(conn, wanted, needed, now)
     held = allocator.hold(conn, [c.id for c in wanted])
     batch = _Batch(
         learner, limits, holdout_percent, campaigns, held, histories, {c.id for c in wanted}
@@ -321,17 +321,20 @@ def _offered(campaigns: list[Campaign], entry: Entry) -> list[Campaign]:
 
 def _wanted(
     campaigns: list[Campaign], entries: list[Entry], histories: dict[int, History]
-) -> list[Campaign]:
-    """The campaigns some entry could receive if units were left (whose units to hold)."""
+) -> tuple[list[Campaign], dict[int, int]]:
+    """The campaigns some entry could receive if units were left (whose units to hold),
+    and for how many entries each."""
     plenty: dict[int, str] = {}
     wanted: dict[int, Campaign] = {}
+    needed: dict[int, int] = {}
     for entry in entries:
         ctx = _context(entry)
         history = histories[entry.customer_id]
         offered = _offered(campaigns, entry)
         for c in candidates(offered, ctx, history, service_only=False, exhausted=plenty):
             wanted[c.id] = c
-    return list(wanted.values())
+            needed[c.id] = needed.get(c.id, 0) + 1
+    return list(wanted.values()), needed
 
 
 def _write(

@@ -4,10 +4,11 @@ Spending one unit per offer on the campaign row made that row the hottest lock i
 pipeline: every decision transaction held it until commit, so the presence threads queued
 behind each other. Instead each deciding thread (a *holder*: this process's token and the
 thread's name) takes a chunk of units (stock, and the budget they cost) from the campaign
-row in a short transaction on its own connection (:meth:`StockAllocator.top_up`, before the
-decisions' transaction locks anything), and spends them inside the decisions' transaction on its own
-reservation row, which nobody else writes (:meth:`StockAllocator.hold`, then
-:meth:`Held.commit`). So:
+row in a short transaction on its own connection (:meth:`StockAllocator.top_up`, before
+the decisions' transaction locks anything; ``FOR NO KEY UPDATE``, so decisions that
+reference the campaign, which take a key-share lock, never wait for it), and spends them
+inside the decisions' transaction on its own reservation row, which nobody else writes
+(:meth:`StockAllocator.hold`, then :meth:`Held.commit`). So:
 
 - never over stock or budget: the campaign row only gives what it has (``stock``, and
   ``(budget - spent) / cost`` units), and the database checks ``used <= units``;
@@ -50,7 +51,7 @@ WITH c AS (
     SELECT id, GREATEST(0, LEAST(%(take)s, stock,
            CASE WHEN cost_cents > 0 THEN (budget_cents - spent_cents) / cost_cents
                 ELSE %(take)s END)) AS k
-    FROM campaigns WHERE id = %(id)s FOR UPDATE
+    FROM campaigns WHERE id = %(id)s FOR NO KEY UPDATE
 )
 UPDATE campaigns SET stock = campaigns.stock - c.k,
        spent_cents = campaigns.spent_cents + c.k * campaigns.cost_cents
@@ -116,7 +117,7 @@ class StockAllocator:
     """Reservations per (campaign, holder); one holder per deciding thread of this process."""
 
     def __init__(
-        self, conninfo: str | None = None, *, chunk: int = 32, lease_s: float = 300.0
+        self, conninfo: str | None = None, *, chunk: int = 64, lease_s: float = 300.0
     ) -> None:
         self._conninfo = conninfo
         self.chunk = chunk
@@ -143,9 +144,10 @@ class StockAllocator:
         return conn
 
     def top_up(
-        self, conn: Connection, campaigns: list[Campaign], needed: int, now: datetime
+        self, conn: Connection, campaigns: list[Campaign], needed: dict[int, int], now: datetime
     ) -> None:
-        """Hold at least ``needed`` units of each campaign where it has them.
+        """Hold at least ``needed[campaign id]`` units of each campaign where it has them
+        (taking at least a chunk when it takes).
 
         Runs in a transaction of its own (this thread's connection, committed here) so that
         the campaign rows are locked only for this short moment; with no ``conninfo``, in
@@ -162,7 +164,7 @@ class StockAllocator:
             self._top_up(own, campaigns, needed, now)
 
     def _top_up(
-        self, conn: Connection, campaigns: list[Campaign], needed: int, now: datetime
+        self, conn: Connection, campaigns: list[Campaign], needed: dict[int, int], now: datetime
     ) -> None:
         holder = self.holder()
         rows = conn.execute(
@@ -173,7 +175,8 @@ class StockAllocator:
         have = {int(r[0]): int(r[1]) for r in rows}
         for campaign in sorted(campaigns, key=lambda c: c.id):  # one lock order for all
             held = have.get(campaign.id, 0)
-            if held >= needed:
+            want = needed.get(campaign.id, 1)
+            if held >= want:
                 continue
             back = conn.execute(_RECLAIM, {"id": campaign.id, "now": now}).fetchone()
             returned = int(back[0]) if back else 0
@@ -184,7 +187,7 @@ class StockAllocator:
                     (returned, returned, campaign.id),
                 )
             took = conn.execute(
-                _TAKE, {"id": campaign.id, "take": max(self.chunk, needed) - held}
+                _TAKE, {"id": campaign.id, "take": max(self.chunk, want) - held}
             ).fetchone()
             units, stock_left = (0, 0) if took is None else (int(took[0]), int(took[1]))
             with self._lock:

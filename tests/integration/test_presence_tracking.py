@@ -81,7 +81,7 @@ def test_noisy_walk_is_one_visit_with_its_dwell(db: Pool) -> None:
     with db.connection() as conn:
         visits = conn.execute("SELECT count(*), min(dwell_seconds) FROM presence_visits").fetchone()
         counts = conn.execute(
-            "SELECT visits, exits, dwell_seconds FROM presence_zone_counts"
+            "SELECT sum(visits), sum(exits), sum(dwell_seconds) FROM presence_zone_counts"
         ).fetchone()
     assert visits is not None
     assert visits[0] == 1

@@ -15,6 +15,10 @@ from it instead of replaying every settled offer.
 
 ``outbox.status = 'expired'``: a message whose expiry passed before it could be sent.
 
+``presence_zone_counts.shard``: each presence thread adds to its own row of a zone's
+daily counts (one row per zone and day was locked by every entry until its batch
+committed); readers sum the shards.
+
 ``offer_decisions.trigger``: a visit is decided at its entry and, for campaigns that ask
 for a minimum dwell, once more when the dwell is reached (still one of each per visit).
 
@@ -55,6 +59,9 @@ def upgrade() -> None:
         ALTER TABLE outbox DROP CONSTRAINT IF EXISTS outbox_status_check;
         ALTER TABLE outbox ADD CONSTRAINT outbox_status_check
             CHECK (status IN ('pending', 'sending', 'sent', 'failed', 'suppressed', 'expired'));
+        ALTER TABLE presence_zone_counts ADD COLUMN shard smallint NOT NULL DEFAULT 0;
+        ALTER TABLE presence_zone_counts DROP CONSTRAINT presence_zone_counts_pkey;
+        ALTER TABLE presence_zone_counts ADD PRIMARY KEY (zone_id, day, shard);
         ALTER TABLE offer_decisions ADD COLUMN trigger text NOT NULL DEFAULT 'entry'
             CHECK (trigger IN ('entry', 'dwell'));
         ALTER TABLE offer_decisions DROP CONSTRAINT offer_decisions_visit_id_key;
@@ -72,6 +79,17 @@ def downgrade() -> None:
         FROM (SELECT campaign_id, sum(units - used) AS unused FROM campaign_reservations
               GROUP BY campaign_id) r WHERE r.campaign_id = c.id;
         UPDATE outbox SET status = 'failed', last_error = 'expired' WHERE status = 'expired';
+        CREATE TABLE presence_zone_counts_merged AS
+            SELECT zone_id, day, sum(visits)::integer AS visits, sum(exits)::integer AS exits,
+                   sum(dwell_seconds) AS dwell_seconds
+            FROM presence_zone_counts GROUP BY zone_id, day;
+        DELETE FROM presence_zone_counts;
+        ALTER TABLE presence_zone_counts DROP CONSTRAINT presence_zone_counts_pkey;
+        ALTER TABLE presence_zone_counts DROP COLUMN shard;
+        ALTER TABLE presence_zone_counts ADD PRIMARY KEY (zone_id, day);
+        INSERT INTO presence_zone_counts (zone_id, day, visits, exits, dwell_seconds)
+            SELECT zone_id, day, visits, exits, dwell_seconds FROM presence_zone_counts_merged;
+        DROP TABLE presence_zone_counts_merged;
         DELETE FROM offer_decisions WHERE trigger = 'dwell';
         ALTER TABLE offer_decisions DROP CONSTRAINT offer_decisions_visit_trigger;
         ALTER TABLE offer_decisions ADD CONSTRAINT offer_decisions_visit_id_key UNIQUE (visit_id);
