@@ -146,6 +146,23 @@ def mark_sent(conn: psycopg.Connection[TupleRow], row: OutboxRow, now: datetime)
     return _settle(conn, row, "status = 'sent', sent_at = %(now)s, last_error = NULL", {"now": now})
 
 
+def mark_sent_many(conn: psycopg.Connection[TupleRow], rows: list[OutboxRow], now: datetime) -> int:
+    """:func:`mark_sent` for many rows in one statement (each only while its claim holds)."""
+    if not rows:
+        return 0
+    cur = conn.execute(
+        "UPDATE outbox o SET status = 'sent', sent_at = %s, last_error = NULL, "
+        "claimed_until = NULL FROM unnest(%s::bigint[], %s::timestamptz[]) AS c(id, claimed) "
+        "WHERE o.id = c.id AND o.status = 'sending' AND o.claimed_until = c.claimed",
+        (now, [r.id for r in rows], [r.claimed_until for r in rows]),
+    )
+    return cur.rowcount
+
+
+def mark_expired(conn: psycopg.Connection[TupleRow], row: OutboxRow, reason: str) -> bool:
+    return _settle(conn, row, "status = 'expired', last_error = %(why)s", {"why": reason})
+
+
 def mark_suppressed(conn: psycopg.Connection[TupleRow], row: OutboxRow, reason: str) -> bool:
     return _settle(conn, row, "status = 'suppressed', last_error = %(why)s", {"why": reason})
 
