@@ -144,7 +144,11 @@ class StockAllocator:
         return conn
 
     def top_up(
-        self, conn: Connection, campaigns: list[Campaign], needed: dict[int, int], now: datetime
+        self,
+        conn: Connection | None,
+        campaigns: list[Campaign],
+        needed: dict[int, int],
+        now: datetime,
     ) -> None:
         """Hold at least ``needed[campaign id]`` units of each campaign where it has them
         (taking at least a chunk when it takes).
@@ -157,6 +161,7 @@ class StockAllocator:
         if not campaigns:
             return
         if self._conninfo is None:
+            assert conn is not None, "no connection of our own: top up in the caller's"
             self._top_up(conn, campaigns, needed, now)
             return
         own = self._connection()
@@ -218,13 +223,17 @@ class StockAllocator:
             why = dict(self._empty_why)
         return Held(conn, holder, {int(r[0]): int(r[1]) for r in rows}, why, self.lease_s)
 
-    def release(self, conn: Connection | None = None) -> int:
-        """Give this process's unused units back to their campaigns (a clean stop), and
-        close the threads' own connections."""
+    def close(self) -> None:
+        """Close the threads' own connections (what they hold stays held: see the lease)."""
         with self._lock:
             own, self._own = self._own, []
         for c in own:
             c.close()
+
+    def release(self, conn: Connection | None = None) -> int:
+        """Give this process's unused units back to their campaigns (a clean stop), and
+        close the threads' own connections."""
+        self.close()
         if conn is None:
             if self._conninfo is None:
                 return 0
