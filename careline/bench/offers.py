@@ -65,6 +65,7 @@ class OffersBenchResult:
     by_reason: dict[str, int]
     decide_p99_ms: float = float("nan")
     push_p99_ms: float = float("nan")
+    cpu_ms_per_entry: float = float("nan")  # this process: publisher, workers, phones
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -79,6 +80,7 @@ class OffersBenchResult:
             "suppressed_by_reason": self.by_reason,
             "decide_p99_ms": round(self.decide_p99_ms, 1),
             "push_p99_ms": round(self.push_p99_ms, 1),
+            "cpu_ms_per_entry": round(self.cpu_ms_per_entry, 2),
         }
 
 
@@ -230,12 +232,24 @@ def measure_offers(
         source.start()
         stack.callback(source.stop)
         sent: dict[int, float] = {}
+        cpu_started = time.process_time()
         started = time.time()
+        finished: list[float] = []
+
+        def watch() -> None:  # when the last entry was applied (not after the publisher's wait)
+            deadline = time.time() + 120 + seconds
+            while time.time() < deadline:
+                if worker.stats.applied + worker.stats.dead_letters >= entries:
+                    break
+                time.sleep(0.01)
+            finished.append(time.time())
+
+        watcher = threading.Thread(target=watch, name="bench-watch", daemon=True)
+        watcher.start()
         _publish(broker.port, rate, seconds, sent)
-        deadline = time.time() + 120
-        while time.time() < deadline and worker.stats.applied + worker.stats.dead_letters < entries:
-            time.sleep(0.05)
-        applied_at = time.time()
+        watcher.join()
+        applied_at = finished[0]
+        cpu = time.process_time() - cpu_started
         applied = worker.stats.applied
         time.sleep(2)  # the last pushes
         with pool.connection() as conn:
@@ -266,6 +280,7 @@ def measure_offers(
         by_reason={r: n for (o, r), n in sorted(counted.items()) if o == "suppressed"},
         decide_p99_ms=_percentile(decide, 0.99) if decide else float("nan"),
         push_p99_ms=_percentile(pushed, 0.99) if pushed else float("nan"),
+        cpu_ms_per_entry=cpu * 1000 / max(applied, 1),
     )
 
 
