@@ -191,6 +191,16 @@ def _publish(port: int, rate: int, seconds: float, sent: dict[int, float]) -> No
         client.disconnect()
 
 
+def _watch(worker: PresenceWorker, entries: int, limit_s: float, finished: list[float]) -> None:
+    """When the last entry was applied (not after the publisher's own wait)."""
+    deadline = time.time() + limit_s
+    while time.time() < deadline:
+        if worker.stats.applied + worker.stats.dead_letters >= entries:
+            break
+        time.sleep(0.01)
+    finished.append(time.time())
+
+
 def measure_offers(
     settings: Settings, rate: int, seconds: float, mosquitto: str | None
 ) -> OffersBenchResult:
@@ -235,16 +245,9 @@ def measure_offers(
         cpu_started = time.process_time()
         started = time.time()
         finished: list[float] = []
-
-        def watch() -> None:  # when the last entry was applied (not after the publisher's wait)
-            deadline = time.time() + 120 + seconds
-            while time.time() < deadline:
-                if worker.stats.applied + worker.stats.dead_letters >= entries:
-                    break
-                time.sleep(0.01)
-            finished.append(time.time())
-
-        watcher = threading.Thread(target=watch, name="bench-watch", daemon=True)
+        watcher = threading.Thread(
+            target=_watch, args=(worker, entries, 120 + seconds, finished), daemon=True
+        )
         watcher.start()
         _publish(broker.port, rate, seconds, sent)
         watcher.join()

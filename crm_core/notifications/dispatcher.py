@@ -183,7 +183,9 @@ def _send(channel: ChannelAdapter, rows: list[OutboxRow]) -> list[DeliveryError 
         try:
             channel.send(row)
         except DeliveryError as exc:
-            out.append(exc)
+            # Kept without its traceback and cause: those hold what the channel had open
+            # (an HTTP error's response), which must go when this handler ends.
+            out.append(type(exc)(str(exc)))
         else:
             out.append(None)
     return out

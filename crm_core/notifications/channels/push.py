@@ -137,7 +137,7 @@ class MqttPushChannel:
             try:
                 client = self._connected()
             except DeliveryError as exc:
-                return [exc] * len(rows)
+                return [type(exc)(str(exc))] * len(rows)  # without what the cause held
             for n, row in enumerate(rows):
                 try:
                     topic, payload, properties = self._prepare(row)
