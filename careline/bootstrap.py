@@ -29,6 +29,7 @@ from careline.embedded.services import EmbeddedBroker, EmbeddedPostgres
 from careline.embedded.smtp import MAIL_FOLDER, EmbeddedSmtp
 from careline.settings import Settings
 from crm_core.campaigns.learner import OfferLearner
+from crm_core.campaigns.stock import StockAllocator
 from crm_core.consent.links import PreferenceLinks
 from crm_core.consent.postgres import PostgresConsentLedger
 from crm_core.kernel import migrate
@@ -491,13 +492,18 @@ class Presence:
     offers: OfferRule
 
 
-def offer_rule(settings: Settings, clock: Clock = utc_now) -> OfferRule:
+def offer_rule(
+    settings: Settings, clock: Clock = utc_now, conninfo: str | None = None
+) -> OfferRule:
+    """The offer rule; with ``conninfo``, its stock reservations are taken on connections
+    of their own (see :mod:`crm_core.campaigns.stock`)."""
     group = settings.offers
     return OfferRule(
         OfferLearner(explore=group.explore_percent / 100),
         group.limits(),
         group.holdout_percent,
         clock=clock,
+        allocator=StockAllocator(conninfo),
     )
 
 
@@ -506,7 +512,7 @@ def build_presence(
 ) -> Presence:
     """Shoppers' sightings (``ps/<installation>/sightings``) on the ingest broker, each zone entry
     decided as an offer in the same transaction."""
-    rule = offer_rule(settings, clock)
+    rule = offer_rule(settings, clock, endpoints.database_url)
     worker = PresenceWorker(
         database.pool, settings.presence.rules(), rule, threads=settings.presence.threads
     )
@@ -529,7 +535,9 @@ def build_presence(
 
 
 def start_presence(presence: Presence, stack: ExitStack) -> None:
-    """Start the worker, then the subscription; on the way out, the reverse."""
+    """Start the worker, then the subscription; on the way out, the reverse (and the offer
+    rule's unused stock reservations go back to their campaigns)."""
+    stack.callback(presence.offers.close)
     presence.worker.start()
     stack.callback(presence.worker.stop)
     presence.source.start()

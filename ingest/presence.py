@@ -34,14 +34,9 @@ import psycopg
 from psycopg.rows import TupleRow
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from devices.presence.batch import Sightings, apply_batch
 from devices.presence.model import PresenceRules, eddystone_identifier, ibeacon_identifier
-from devices.presence.tracking import (
-    Applied,
-    Sighting,
-    UnknownInstallation,
-    ZoneEvent,
-    apply_sightings,
-)
+from devices.presence.tracking import Applied, Sighting, UnknownInstallation, ZoneEvent
 from ingest.messages import DecodeError, RawMessage, Rejection, RejectReason
 from ingest.storable import storable
 from ingest.store import UPSERT_DEAD_LETTER, message_digest
@@ -173,6 +168,45 @@ def dead_letter(conn: Connection, rejection: Rejection) -> None:
     )
 
 
+def _decoded(message: RawMessage) -> Sightings:
+    installation_id = parse_presence_topic(message.topic)
+    if message.oversized is not None:
+        raise DecodeError(
+            RejectReason.TOO_LARGE, f"payload of {message.oversized.size} bytes is too large"
+        )
+    sightings = decode_sightings(message.payload)
+    received = datetime.fromtimestamp(message.received_at, UTC)
+    return Sightings(installation_id, sightings, message_digest(message), received)
+
+
+def apply_messages(
+    conn: Connection, messages: list[RawMessage], rules: PresenceRules
+) -> list[Applied | Rejection]:
+    """Apply many sightings messages in the caller's transaction (in order), dead-lettering
+    those refused; each one's outcome. The zone events are the caller's to hand on."""
+    outcomes: list[Applied | Rejection | None] = []
+    good: list[tuple[int, RawMessage, Sightings]] = []
+    for message in messages:
+        try:
+            good.append((len(outcomes), message, _decoded(message)))
+            outcomes.append(None)
+        except DecodeError as exc:
+            outcomes.append(Rejection(message, exc.reason, exc.detail))
+    applied = apply_batch(conn, [g[2] for g in good], rules)
+    for (n, message, _), result in zip(good, applied, strict=True):
+        if isinstance(result, UnknownInstallation):
+            outcomes[n] = Rejection(message, RejectReason.UNKNOWN_INSTALLATION, str(result))
+        else:
+            outcomes[n] = result
+    done: list[Applied | Rejection] = []
+    for outcome in outcomes:
+        assert outcome is not None
+        if isinstance(outcome, Rejection):
+            dead_letter(conn, outcome)
+        done.append(outcome)
+    return done
+
+
 def apply_message(
     conn: Connection,
     message: RawMessage,
@@ -180,24 +214,7 @@ def apply_message(
     on_events: ZoneEventHandler | None = None,
 ) -> Applied | Rejection:
     """Apply one sightings message in the caller's transaction, or dead-letter it."""
-    try:
-        installation_id = parse_presence_topic(message.topic)
-        if message.oversized is not None:
-            raise DecodeError(
-                RejectReason.TOO_LARGE, f"payload of {message.oversized.size} bytes is too large"
-            )
-        sightings = decode_sightings(message.payload)
-        received = datetime.fromtimestamp(message.received_at, UTC)
-        applied = apply_sightings(
-            conn, installation_id, sightings, rules, message_digest(message), received
-        )
-    except DecodeError as exc:
-        rejection = Rejection(message, exc.reason, exc.detail)
-    except UnknownInstallation as exc:
-        rejection = Rejection(message, RejectReason.UNKNOWN_INSTALLATION, str(exc))
-    else:
-        if on_events is not None and applied.events:
-            on_events(conn, applied.events)
-        return applied
-    dead_letter(conn, rejection)
-    return rejection
+    [outcome] = apply_messages(conn, [message], rules)
+    if on_events is not None and isinstance(outcome, Applied) and outcome.events:
+        on_events(conn, outcome.events)
+    return outcome

@@ -1,11 +1,12 @@
-"""The presence worker: sightings from the broker, applied one message per transaction.
+"""The presence worker: sightings from the broker, applied a batch of messages per transaction.
 
 ``threads`` threads apply messages concurrently (psycopg releases the interpreter lock
 while PostgreSQL works); an installation's messages always go to the same thread, so its
 sightings are applied in order. Each message is acknowledged to the broker only after its
 transaction commits (its zone events, visits and whatever the zone-event handlers wrote,
 or its dead letter), and acknowledgements leave in the order the messages arrived (MQTT
-4.6.0-2), however the threads finish. While the
+4.6.0-2), however the threads finish. The zone events of a batch go to the handler in one
+call (offers are decided set-based for the batch). While the
 database is away the message is retried, never dropped; a message that makes our own code
 fail is dead-lettered as ``processing_error`` so that it cannot block the ones behind it.
 """
@@ -25,10 +26,10 @@ import psycopg
 from psycopg.rows import TupleRow
 from psycopg_pool import ConnectionPool
 
-from devices.presence.model import PresenceRules
+from devices.presence.model import PresenceRules, ZoneChange
 from devices.presence.tracking import Applied
 from ingest.messages import RawMessage, Rejection, processing_error
-from ingest.presence import ZoneEventHandler, apply_message, dead_letter
+from ingest.presence import ZoneEventHandler, apply_message, apply_messages, dead_letter
 
 log = logging.getLogger(__name__)
 _STOP = object()
@@ -130,7 +131,10 @@ class PresenceWorker:
             return
         try:
             with self._pool.connection() as conn:
-                outcomes = [apply_message(conn, m, self._rules, self._on_events) for m in messages]
+                outcomes = apply_messages(conn, messages, self._rules)
+                events = [e for o in outcomes if isinstance(o, Applied) for e in o.events]
+                if self._on_events is not None and events:
+                    self._on_events(conn, events)  # the batch's zone events decided together
         except psycopg.OperationalError:
             outcomes = None  # retried one by one, with backoff
         except Exception:
@@ -183,4 +187,6 @@ class PresenceWorker:
                 self.stats.duplicates += 1
             else:
                 self.stats.applied += 1
-                self.stats.zone_events += len(outcome.events)
+                self.stats.zone_events += sum(
+                    e.kind is not ZoneChange.DWELL for e in outcome.events
+                )

@@ -31,7 +31,8 @@ TABLES = (
     "service_contracts, "
     "detector_overrides, baseline_resets, "
     "consent_records, outbox, devices, sites, customers, staff_sessions, staff_users, api_keys, "
-    "offer_decisions, campaigns, presence_zone_events, presence_visits, presence_tracks, "
+    "offer_decisions, campaign_reservations, offer_learner_state, campaigns, "
+    "presence_zone_events, presence_visits, presence_tracks, "
     "presence_seen, presence_zone_counts, presence_installations, presence_beacons, "
     "presence_zones, presence_stores, pos_receipts"
 )

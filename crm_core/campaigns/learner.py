@@ -13,8 +13,10 @@ expired unused, so the bound ranks by expected value (p x value - cost; conventi
 A share of decisions (``explore``) picks uniformly among the candidates and is logged as
 such: those are the unbiased logs the offline replay evaluation uses (Li et al., 2011).
 
-The model lives in the deciding process. At start it replays every settled offer; then it
-catches up on offers settled since (redeemed, or expired), at most every few seconds.
+The model is shared through PostgreSQL (:mod:`crm_core.campaigns.learner_state`): every few
+seconds a deciding process adds the offers settled since the state's watermark (redeemed,
+or expired) to the one state row, under its row lock, and rebuilds its model from it. A
+restart loads the row; two processes hold the same policy after each catch-up.
 """
 
 from __future__ import annotations
@@ -29,8 +31,10 @@ from typing import Any
 
 import psycopg
 from psycopg.rows import TupleRow
+from psycopg.types.json import Jsonb
 from river import bandit
 
+from crm_core.campaigns.learner_state import LearnerState
 from crm_core.campaigns.model import Campaign, Context, History
 
 Connection = psycopg.Connection[TupleRow]
@@ -72,14 +76,33 @@ class Choice:
 
 
 class OfferLearner:
-    """The policy, thread-safe; ``choose`` then, once the offer is settled, ``learn``."""
+    """The policy, thread-safe; ``choose``, and ``catch_up`` to learn from settled offers.
 
-    def __init__(self, *, alpha: float = 1.0, explore: float = 0.1, seed: int | None = None):
+    With ``shared`` (the default), :meth:`catch_up` learns through the one state row in
+    PostgreSQL (:mod:`crm_core.campaigns.learner_state`) and rebuilds the policy from it;
+    without, it learns on its own from the settled offers since its last call (offline
+    replays, tests of the policy itself).
+    """
+
+    def __init__(
+        self,
+        *,
+        alpha: float = 1.0,
+        explore: float = 0.1,
+        seed: int | None = None,
+        shared: bool = True,
+        writer: str = "careline",
+    ):
+        self._alpha = alpha
+        self._seed = seed
         self._policy = bandit.LinUCBDisjoint(alpha=alpha, seed=seed)
         self._explore = explore
         self._rng = random.Random(seed)
         self._lock = threading.Lock()
         self._watermark: datetime | None = None
+        self._shared = shared
+        self._writer = writer
+        self._version: tuple[datetime | None, int] | None = None
         self.learned = 0
 
     def choose(self, options: list[Campaign], ctx: Context, history: History) -> Choice:
@@ -98,12 +121,56 @@ class OfferLearner:
             self.learned += 1
 
     def catch_up(self, conn: Connection, now: datetime) -> int:
-        """Learn from the offers settled since the last call (all of them the first time)."""
-        rows = settled(conn, self._watermark, now)
+        """Learn from the offers settled since the last call (all of them the first time);
+        how many were new."""
+        if not self._shared:
+            rows = settled(conn, self._watermark, now)
+            for campaign_id, context, value in rows:
+                self.learn(campaign_id, context, value)
+            self._watermark = now
+            return len(rows)
+        conn.execute(
+            "INSERT INTO offer_learner_state (name, state, watermark, learned, writer, "
+            "updated_at) VALUES ('linucb', %s, NULL, 0, %s, %s) ON CONFLICT (name) DO NOTHING",
+            (Jsonb(LearnerState().as_json()), self._writer, now),
+        )
+        row = conn.execute(
+            "SELECT state, watermark, learned FROM offer_learner_state WHERE name = 'linucb' "
+            "FOR UPDATE"
+        ).fetchone()
+        assert row is not None
+        state = LearnerState.from_json(dict(row[0]))
+        watermark: datetime | None = row[1]
+        rows = settled(conn, watermark, now) if watermark is None or now > watermark else []
         for campaign_id, context, value in rows:
-            self.learn(campaign_id, context, value)
-        self._watermark = now
+            state.add(str(campaign_id), context, value)
+        if rows or watermark is None or now > watermark:
+            watermark = now
+            conn.execute(
+                "UPDATE offer_learner_state SET state = %s, watermark = %s, learned = %s, "
+                "writer = %s, updated_at = %s WHERE name = 'linucb'",
+                (Jsonb(state.as_json()), watermark, state.learned, self._writer, now),
+            )
+        version = (watermark, state.learned)
+        if version != self._version:
+            self._rebuild(state)
+            self._version = version
         return len(rows)
+
+    def _rebuild(self, state: LearnerState) -> None:
+        policy = bandit.LinUCBDisjoint(alpha=self._alpha, seed=self._seed)
+        for arm, stats in state.arms.items():
+            for x, y in stats.samples():
+                policy.update(arm, x, y)  # type: ignore[no-untyped-call]
+        with self._lock:
+            self._policy = policy
+            self.learned = state.learned
+
+    def upper_bound(self, campaign_id: int, context: Features) -> float:
+        """The arm's upper confidence bound in this context (to compare two learners)."""
+        model = self._policy._bayes_lin_regs[str(campaign_id)]
+        dist = model.predict_one(context, with_dist=True)  # type: ignore[no-untyped-call]
+        return float(dist.mu + self._alpha * dist.sigma)
 
 
 def settled(

@@ -32,6 +32,7 @@ True
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Final, Literal
@@ -153,8 +154,17 @@ def suppression(ctx: Context, history: History, limits: Limits) -> Stop | None:
     return None
 
 
-def campaign_stop(campaign: Campaign, ctx: Context, history: History) -> str | None:
-    """Why this campaign cannot go to this entry (the first rule that fails), or None."""
+def campaign_stop(
+    campaign: Campaign,
+    ctx: Context,
+    history: History,
+    exhausted: Mapping[int, str] | None = None,
+) -> str | None:
+    """Why this campaign cannot go to this entry (the first rule that fails), or None.
+
+    ``exhausted`` (campaign id -> ``out_of_stock``/``budget_spent``) replaces the row's
+    stock and budget figures where the caller holds the units (reservations).
+    """
     in_zone = ctx.zone_id in campaign.zone_ids
     in_category = bool(set(campaign.categories) & set(ctx.categories))
     last = history.last_sent.get(campaign.id)
@@ -164,8 +174,8 @@ def campaign_stop(campaign: Campaign, ctx: Context, history: History) -> str | N
             "other_zone",
             bool(campaign.zone_ids or campaign.categories) and not (in_zone or in_category),
         ),
-        ("out_of_stock", campaign.stock <= 0),
-        ("budget_spent", campaign.spent_cents + campaign.cost_cents > campaign.budget_cents),
+        ("out_of_stock", _out_of("out_of_stock", campaign, exhausted)),
+        ("budget_spent", _out_of("budget_spent", campaign, exhausted)),
         ("dwell_not_reached", ctx.dwell_s < campaign.min_dwell_s),
         ("days_apart", last is not None and ctx.at - last < timedelta(days=campaign.days_apart)),
         ("campaign_cap", history.times_sent.get(campaign.id, 0) >= campaign.max_per_customer),
@@ -177,6 +187,14 @@ def campaign_stop(campaign: Campaign, ctx: Context, history: History) -> str | N
     return next((rule for rule, failed in checks if failed), None)
 
 
+def _out_of(rule: str, campaign: Campaign, exhausted: Mapping[int, str] | None) -> bool:
+    if exhausted is not None:
+        return exhausted.get(campaign.id) == rule
+    if rule == "out_of_stock":
+        return campaign.stock <= 0
+    return campaign.spent_cents + campaign.cost_cents > campaign.budget_cents
+
+
 def fitting_appliance(campaign: Campaign, history: History) -> FailingAppliance | None:
     """The customer's failing appliance a service campaign is for, if any."""
     for appliance in history.failing:
@@ -186,13 +204,19 @@ def fitting_appliance(campaign: Campaign, history: History) -> FailingAppliance 
 
 
 def candidates(
-    campaigns: list[Campaign], ctx: Context, history: History, *, service_only: bool
+    campaigns: list[Campaign],
+    ctx: Context,
+    history: History,
+    *,
+    service_only: bool,
+    exhausted: Mapping[int, str] | None = None,
 ) -> list[Campaign]:
     """The campaigns this entry may receive (only service help when ``service_only``)."""
     return [
         c
         for c in campaigns
-        if (c.kind == "service" or not service_only) and campaign_stop(c, ctx, history) is None
+        if (c.kind == "service" or not service_only)
+        and campaign_stop(c, ctx, history, exhausted) is None
     ]
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import psycopg
@@ -11,6 +11,7 @@ from psycopg.rows import TupleRow
 from psycopg.types.json import Jsonb
 
 from crm_core.campaigns.model import Campaign, FailingAppliance, History, Limits, Outcome
+from crm_core.campaigns.stock import BALANCE_SQL, SPENT_SQL, STOCK_SQL
 from crm_core.kernel.audit import record_audit
 from crm_core.kernel.errors import NotFound
 
@@ -55,66 +56,89 @@ def add_campaign(conn: Connection, fields: dict[str, Any], now: datetime, actor:
     return campaign
 
 
+def _select(where: str = "", order: str = "") -> str:
+    """Campaign rows with stock and spend as the read models show them (reservations'
+    unused units counted back, see :mod:`crm_core.campaigns.stock`)."""
+    columns = ", ".join(
+        STOCK_SQL if c == "stock" else SPENT_SQL if c == "spent_cents" else f"campaigns.{c}"
+        for c in (c.strip() for c in _COLUMNS.split(","))
+    )
+    return f"SELECT {columns} FROM campaigns {BALANCE_SQL} {where} {order}"
+
+
 def list_campaigns(conn: Connection) -> list[Campaign]:
-    rows = conn.execute(f"SELECT {_COLUMNS} FROM campaigns ORDER BY starts_at DESC, id").fetchall()
+    rows = conn.execute(_select(order="ORDER BY starts_at DESC, id")).fetchall()
     return [_campaign(r) for r in rows]
 
 
 def get_campaign(conn: Connection, campaign_id: int) -> Campaign:
-    row = conn.execute(f"SELECT {_COLUMNS} FROM campaigns WHERE id = %s", (campaign_id,)).fetchone()
+    row = conn.execute(_select("WHERE campaigns.id = %s"), (campaign_id,)).fetchone()
     if row is None:
         raise NotFound(f"no campaign {campaign_id}")
     return _campaign(row)
 
 
-def live_campaigns(conn: Connection, at: datetime) -> list[Campaign]:
-    rows = conn.execute(
-        f"SELECT {_COLUMNS} FROM campaigns WHERE starts_at <= %s AND ends_at > %s "
-        "AND stock > 0 AND spent_cents + cost_cents <= budget_cents",
-        (at, at),
-    ).fetchall()
+def unended_campaigns(conn: Connection, at: datetime) -> list[Campaign]:
+    """Campaigns not ended at ``at``, running or still to start (definitions: whether units
+    are left is the allocator's business, :mod:`crm_core.campaigns.stock`)."""
+    rows = conn.execute(f"SELECT {_COLUMNS} FROM campaigns WHERE ends_at > %s", (at,)).fetchall()
     return [_campaign(r) for r in rows]
 
 
-def customer_history(conn: Connection, customer_id: int, at: datetime, limits: Limits) -> History:
-    """What caps or suppresses offers to this customer, as it stands now."""
-    row = conn.execute(
+def customer_histories(
+    conn: Connection, since: dict[int, datetime], limits: Limits
+) -> dict[int, History]:
+    """What caps or suppresses offers to these customers, as it stands now (a few queries
+    for the lot); ``since`` maps each customer to the moment of their zone entry."""
+    ids = sorted(since)
+    if not ids:
+        return {}
+    ats = [since[c] for c in ids]
+    counts = conn.execute(
         """
-        SELECT
-          (SELECT count(*) FROM outbox WHERE customer_id = %(c)s AND purpose = ANY(%(p)s)
-             AND created_at > %(day)s AND status <> 'suppressed'),
-          (SELECT count(*) FROM tickets WHERE customer_id = %(c)s
-             AND status NOT IN ('resolved', 'closed', 'cancelled')),
-          (SELECT max(answered_at) FROM surveys WHERE customer_id = %(c)s
-             AND answered_at > %(since)s AND (csat <= 2 OR nps <= 6))
+        SELECT v.c,
+          (SELECT count(*) FROM outbox o WHERE o.customer_id = v.c AND o.purpose = ANY(%(p)s)
+             AND o.created_at > v.at - interval '1 day' AND o.status <> 'suppressed'),
+          (SELECT count(*) FROM tickets t WHERE t.customer_id = v.c
+             AND t.status NOT IN ('resolved', 'closed', 'cancelled')),
+          (SELECT max(s.answered_at) FROM surveys s WHERE s.customer_id = v.c
+             AND s.answered_at > v.at - %(days)s * interval '1 day'
+             AND (s.csat <= 2 OR s.nps <= 6))
+        FROM unnest(%(ids)s::bigint[], %(ats)s::timestamptz[]) AS v(c, at)
         """,
-        {
-            "c": customer_id,
-            "p": MARKETING_PURPOSES,
-            "day": at - timedelta(days=1),
-            "since": at - timedelta(days=limits.bad_survey_days),
-        },
-    ).fetchone()
-    assert row is not None
+        {"p": MARKETING_PURPOSES, "ids": ids, "ats": ats, "days": limits.bad_survey_days},
+    ).fetchall()
     sent = conn.execute(
-        "SELECT campaign_id, max(at), count(*) FROM offer_decisions WHERE customer_id = %s "
-        "AND outcome = 'sent' AND campaign_id IS NOT NULL GROUP BY campaign_id",
-        (customer_id,),
+        "SELECT customer_id, campaign_id, max(at), count(*) FROM offer_decisions "
+        "WHERE customer_id = ANY(%s) AND outcome = 'sent' AND campaign_id IS NOT NULL "
+        "GROUP BY customer_id, campaign_id",
+        (ids,),
     ).fetchall()
     failing = conn.execute(
-        "SELECT DISTINCT d.device_type, d.model, f.diagnosis->>'part' FROM faults f "
-        "JOIN devices d ON d.id = f.device_id WHERE d.customer_id = %s "
+        "SELECT DISTINCT d.customer_id, d.device_type, d.model, f.diagnosis->>'part' "
+        "FROM faults f JOIN devices d ON d.id = f.device_id WHERE d.customer_id = ANY(%s) "
         "AND f.status <> 'cleared' AND coalesce(f.diagnosis->>'part', '') <> ''",
-        (customer_id,),
+        (ids,),
     ).fetchall()
-    return History(
-        marketing_today=int(row[0]),
-        open_tickets=int(row[1]),
-        bad_survey_at=row[2],
-        last_sent={int(r[0]): r[1] for r in sent},
-        times_sent={int(r[0]): int(r[2]) for r in sent},
-        failing=tuple(FailingAppliance(r[0], r[1], r[2]) for r in failing),
-    )
+    last_sent: dict[int, dict[int, datetime]] = {c: {} for c in ids}
+    times_sent: dict[int, dict[int, int]] = {c: {} for c in ids}
+    for customer, campaign, last, n in sent:
+        last_sent[int(customer)][int(campaign)] = last
+        times_sent[int(customer)][int(campaign)] = int(n)
+    broken: dict[int, list[FailingAppliance]] = {c: [] for c in ids}
+    for customer, device_type, model, part in failing:
+        broken[int(customer)].append(FailingAppliance(device_type, model, part))
+    return {
+        int(c): History(
+            marketing_today=int(today),
+            open_tickets=int(tickets),
+            bad_survey_at=survey,
+            last_sent=last_sent[int(c)],
+            times_sent=times_sent[int(c)],
+            failing=tuple(broken[int(c)]),
+        )
+        for c, today, tickets, survey in counts
+    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,32 +155,32 @@ class DecisionRow:
     outbox_key: str | None = None
     expires_at: datetime | None = None
     detail: dict[str, Any] | None = None
+    trigger: str = "entry"
 
 
-def record_decision(conn: Connection, decision: DecisionRow) -> int | None:
-    """Store the decision; None when this zone entry was decided already (a redelivery)."""
-    row = conn.execute(
-        "INSERT INTO offer_decisions (at, customer_id, visit_id, zone_id, campaign_id, outcome, "
-        "reason, rule, consent_record_id, outbox_key, expires_at, detail) "
-        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
-        "ON CONFLICT (visit_id) DO NOTHING RETURNING id",
-        (
-            decision.at, decision.customer_id, decision.visit_id, decision.zone_id,
-            decision.campaign_id, decision.outcome, decision.reason, decision.rule,
-            decision.consent_record_id, decision.outbox_key, decision.expires_at,
-            Jsonb(decision.detail or {}),
-        ),
-    ).fetchone()  # fmt: skip
-    return None if row is None else int(row[0])
-
-
-def spend(conn: Connection, campaign_id: int) -> None:
-    """One offer's cost against the budget and one unit of stock (never below zero)."""
-    conn.execute(
-        "UPDATE campaigns SET spent_cents = spent_cents + cost_cents, stock = stock - 1 "
-        "WHERE id = %s AND stock > 0",
-        (campaign_id,),
+def record_decisions(conn: Connection, decisions: list[DecisionRow]) -> dict[tuple[int, str], int]:
+    """Store the decisions in one statement: (visit id, trigger) -> decision id, for those stored
+    (a zone entry decided already, a redelivery, is left out)."""
+    if not decisions:
+        return {}
+    columns = (
+        "at, customer_id, visit_id, zone_id, campaign_id, outcome, reason, rule, "
+        "consent_record_id, outbox_key, expires_at, detail, trigger"
     )
+    values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"] * len(decisions))
+    params: list[Any] = []
+    for d in decisions:
+        params.extend((
+            d.at, d.customer_id, d.visit_id, d.zone_id, d.campaign_id, d.outcome, d.reason,
+            d.rule, d.consent_record_id, d.outbox_key, d.expires_at, Jsonb(d.detail or {}),
+            d.trigger,
+        ))  # fmt: skip
+    rows = conn.execute(
+        f"INSERT INTO offer_decisions ({columns}) VALUES {values} "
+        "ON CONFLICT (visit_id, trigger) DO NOTHING RETURNING visit_id, trigger, id",
+        params,
+    ).fetchall()
+    return {(int(r[0]), r[1]): int(r[2]) for r in rows}
 
 
 def redeem(

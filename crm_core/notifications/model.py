@@ -29,7 +29,7 @@ from typing import Any, Final, Literal, get_args
 
 from crm_core.consent.model import Channel, Purpose
 
-Status = Literal["pending", "sending", "sent", "failed", "suppressed"]
+Status = Literal["pending", "sending", "sent", "failed", "suppressed", "expired"]
 STATUSES: Final[tuple[Status, ...]] = get_args(Status)
 MESSAGE_DOMAIN: Final = "careline.notifications"
 
@@ -40,6 +40,10 @@ class DeliveryError(Exception):
 
 class PermanentDeliveryError(DeliveryError):
     """A channel will never deliver this one (no such mailbox, malformed address): failed."""
+
+
+class MessageExpired(PermanentDeliveryError):
+    """The message's expiry passed before it could be sent: ``expired``, never retried."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -86,6 +86,27 @@ class PostgresOutbox:
         )
         return cur.rowcount > 0
 
+    def enqueue_many(self, messages: list[Message], now: datetime) -> int:
+        """Several pending messages in one statement; how many were new."""
+        if not messages:
+            return 0
+        values = ", ".join(
+            ["(%s, %s, %s, %s, %s, %s, %s, %s, %s, 'pending', %s, %s)"] * len(messages)
+        )
+        params: list[Any] = []
+        for m in messages:
+            params.extend((
+                m.idempotency_key, m.customer_id, m.channel, m.purpose, m.recipient, m.subject,
+                m.body, Jsonb(m.payload), m.expires_at, now, now,
+            ))  # fmt: skip
+        cur = self._conn.execute(
+            "INSERT INTO outbox (idempotency_key, customer_id, channel, purpose, recipient, "
+            "subject, body, payload, expires_at, status, next_attempt_at, created_at) "
+            f"VALUES {values} ON CONFLICT (idempotency_key) DO NOTHING",
+            params,
+        )
+        return cur.rowcount
+
 
 def claim(
     conn: psycopg.Connection[TupleRow], now: datetime, lease_s: float, limit: int
@@ -123,6 +144,23 @@ def _settle(
 
 def mark_sent(conn: psycopg.Connection[TupleRow], row: OutboxRow, now: datetime) -> bool:
     return _settle(conn, row, "status = 'sent', sent_at = %(now)s, last_error = NULL", {"now": now})
+
+
+def mark_sent_many(conn: psycopg.Connection[TupleRow], rows: list[OutboxRow], now: datetime) -> int:
+    """:func:`mark_sent` for many rows in one statement (each only while its claim holds)."""
+    if not rows:
+        return 0
+    cur = conn.execute(
+        "UPDATE outbox o SET status = 'sent', sent_at = %s, last_error = NULL, "
+        "claimed_until = NULL FROM unnest(%s::bigint[], %s::timestamptz[]) AS c(id, claimed) "
+        "WHERE o.id = c.id AND o.status = 'sending' AND o.claimed_until = c.claimed",
+        (now, [r.id for r in rows], [r.claimed_until for r in rows]),
+    )
+    return cur.rowcount
+
+
+def mark_expired(conn: psycopg.Connection[TupleRow], row: OutboxRow, reason: str) -> bool:
+    return _settle(conn, row, "status = 'expired', last_error = %(why)s", {"why": reason})
 
 
 def mark_suppressed(conn: psycopg.Connection[TupleRow], row: OutboxRow, reason: str) -> bool:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import psycopg
 
@@ -63,13 +63,18 @@ class OutboxWaker:
                 time.sleep(1.0)
 
     def _listen(self, conn: psycopg.Connection[tuple[object, ...]]) -> None:
+        running: set[Future[None]] = set()
         while not self._stop.is_set():
             heard = False
             for _ in conn.notifies(timeout=self._idle_s, stop_after=1):
                 heard = True
             if heard:
-                for future in [self._pool.submit(self._drain) for _ in range(self._parallel)]:
-                    future.result()
+                # Top up to ``drains`` running drains without waiting for the ones running:
+                # a drain goes on while rows are due, and waiting for the longest of them
+                # left the others idle (one drain did all the work under a steady stream).
+                running = {f for f in running if not f.done()}
+                for _ in range(self._parallel - len(running)):
+                    running.add(self._pool.submit(self._drain))
                 self.drains += 1
 
     def _drain(self) -> None:

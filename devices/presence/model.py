@@ -142,6 +142,9 @@ class Track:
 class ZoneChange(StrEnum):
     ENTER = "zone_enter"
     EXIT = "zone_exit"
+    # Still inside, seen again: the visit's dwell so far (not stored; for dwell-triggered
+    # offers, which may ask for a minimum time in the zone).
+    DWELL = "zone_dwell"
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,13 +1,18 @@
 """Sightings to zone events: the debounce state per installation and zone, on PostgreSQL.
 
-One call per sightings message, inside the caller's transaction. The message's digest is
-recorded first, so that a redelivered message changes nothing (no second entry, visit or
-count). Raw sightings are not stored: only zone entries and exits, visits with their dwell,
+Messages are applied by :mod:`devices.presence.batch` (many per transaction); this module
+holds the shapes and the scheduler's sweep of installations no longer seen. A message's
+digest is recorded first, so that a redelivered message changes nothing (no second entry,
+visit or count). A message that sees an installation still inside a zone also reports its
+dwell so far (``ZoneChange.DWELL``, not stored) for offers that need a minimum dwell. Raw
+sightings are not stored: only zone entries and exits, visits with their dwell,
 and anonymous per-zone daily counts (data minimisation).
 """
 
 from __future__ import annotations
 
+import itertools
+import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -15,7 +20,6 @@ from typing import Any
 import psycopg
 from psycopg.rows import TupleRow
 
-from devices.presence.directory import beacon_zones
 from devices.presence.model import (
     PresenceRules,
     Track,
@@ -23,7 +27,6 @@ from devices.presence.model import (
     Transition,
     ZoneChange,
     expire,
-    observe,
 )
 
 Connection = psycopg.Connection[TupleRow]
@@ -60,20 +63,26 @@ class Applied:
     unmapped: int = 0  # sightings of beacons that are not ours (another shop's, say)
 
 
+SHARDS = 64
+_next_shard = itertools.count()
+_thread = threading.local()
+
+
+def shard() -> int:
+    """This thread's row of the per-zone daily counts. One row per zone and day was the
+    hottest lock of the pipeline (every entry of every thread updated it and held it until
+    its batch committed); each thread now adds to its own row, and readers sum them."""
+    shard: int | None = getattr(_thread, "shard", None)
+    if shard is None:
+        shard = _thread.shard = next(_next_shard) % SHARDS
+    return shard
+
+
 @dataclass
 class _Held:
     track: Track | None
     visit_id: int | None
     existed: bool
-
-
-def installation_customer(conn: Connection, installation_id: str) -> int:
-    row = conn.execute(
-        "SELECT customer_id FROM presence_installations WHERE id = %s", (installation_id,)
-    ).fetchone()
-    if row is None:
-        raise UnknownInstallation(f"no app installation {installation_id!r} is registered")
-    return int(row[0])
 
 
 def _load(conn: Connection, installation_id: str) -> dict[int, _Held]:
@@ -105,10 +114,10 @@ def _record(
         assert row is not None
         held.visit_id = int(row[0])
         conn.execute(
-            "INSERT INTO presence_zone_counts (zone_id, day, visits) VALUES (%s, %s, 1) "
-            "ON CONFLICT (zone_id, day) DO UPDATE "
+            "INSERT INTO presence_zone_counts (zone_id, day, shard, visits) "
+            "VALUES (%s, %s, %s, 1) ON CONFLICT (zone_id, day, shard) DO UPDATE "
             "SET visits = presence_zone_counts.visits + 1",
-            (zone_id, change.at.date()),
+            (zone_id, change.at.date(), shard()),
         )
     else:
         assert held.visit_id is not None
@@ -117,11 +126,11 @@ def _record(
             (change.at, change.dwell_seconds, held.visit_id),
         )
         conn.execute(
-            "INSERT INTO presence_zone_counts (zone_id, day, exits, dwell_seconds) "
-            "VALUES (%s, %s, 1, %s) ON CONFLICT (zone_id, day) DO UPDATE "
+            "INSERT INTO presence_zone_counts (zone_id, day, shard, exits, dwell_seconds) "
+            "VALUES (%s, %s, %s, 1, %s) ON CONFLICT (zone_id, day, shard) DO UPDATE "
             "SET exits = presence_zone_counts.exits + 1, "
             "dwell_seconds = presence_zone_counts.dwell_seconds + excluded.dwell_seconds",
-            (zone_id, change.at.date(), change.dwell_seconds or 0.0),
+            (zone_id, change.at.date(), shard(), change.dwell_seconds or 0.0),
         )
     assert held.visit_id is not None
     conn.execute(
@@ -172,53 +181,6 @@ def _save(conn: Connection, installation_id: str, zone_id: int, held: _Held) -> 
         "entered_at = excluded.entered_at, visit_id = excluded.visit_id",
         values,
     )
-
-
-def apply_sightings(
-    conn: Connection,
-    installation_id: str,
-    sightings: list[Sighting],
-    rules: PresenceRules,
-    digest: bytes,
-    received_at: datetime,
-) -> Applied:
-    """Apply one message's sightings; the zone entries and exits they cause.
-
-    :class:`UnknownInstallation` if no customer registered the installation.
-    """
-    customer_id = installation_customer(conn, installation_id)
-    fresh = conn.execute(
-        "INSERT INTO presence_seen (digest, received_at) VALUES (%s, %s) "
-        "ON CONFLICT (digest) DO NOTHING RETURNING 1",
-        (digest, received_at),
-    ).fetchone()
-    if fresh is None:
-        return Applied([], duplicate=True)
-    zones = beacon_zones(conn, sorted({s.beacon for s in sightings}))
-    held = _load(conn, installation_id)
-    events: list[ZoneEvent] = []
-    unmapped = 0
-    for sighting in sorted(sightings, key=lambda s: s.at):
-        zone_id = zones.get(sighting.beacon)
-        if zone_id is None:
-            unmapped += 1
-            continue
-        state = held.setdefault(zone_id, _Held(None, None, False))
-        state.track, changes = observe(state.track, sighting.at, sighting.rssi, rules)
-        events.extend(
-            _record(conn, installation_id, customer_id, zone_id, state, change)
-            for change in changes
-        )
-    if sightings:
-        latest = max(s.at for s in sightings)
-        for zone_id, state in held.items():
-            state.track, changes = expire(state.track, latest, rules)
-            events.extend(
-                _record(conn, installation_id, customer_id, zone_id, state, c) for c in changes
-            )
-    for zone_id, state in held.items():
-        _save(conn, installation_id, zone_id, state)
-    return Applied(events, unmapped=unmapped)
 
 
 def expire_tracks(conn: Connection, now: datetime, rules: PresenceRules) -> list[ZoneEvent]:

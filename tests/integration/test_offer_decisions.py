@@ -10,7 +10,7 @@ import pytest
 from psycopg.types.json import Jsonb
 
 from crm_core.campaigns.model import Limits
-from crm_core.campaigns.postgres import CampaignConflict, redeem
+from crm_core.campaigns.postgres import CampaignConflict, list_campaigns, redeem
 from crm_core.kernel.errors import NotFound
 from tests.api import factories
 from tests.integration.offer_world import T0, Pool, build_world
@@ -41,8 +41,8 @@ def test_a_consented_shopper_gets_a_fitting_offer_with_its_reasons(db: Pool) -> 
     assert expires_at == T0 + timedelta(seconds=2 + 1800)
     assert payload["campaign"] == "yoghurt"
     with db.connection() as conn:
-        left = conn.execute("SELECT stock, spent_cents FROM campaigns WHERE code = 'yoghurt'")
-        assert left.fetchone() == (999, 50)
+        [yoghurt] = [c for c in list_campaigns(conn) if c.code == "yoghurt"]
+        assert (yoghurt.stock, yoghurt.spent_cents) == (999, 50)  # reserved units count back
 
 
 def test_no_consent_or_an_objection_means_no_offer_and_says_which_record(db: Pool) -> None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import math
 import threading
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Literal
@@ -26,7 +27,12 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from crm_core.kernel.broker_login import BrokerLogin, BrokerTlsError
-from crm_core.notifications.model import DeliveryError, OutboxRow
+from crm_core.notifications.model import (
+    DeliveryError,
+    MessageExpired,
+    OutboxRow,
+    PermanentDeliveryError,
+)
 
 TOPIC = "app/{customer_id}/notifications"
 
@@ -90,6 +96,7 @@ class MqttPushChannel:
         )
         ready = threading.Event()
         client.on_connect = lambda c, u, flags, reason, props: ready.set()
+        client.max_inflight_messages_set(100)  # a drained batch in flight at once
         try:
             self._login.apply(client)
             client.connect(self._host, self._port, keepalive=30)
@@ -102,34 +109,60 @@ class MqttPushChannel:
             raise DeliveryError(f"MQTT broker {self._host}:{self._port} did not accept us")
         return client
 
-    def send(self, row: OutboxRow) -> None:
+    def _prepare(self, row: OutboxRow) -> tuple[str, bytes, Properties | None]:
         if row.message.customer_id is None:
-            raise DeliveryError("a push needs a customer (their app's topic)")
+            raise PermanentDeliveryError("a push needs a customer (their app's topic)")
         now = self._clock()
         expires_at = row.message.expires_at or now + timedelta(seconds=self._ttl)
         remaining = math.ceil((expires_at - now).total_seconds())
         if remaining <= 0:
-            raise DeliveryError(f"expired at {expires_at.isoformat()} before it could be sent")
+            raise MessageExpired(f"expired at {expires_at.isoformat()} before it could be sent")
         properties = None
         if self._v5:
             properties = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
             properties.MessageExpiryInterval = remaining
-        with self._lock:
-            client = self._connected()
-            info = client.publish(
-                push_topic(row.message.customer_id),
-                push_payload(row, expires_at),
-                qos=1,
-                properties=properties,
-            )
+        return push_topic(row.message.customer_id), push_payload(row, expires_at), properties
+
+    def send(self, row: OutboxRow) -> None:
+        [error] = self.send_many([row])
+        if error is not None:
+            raise error
+
+    def send_many(self, rows: list[OutboxRow]) -> list[DeliveryError | None]:
+        """Publish them all, then wait for each acknowledgement (the waits overlap, so a
+        batch costs about one round trip); for each row, None or why it was not sent."""
+        results: list[DeliveryError | None] = [None] * len(rows)
+        pending = []
+        with self._lock:  # the connection and the publishing; not the wait
             try:
-                info.wait_for_publish(self._timeout)
+                client = self._connected()
+            except DeliveryError as exc:
+                return [type(exc)(str(exc))] * len(rows)  # without what the cause held
+            for n, row in enumerate(rows):
+                try:
+                    topic, payload, properties = self._prepare(row)
+                except DeliveryError as exc:
+                    results[n] = exc
+                    continue
+                info = client.publish(topic, payload, qos=1, properties=properties)
+                pending.append((n, info))
+        # Several dispatchers wait for their acknowledgements at the same time.
+        deadline = time.monotonic() + self._timeout
+        broken = False
+        for n, info in pending:
+            try:
+                info.wait_for_publish(max(0.001, deadline - time.monotonic()))
             except (RuntimeError, ValueError) as exc:
-                self.close()
-                raise DeliveryError(f"MQTT publish failed: {exc}") from exc
+                results[n], broken = DeliveryError(f"MQTT publish failed: {exc}"), True
+                continue
             if not info.is_published():
-                self.close()
-                raise DeliveryError("the MQTT broker did not acknowledge the push in time")
+                results[n] = DeliveryError("the MQTT broker did not acknowledge the push in time")
+                broken = True
+        if broken:
+            with self._lock:
+                if self._client is client:
+                    self.close()
+        return results
 
     def close(self) -> None:
         client, self._client = self._client, None
