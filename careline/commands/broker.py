@@ -21,6 +21,7 @@ from typing import Annotated
 
 import typer
 
+from careline.commands.context import cli_settings
 from careline.settings import Settings
 from crm_core.auth.passwords import strength_problem
 from devices.credentials.accounts import (
@@ -46,12 +47,6 @@ ACTOR = "cli"
 
 def _say(text: str) -> None:
     typer.echo(text, err=True)
-
-
-def _settings() -> Settings:
-    from careline.cli import _settings as load
-
-    return load()
 
 
 def _run(settings: Settings, change: Callable[[Connection, BrokerFile | None], str]) -> int:
@@ -155,7 +150,7 @@ CsvOut = Annotated[
 
 def _issue(serials: list[str], csv_out: Path | None, *, rotate: bool) -> int:
     _refuse_existing(csv_out)
-    settings = _settings()
+    settings = cli_settings()
     now = datetime.now(UTC)
 
     def change(conn: Connection, file: BrokerFile | None) -> str:
@@ -192,7 +187,7 @@ def revoke_devices(serials: SerialsArg = None, from_file: FromFile = None) -> No
         revoke(conn, names, now, actor=ACTOR, broker_file=file)
         return f"revoked {len(names)} account(s)"
 
-    sys.exit(_run(_settings(), change))
+    sys.exit(_run(cli_settings(), change))
 
 
 @devices_app.command("credentials")
@@ -202,7 +197,7 @@ def credentials(
     """List broker accounts: user, kind, issued, rotated, revoked (never a secret)."""
     from careline.runners import _pool
 
-    with ExitStack() as stack, _pool(_settings(), stack).connection() as conn:
+    with ExitStack() as stack, _pool(cli_settings(), stack).connection() as conn:
         accounts = list_accounts(conn, include_revoked=include_revoked)
     typer.echo(f"{'USER':<24} {'KIND':<8} {'ISSUED':<17} {'ROTATED':<17} REVOKED")
     for account in accounts:
@@ -227,7 +222,7 @@ def service_account(
         issued = provision_service(conn, name, now, actor=ACTOR, broker_file=file)
         return _hand_out([issued], csv_out)
 
-    sys.exit(_run(_settings(), change))
+    sys.exit(_run(cli_settings(), change))
 
 
 @broker_app.command("revoke")
@@ -239,7 +234,7 @@ def revoke_service(name: Annotated[str, typer.Argument(help="Service account.")]
         revoke(conn, [name], now, actor=ACTOR, broker_file=file)
         return f"revoked {name}"
 
-    sys.exit(_run(_settings(), change))
+    sys.exit(_run(cli_settings(), change))
 
 
 def configured_service_passwords(settings: Settings) -> dict[str, str]:
@@ -266,7 +261,7 @@ def sync(
     ] = False,
 ) -> None:
     """Rewrite the broker's password file from the database, then reload the broker."""
-    settings = _settings()
+    settings = cli_settings()
     if settings.broker.password_file is None:
         _say("error: set CARELINE_BROKER__PASSWORD_FILE to the broker's password file")
         sys.exit(2)

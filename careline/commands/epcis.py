@@ -16,20 +16,12 @@ from typing import Annotated
 
 import typer
 
-from careline.settings import Settings, SettingsError, load_settings
+from careline.commands.context import cli_settings
 from crm_core.kernel.errors import NotFound
 from crm_core.traceability.model import TraceabilityError
 
 epcis_app = typer.Typer(help="GS1 EPCIS 2.0 JSON-LD export and import of the supply chain.")
 MAX_DOCUMENT_BYTES = 64 * 1024 * 1024
-
-
-def _settings() -> Settings:
-    try:
-        return load_settings()
-    except SettingsError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from exc
 
 
 @epcis_app.command("export")
@@ -49,7 +41,7 @@ def export(
     from crm_core.traceability.queries import find_lot
     from devices.coldchain.online import TEMPERATURE
 
-    settings = _settings()
+    settings = cli_settings()
 
     def utc(value: datetime | None) -> datetime | None:
         return value.replace(tzinfo=UTC) if value and value.tzinfo is None else value
@@ -91,7 +83,7 @@ def import_(
     from crm_core.kernel.pool import open_pool
     from crm_core.traceability.epcis.service import import_epcis
 
-    settings = _settings()
+    settings = cli_settings()
     try:
         raw = path.read_bytes()
         if len(raw) > MAX_DOCUMENT_BYTES:
