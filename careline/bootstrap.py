@@ -6,14 +6,11 @@ same everywhere; nothing connects at import time.
 
 from __future__ import annotations
 
-import functools
 import gc
 import logging
-import secrets
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Literal
 
 import psycopg
@@ -21,32 +18,17 @@ from psycopg.rows import TupleRow
 from psycopg_pool import ConnectionPool
 
 from alerts.heads_up import HeadsUp
-from alerts.offers import OfferRule
 from alerts.proactive import ProactiveTickets, SelfResolvingTickets
 from alerts.recall_rule import ProposeRecall
 from alerts.survey_request import SurveyRequest
 from careline.embedded.services import EmbeddedBroker, EmbeddedPostgres
-from careline.embedded.smtp import MAIL_FOLDER, EmbeddedSmtp
+from careline.outbound import heads_up, push_protocol, survey_request
 from careline.settings import Settings
-from crm_core.campaigns.learner import OfferLearner
-from crm_core.campaigns.stock import StockAllocator
-from crm_core.consent.links import PreferenceLinks
-from crm_core.consent.postgres import PostgresConsentLedger
 from crm_core.kernel import migrate
 from crm_core.kernel.capabilities import Capabilities, probe
 from crm_core.kernel.clock import Clock, utc_now
 from crm_core.kernel.events import Event, EventBus
-from crm_core.kernel.links import LinkSigner
 from crm_core.kernel.pool import open_pool
-from crm_core.notifications.channels.email import SmtpChannel
-from crm_core.notifications.channels.push import MqttPushChannel
-from crm_core.notifications.channels.webhook import WebhookChannel
-from crm_core.notifications.dispatcher import Dispatcher
-from crm_core.notifications.ports import ChannelAdapter
-from crm_core.notifications.postgres import PostgresOutbox
-from crm_core.notifications.recipients import PostgresRecipients
-from crm_core.notifications.wake import OutboxWaker
-from crm_core.surveys.links import SurveyLinks
 from crm_core.tickets.follow_postgres import PostgresTicketFaultLinks
 from crm_core.tickets.model import TicketOpened, TicketResolved
 from crm_core.tickets.postgres import PostgresTicketRepository
@@ -71,10 +53,6 @@ from devices.tuning.postgres import PostgresTuningRepository
 from ingest.batch import BatchBuilder
 from ingest.mqtt_source import MqttSource
 from ingest.partitions import PartitionedSource, parse_partitions
-from ingest.presence import SUBSCRIPTION as PRESENCE_SUBSCRIPTION
-from ingest.presence_worker import PresenceWorker
-from ingest.receipt_worker import ReceiptWorker
-from ingest.receipts import SUBSCRIPTION as RECEIPTS_SUBSCRIPTION
 from ingest.store import BatchStore
 from ingest.topics import subscription_filter
 from ingest.worker import IngestWorker
@@ -141,66 +119,6 @@ def open_database(
         capabilities = probe(conn)
         metric_ids = sync_metric_ids(conn, catalog)
     return Database(pool, capabilities, metric_ids)
-
-
-def kept_secret(path: Path) -> str:
-    """A random key made once and kept (owner-only) in the data folder."""
-    if path.exists():
-        return path.read_text("utf-8").strip()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    value = secrets.token_urlsafe(48)
-    path.write_text(value + "\n", "utf-8")
-    path.chmod(0o600)
-    return value
-
-
-SESSION_SECRET_FILE = "session-secret"  # noqa: S105 - a file name, not a secret
-
-
-def link_signer(settings: Settings) -> LinkSigner:
-    """Signs the links in customer mail with the installation's secret (the console's
-    session secret, or the one the demo keeps in the data folder), so the web app accepts
-    them; every process that writes mail (ingest, scheduler, demo) makes the same links."""
-    return LinkSigner(
-        settings.api.session_secret or kept_secret(settings.data_dir / SESSION_SECRET_FILE)
-    )
-
-
-def preference_links(settings: Settings) -> PreferenceLinks:
-    days = settings.notifications.link_max_age_days
-    return PreferenceLinks(link_signer(settings), max_age_s=days * 86400)
-
-
-def heads_up(settings: Settings, clock: Clock = utc_now) -> HeadsUp:
-    """The proactive-ticket heads-up handler, with its links and webhook target."""
-    group = settings.notifications
-    return HeadsUp(
-        recipients=lambda uow: PostgresRecipients(uow.connection),
-        tickets=lambda uow: PostgresTicketRepository(uow.connection),
-        consents=lambda uow: PostgresConsentLedger(uow.connection),
-        outbox=lambda uow: PostgresOutbox(uow.connection),
-        # the secret is read (or made, for the demo) when the first message needs a link
-        links=functools.cache(lambda: preference_links(settings)),
-        public_url=group.public_url,
-        clock=clock,
-        webhook_url=group.webhook_url if group.webhook_secret else None,
-    )
-
-
-def survey_request(settings: Settings, clock: Clock = utc_now) -> SurveyRequest:
-    """The handler that mails the satisfaction survey when a ticket is resolved."""
-
-    def links() -> tuple[SurveyLinks, PreferenceLinks]:
-        return SurveyLinks(link_signer(settings)), preference_links(settings)
-
-    return SurveyRequest(
-        recipients=lambda uow: PostgresRecipients(uow.connection),
-        consents=lambda uow: PostgresConsentLedger(uow.connection),
-        outbox=lambda uow: PostgresOutbox(uow.connection),
-        links=functools.cache(links),
-        public_url=settings.notifications.public_url,
-        clock=clock,
-    )
 
 
 def event_bus(
@@ -309,72 +227,12 @@ def ticket_resolution_feedback(
 
 
 @dataclass(frozen=True, slots=True)
-class MailEndpoint:
-    host: str
-    port: int
-    maildir: Path | None  # the embedded server's mailbox; None for a real server
-
-
-def start_mail(settings: Settings, stack: ExitStack) -> MailEndpoint:
-    """The configured SMTP server, or an embedded one storing mail in the data folder."""
-    group = settings.notifications
-    if group.smtp_host:
-        return MailEndpoint(group.smtp_host, group.smtp_port, None)
-    folder = settings.data_dir / MAIL_FOLDER
-    server = EmbeddedSmtp(folder, group.smtp_port)
-    port = server.start()
-    stack.callback(server.stop)
-    return MailEndpoint("127.0.0.1", port, folder)
-
-
-def build_dispatcher(
-    settings: Settings,
-    pool: Pool,
-    mail: MailEndpoint | None,
-    mqtt: tuple[str, int, Literal["5", "3.1.1"]] | None,
-    stack: ExitStack,
-    clock: Clock = utc_now,
-) -> Dispatcher:
-    """The outbox dispatcher with every channel the settings (and services) allow."""
-    group = settings.notifications
-    channels: dict[str, ChannelAdapter] = {}
-    if mail is not None:
-        channels["email"] = SmtpChannel(
-            mail.host,
-            mail.port,
-            group.mail_from,
-            starttls=group.smtp_starttls,
-            username=group.smtp_username,
-            password=group.smtp_password,
-        )
-    if group.webhook_secret:
-        channels["webhook"] = WebhookChannel(group.webhook_secret, clock)
-    if group.push and mqtt is not None:
-        push = MqttPushChannel(
-            mqtt[0],
-            mqtt[1],
-            clock=clock,
-            protocol=mqtt[2],
-            default_ttl_s=group.push_ttl_s,
-            login=settings.mqtt.login(group.push_username or None, group.push_password),
-        )
-        stack.callback(push.close)
-        channels["push"] = push
-    log.info("outbox channels: %s", ", ".join(sorted(channels)) or "none")
-    return Dispatcher(pool, channels, policy=group.policy(), clock=clock)
-
-
-@dataclass(frozen=True, slots=True)
 class Ingest:
     worker: IngestWorker
     source: MqttSource | PartitionedSource
     directory: DeviceDirectory
     detectors: FleetDetectors | None
     listener: RegistryListener
-
-
-def push_protocol(settings: Settings) -> Literal["5", "3.1.1"]:
-    return "3.1.1" if settings.mqtt.protocol == "3.1.1" else "5"
 
 
 def push_endpoint(
@@ -481,105 +339,3 @@ def start_ingest(ingest: Ingest, stack: ExitStack) -> None:
         raise
     stack.callback(ingest.source.stop)
     stack.callback(ingest.worker.stop)
-
-
-@dataclass(frozen=True, slots=True)
-class Presence:
-    """The presence worker, its MQTT subscription, and the zone-entry -> offer rule."""
-
-    worker: PresenceWorker
-    source: MqttSource
-    offers: OfferRule
-
-
-def offer_rule(
-    settings: Settings, clock: Clock = utc_now, conninfo: str | None = None
-) -> OfferRule:
-    """The offer rule; with ``conninfo``, its stock reservations are taken on connections
-    of their own (see :mod:`crm_core.campaigns.stock`)."""
-    group = settings.offers
-    return OfferRule(
-        OfferLearner(explore=group.explore_percent / 100),
-        group.limits(),
-        group.holdout_percent,
-        clock=clock,
-        allocator=StockAllocator(conninfo),
-    )
-
-
-def build_presence(
-    settings: Settings, endpoints: Endpoints, database: Database, clock: Clock = utc_now
-) -> Presence:
-    """Shoppers' sightings (``ps/<installation>/sightings``) on the ingest broker, each zone entry
-    decided as an offer in the same transaction."""
-    rule = offer_rule(settings, clock, endpoints.database_url)
-    worker = PresenceWorker(
-        database.pool, settings.presence.rules(), rule, threads=settings.presence.threads
-    )
-    where: dict[str, object] = {
-        "host": endpoints.mqtt_host,
-        "port": endpoints.mqtt_port,
-        "client_id": settings.presence.client_id,
-    }
-    if endpoints.embedded_broker and settings.mqtt.protocol == "auto":
-        where["protocol"] = "3.1.1"
-    if settings.presence.mqtt_username:  # its own account (the ACL's careline-presence)
-        where["username"] = settings.presence.mqtt_username
-        where["password"] = settings.presence.mqtt_password
-    filter_ = PRESENCE_SUBSCRIPTION
-    if settings.mqtt.share_group:
-        filter_ = f"$share/{settings.mqtt.share_group}-presence/{PRESENCE_SUBSCRIPTION}"
-    source = MqttSource(settings.mqtt.model_copy(update=where), filter_, worker.deliver)
-    worker.set_acknowledger(source.ack)
-    return Presence(worker, source, rule)
-
-
-def start_presence(presence: Presence, stack: ExitStack) -> None:
-    """Start the worker, then the subscription; on the way out, the reverse (and the offer
-    rule's unused stock reservations go back to their campaigns)."""
-    stack.callback(presence.offers.close)
-    presence.worker.start()
-    stack.callback(presence.worker.stop)
-    presence.source.start()
-    stack.callback(presence.source.stop)
-
-
-@dataclass(frozen=True, slots=True)
-class Receipts:
-    """The receipts worker and its MQTT subscription (``pos/<store>/receipts``)."""
-
-    worker: ReceiptWorker
-    source: MqttSource
-
-
-def build_receipts(settings: Settings, endpoints: Endpoints, database: Database) -> Receipts:
-    """Stores' POS receipts on the ingest broker; each redeems the coupons it carries."""
-    worker = ReceiptWorker(database.pool)
-    where: dict[str, object] = {
-        "host": endpoints.mqtt_host,
-        "port": endpoints.mqtt_port,
-        "client_id": settings.receipts.client_id,
-    }
-    if endpoints.embedded_broker and settings.mqtt.protocol == "auto":
-        where["protocol"] = "3.1.1"
-    filter_ = RECEIPTS_SUBSCRIPTION
-    if settings.mqtt.share_group:
-        filter_ = f"$share/{settings.mqtt.share_group}-receipts/{RECEIPTS_SUBSCRIPTION}"
-    source = MqttSource(settings.mqtt.model_copy(update=where), filter_, worker.deliver)
-    worker.set_acknowledger(source.ack)
-    return Receipts(worker, source)
-
-
-def start_receipts(receipts: Receipts, stack: ExitStack) -> None:
-    """Start the worker, then the subscription; on the way out, the reverse."""
-    receipts.worker.start()
-    stack.callback(receipts.worker.stop)
-    receipts.source.start()
-    stack.callback(receipts.source.stop)
-
-
-def start_waker(database_url: str, dispatcher: Dispatcher, stack: ExitStack) -> OutboxWaker:
-    """Drain the outbox as soon as a writer NOTIFYs (offers go out at once)."""
-    waker = OutboxWaker(database_url, dispatcher).start()
-    stack.callback(waker.stop)
-    return waker

@@ -13,17 +13,8 @@ from datetime import UTC
 
 import typer
 
-from careline.bootstrap import (
-    Pool,
-    build_ingest,
-    build_presence,
-    build_receipts,
-    open_database,
-    start_endpoints,
-    start_ingest,
-    start_presence,
-    start_receipts,
-)
+from careline.bootstrap import Pool, build_ingest, open_database, start_endpoints, start_ingest
+from careline.in_store import build_presence, build_receipts, start_presence, start_receipts
 from careline.settings import Settings
 from crm_core.kernel import migrate
 from crm_core.kernel.capabilities import probe
@@ -253,13 +244,7 @@ def run_evaluate(
 
 
 def run_scheduler(settings: Settings) -> int:
-    from careline.bootstrap import (
-        build_dispatcher,
-        heads_up,
-        push_protocol,
-        start_mail,
-        start_waker,
-    )
+    from careline.outbound import build_dispatcher, heads_up, push_protocol, start_mail, start_waker
     from careline.scheduler import start_scheduler
 
     stop = stop_event()

@@ -61,7 +61,8 @@ def build_app(
 ) -> FastAPI:
     from careline.api.app import create_app
     from careline.api.context import AppContext
-    from careline.bootstrap import event_bus, survey_request
+    from careline.bootstrap import event_bus
+    from careline.outbound import survey_request
     from crm_core.auth.users import ensure_admin
 
     """The app; ``settings`` must have its secrets filled in (:func:`with_secrets`)."""

@@ -27,8 +27,8 @@ import typer
 from paho.mqtt.enums import CallbackAPIVersion
 
 from careline.bench.measure import _percentile, _scratch_database
-from careline.bootstrap import offer_rule
 from careline.embedded.mosquitto import MosquittoProcess
+from careline.in_store import offer_rule
 from careline.settings import Settings
 from crm_core.kernel import migrate
 from crm_core.kernel.clock import utc_now

@@ -22,26 +22,25 @@ from careline.bootstrap import (
     Endpoints,
     Ingest,
     Pool,
-    Presence,
-    build_dispatcher,
     build_ingest,
-    build_presence,
-    build_receipts,
-    heads_up,
     open_database,
     push_endpoint,
     start_endpoints,
     start_ingest,
-    start_mail,
-    start_presence,
-    start_receipts,
-    start_waker,
 )
 from careline.demo.coldchain_run import ColdChainStory
 from careline.demo.fleet_run import FleetRun
 from careline.demo.service_team import ServiceTeam
 from careline.demo.shoppers_run import ShopperStory
 from careline.embedded.smtp import MAIL_FOLDER
+from careline.in_store import (
+    Presence,
+    build_presence,
+    build_receipts,
+    start_presence,
+    start_receipts,
+)
+from careline.outbound import build_dispatcher, heads_up, start_mail, start_waker
 from careline.runners import stop_event
 from careline.scheduler import start_scheduler
 from careline.settings import Settings

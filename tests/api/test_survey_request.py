@@ -14,7 +14,8 @@ from psycopg_pool import ConnectionPool
 
 from careline.api.app import create_app
 from careline.api.context import AppContext
-from careline.bootstrap import event_bus, survey_request
+from careline.bootstrap import event_bus
+from careline.outbound import survey_request
 from careline.settings import ApiSettings, Settings
 from crm_core.kernel.capabilities import Capabilities
 from devices.catalog import Catalog
