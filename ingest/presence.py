@@ -25,7 +25,6 @@ topic and bytes) changes nothing.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Annotated, Final
@@ -40,13 +39,14 @@ from devices.presence.tracking import Applied, Sighting, UnknownInstallation, Zo
 from ingest.messages import DecodeError, RawMessage, Rejection, RejectReason
 from ingest.storable import storable
 from ingest.store import UPSERT_DEAD_LETTER, message_digest
+from ingest.topics import KeyedTopic
 
-ROOT: Final = "ps"
+SIGHTINGS_TOPIC: Final = KeyedTopic("ps", "sightings", "installation_id")
+ROOT: Final = SIGHTINGS_TOPIC.root
 # Everything under the root, so that a message on a malformed topic (ps/x, ps/x/y/z) still
 # arrives and is dead-lettered rather than silently never delivered.
-SUBSCRIPTION: Final = f"{ROOT}/#"
+SUBSCRIPTION: Final = SIGHTINGS_TOPIC.subscription
 MAX_SIGHTINGS: Final = 500
-_INSTALLATION: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
 Connection = psycopg.Connection[TupleRow]
 ZoneEventHandler = Callable[[Connection, list[ZoneEvent]], None]
@@ -90,33 +90,18 @@ def installation_topic(installation_id: str) -> str:
     >>> installation_topic("app-42")
     'ps/app-42/sightings'
     """
-    if _INSTALLATION.fullmatch(installation_id) is None:
-        raise ValueError(f"installation id {installation_id!r} is not valid")
-    return f"{ROOT}/{installation_id}/sightings"
+    return SIGHTINGS_TOPIC.make(installation_id)
 
 
 def parse_presence_topic(topic: str) -> str:
     """The installation id of a sightings topic; :class:`DecodeError` if not one.
 
-    >>> parse_presence_topic("ps/app-42/sightings")
-    'app-42'
     >>> parse_presence_topic("ps/a")
     Traceback (most recent call last):
     ...
     ingest.messages.DecodeError: unknown_topic: topic 'ps/a' is not ps/<installation_id>/sightings
     """
-    levels = topic.split("/")
-    if (
-        len(levels) != 3
-        or levels[0] != ROOT
-        or levels[2] != "sightings"
-        or _INSTALLATION.fullmatch(levels[1]) is None
-    ):
-        raise DecodeError(
-            RejectReason.UNKNOWN_TOPIC,
-            f"topic {topic!r} is not {ROOT}/<installation_id>/sightings",
-        )
-    return levels[1]
+    return SIGHTINGS_TOPIC.parse(topic)
 
 
 def decode_sightings(payload: bytes) -> list[Sighting]:

@@ -22,7 +22,6 @@ letter (the same table and API as telemetry's); a redelivered receipt changes no
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime
 from typing import Annotated, Final
 
@@ -39,11 +38,12 @@ from crm_core.campaigns.receipts import (
 )
 from ingest.messages import DecodeError, RawMessage, Rejection, RejectReason
 from ingest.presence import dead_letter
+from ingest.topics import KeyedTopic
 
-ROOT: Final = "pos"
-SUBSCRIPTION: Final = f"{ROOT}/#"  # malformed topics arrive too, and are dead-lettered
+RECEIPTS_TOPIC: Final = KeyedTopic("pos", "receipts", "store_code")
+ROOT: Final = RECEIPTS_TOPIC.root
+SUBSCRIPTION: Final = RECEIPTS_TOPIC.subscription
 MAX_LINES: Final = 200
-_STORE: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 _TEXT = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[^\x00-\x1f\x7f]+$")]
 
 Connection = psycopg.Connection[TupleRow]
@@ -74,32 +74,12 @@ def receipts_topic(store_code: str) -> str:
     >>> receipts_topic("LYON-1")
     'pos/LYON-1/receipts'
     """
-    if _STORE.fullmatch(store_code) is None:
-        raise ValueError(f"store code {store_code!r} cannot be a topic level")
-    return f"{ROOT}/{store_code}/receipts"
+    return RECEIPTS_TOPIC.make(store_code)
 
 
 def parse_receipts_topic(topic: str) -> str:
-    """The store code of a receipts topic; :class:`DecodeError` if not one.
-
-    >>> parse_receipts_topic("pos/LYON-1/receipts")
-    'LYON-1'
-    >>> parse_receipts_topic("pos/LYON-1")
-    Traceback (most recent call last):
-    ...
-    ingest.messages.DecodeError: unknown_topic: topic 'pos/LYON-1' is not pos/<store_code>/receipts
-    """
-    levels = topic.split("/")
-    if (
-        len(levels) != 3
-        or levels[0] != ROOT
-        or levels[2] != "receipts"
-        or _STORE.fullmatch(levels[1]) is None
-    ):
-        raise DecodeError(
-            RejectReason.UNKNOWN_TOPIC, f"topic {topic!r} is not {ROOT}/<store_code>/receipts"
-        )
-    return levels[1]
+    """The store code of a receipts topic; :class:`DecodeError` if not one."""
+    return RECEIPTS_TOPIC.parse(topic)
 
 
 def decode_receipt(store_code: str, payload: bytes) -> Receipt:

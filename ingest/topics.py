@@ -154,3 +154,48 @@ def subscription_filter(root: str = DEFAULT_ROOT, share_group: str | None = None
             f"share group {share_group!r} must be non-empty and contain none of / + # or NUL"
         )
     return f"$share/{share_group}/{plain}"
+
+
+@dataclass(frozen=True, slots=True)
+class KeyedTopic:
+    """A three-level topic ``<root>/<key>/<leaf>`` whose middle level names the sender (an
+    app installation, a store): built from a key, and parsed back with the refusal ingest
+    dead-letters.
+
+    >>> till = KeyedTopic("pos", "receipts", "store_code")
+    >>> till.make("LYON-1"), till.parse("pos/LYON-1/receipts")
+    ('pos/LYON-1/receipts', 'LYON-1')
+    >>> till.parse("pos/LYON-1")
+    Traceback (most recent call last):
+    ...
+    ingest.messages.DecodeError: unknown_topic: topic 'pos/LYON-1' is not pos/<store_code>/receipts
+    """
+
+    root: str
+    leaf: str
+    key_name: str
+    key: re.Pattern[str] = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+
+    @property
+    def subscription(self) -> str:
+        """Everything under the root: malformed topics arrive too, and are dead-lettered."""
+        return f"{self.root}/#"
+
+    def make(self, key: str) -> str:
+        if self.key.fullmatch(key) is None:
+            raise ValueError(f"{self.key_name} {key!r} cannot be a topic level")
+        return f"{self.root}/{key}/{self.leaf}"
+
+    def parse(self, topic: str) -> str:
+        levels = topic.split("/")
+        if (
+            len(levels) != 3
+            or levels[0] != self.root
+            or levels[2] != self.leaf
+            or self.key.fullmatch(levels[1]) is None
+        ):
+            raise DecodeError(
+                RejectReason.UNKNOWN_TOPIC,
+                f"topic {topic!r} is not {self.root}/<{self.key_name}>/{self.leaf}",
+            )
+        return levels[1]
