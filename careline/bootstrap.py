@@ -56,6 +56,7 @@ from devices.detection.fleet import FleetDetectors
 from devices.detector_state import PostgresStateSource
 from devices.faults.model import FaultCleared, FaultClosed, FaultOpened, FaultRecorded
 from devices.faults.postgres import PostgresFaultRepository
+from devices.faults.queries import ticket_diagnosis
 from devices.faults.service import record_cleared, record_opened
 from devices.metric_ids import sync_metric_ids
 from devices.owners import PostgresDeviceOwners
@@ -181,6 +182,7 @@ def heads_up(settings: Settings, clock: Clock = utc_now) -> HeadsUp:
         outbox=lambda uow: PostgresOutbox(uow.connection),
         # the secret is read (or made, for the demo) when the first message needs a link
         links=functools.cache(lambda: preference_links(settings)),
+        diagnosis=lambda uow, ticket_id: ticket_diagnosis(uow.connection, ticket_id),
         public_url=group.public_url,
         clock=clock,
         webhook_url=group.webhook_url if group.webhook_secret else None,

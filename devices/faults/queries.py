@@ -19,6 +19,7 @@ from crm_core.kernel.read_models import (
     fetch_models,
 )
 from devices.catalog import Catalog
+from devices.faults.findings import Diagnosis
 from devices.readings import MAX_POINTS, MetricSeries, metric_series
 
 FaultStatus = Literal["open", "acknowledged", "cleared"]
@@ -42,6 +43,8 @@ class FaultDiagnosis(ReadModel):
     """Estimated hours until the health indicator reaches its failure line."""
     confidence: Literal["high", "medium", "low", "none"]
     urgency_note: str
+    customer_advice: str = ""
+    """What the customer's heads-up told them they can do; "" when nothing."""
 
 
 class FaultSummary(ReadModel):
@@ -142,6 +145,18 @@ def ticket_faults(conn: psycopg.Connection[TupleRow], ticket_id: int) -> list[Fa
     """The faults a ticket is about (through ticket_faults), oldest onset first."""
     query = SELECT_FAULTS + " WHERE tf.ticket_id = %s ORDER BY f.opened_at, f.id"
     return fetch_models(conn, FaultSummary, query, (ticket_id,))
+
+
+def ticket_diagnosis(conn: psycopg.Connection[TupleRow], ticket_id: int) -> Diagnosis | None:
+    """The diagnosis of the ticket's newest diagnosed fault (made with every live fault of
+    the device in view), or None: what the customer's heads-up words follow."""
+    row = conn.execute(
+        "SELECT f.diagnosis FROM ticket_faults tf JOIN faults f ON f.id = tf.fault_id "
+        "WHERE tf.ticket_id = %s AND f.diagnosis IS NOT NULL "
+        "ORDER BY f.opened_at DESC, f.id DESC LIMIT 1",
+        (ticket_id,),
+    ).fetchone()
+    return Diagnosis.from_json(row[0]) if row is not None and isinstance(row[0], dict) else None
 
 
 def get_fault(conn: psycopg.Connection[TupleRow], catalog: Catalog, fault_id: int) -> FaultDetail:
