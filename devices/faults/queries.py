@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Literal, LiteralString
 
 import psycopg
@@ -183,4 +183,26 @@ def get_fault(conn: psycopg.Connection[TupleRow], catalog: Catalog, fault_id: in
         "SELECT at, author, action, comment FROM fault_notes WHERE fault_id = %s ORDER BY at, id",
         (fault_id,),
     )
-    return FaultDetail(**row.model_dump(), readings=series, notes=notes)
+    fields = row.model_dump() | {"evidence": iso_evidence(row.evidence)}
+    return FaultDetail(**fields, readings=series, notes=notes)
+
+
+def iso_evidence(evidence: JsonValue) -> JsonValue:
+    """The stored evidence with each window's start (epoch seconds, as the detectors keep
+    it) written in ISO 8601 UTC, like every other time the API gives.
+
+    >>> iso_evidence({"windows": [{"start": 1764583200.0, "mean": 9.1}], "threshold": 4.0})
+    {'windows': [{'start': '2025-12-01T10:00:00Z', 'mean': 9.1}], 'threshold': 4.0}
+    """
+    raw = evidence.get("windows") if isinstance(evidence, dict) else None
+    if not isinstance(evidence, dict) or not isinstance(raw, list):
+        return evidence
+    windows: list[JsonValue] = []
+    for window in raw:
+        start = window.get("start") if isinstance(window, dict) else None
+        if isinstance(window, dict) and isinstance(start, int | float):
+            at = datetime.fromtimestamp(start, UTC).isoformat().replace("+00:00", "Z")
+            windows.append(window | {"start": at})
+        else:
+            windows.append(window)
+    return evidence | {"windows": windows}
