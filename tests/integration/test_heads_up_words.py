@@ -15,38 +15,17 @@ import pytest
 from psycopg.rows import TupleRow
 from psycopg_pool import ConnectionPool
 
-from alerts.heads_up import HeadsUp
 from careline.bootstrap import event_bus
-from crm_core.consent.links import PreferenceLinks
-from crm_core.consent.postgres import PostgresConsentLedger
 from crm_core.kernel.clock import frozen
-from crm_core.kernel.links import LinkSigner
 from crm_core.kernel.uow import PostgresUnitOfWork
-from crm_core.notifications.postgres import PostgresOutbox
-from crm_core.notifications.recipients import PostgresRecipients
-from crm_core.tickets.postgres import PostgresTicketRepository
 from devices.catalog import Catalog
 from devices.faults.model import FaultOpened, WindowSummary
-from devices.faults.queries import ticket_diagnosis
 from tests.integration.conftest import register_devices
+from tests.integration.test_outbox import Clock, notify
 
 pytestmark = pytest.mark.integration
 Pool = ConnectionPool[psycopg.Connection[TupleRow]]
 NOW = datetime(2026, 12, 7, 10, 0, tzinfo=UTC)
-LINKS = PreferenceLinks(LinkSigner("preference-link-secret-for-tests-0123456789"), 3600)
-
-
-def heads_up() -> HeadsUp:
-    return HeadsUp(
-        recipients=lambda uow: PostgresRecipients(uow.connection),
-        tickets=lambda uow: PostgresTicketRepository(uow.connection),
-        consents=lambda uow: PostgresConsentLedger(uow.connection),
-        outbox=lambda uow: PostgresOutbox(uow.connection),
-        links=lambda: LINKS,
-        diagnosis=lambda uow, ticket_id: ticket_diagnosis(uow.connection, ticket_id),
-        public_url="http://careline.test",
-        clock=frozen(NOW),
-    )
 
 
 def fault(device_id: int, metric: str, detector: str, means: list[float]) -> FaultOpened:
@@ -68,7 +47,7 @@ def fault(device_id: int, metric: str, detector: str, means: list[float]) -> Fau
 
 def heads_up_of(db: Pool, catalog: Catalog, event: FaultOpened) -> tuple[str, str]:
     """Publish the fault as ingest would; the ticket's subject and its heads-up's body."""
-    bus = event_bus(catalog, frozen(NOW), notify=heads_up())
+    bus = event_bus(catalog, frozen(NOW), notify=notify(Clock(NOW)))
     with db.connection() as conn:
         uow = PostgresUnitOfWork(conn)
         with uow:
