@@ -9,7 +9,9 @@ key is the ticket's, so a redelivered batch adds nothing.
 The channel is the customer's preferred one where we have an adapter: ``push`` goes to
 their app, everything else (``email``, and ``sms``/``phone``, which have no adapter yet)
 by e-mail; a customer without an e-mail address gets a push. When a webhook endpoint is
-configured, it gets a signed copy too. Consent is checked here (a customer who said no
+configured, it gets a signed copy too. The words fit the diagnosis of the fault that opened
+the ticket: a cause the customer can fix (a door left open) gets their advice and no visit
+promised (:func:`next_steps`). Consent is checked here (a customer who said no
 gets a ``suppressed`` row that says why) and again by the dispatcher at sending time.
 """
 
@@ -31,6 +33,7 @@ from crm_core.notifications.ports import Outbox
 from crm_core.notifications.recipients import Contact, Recipients
 from crm_core.tickets.model import TicketOpened
 from crm_core.tickets.ports import TicketRepository
+from devices.faults.findings import Diagnosis
 
 
 def heads_up_channel(contact: Contact) -> Channel:
@@ -46,8 +49,45 @@ def heads_up_channel(contact: Contact) -> Channel:
     return "email"
 
 
-def heads_up_text(name: str, subject: str, ticket_id: int, preferences: str) -> tuple[str, str]:
-    """Subject and body of the heads-up (pure).
+NO_VISIT = (
+    "No technician visit is needed for this. If it does not settle within a few hours, we "
+    "will contact you."
+)
+VISIT = "A technician will contact you to arrange a visit; there is nothing you need to do now."
+VISIT_MEANWHILE = "A technician will contact you to arrange a visit. Until then: {advice}"
+
+
+def next_steps(diagnosis: Diagnosis | None) -> str:
+    """What the heads-up says happens next, fitting the diagnosis (pure).
+
+    A cause that needs no visit (a door left open) gets the customer's advice and no visit
+    promised; a cause that needs one gets the visit, with what to do until then if the
+    catalog says; an undiagnosed fault (or a silent device) gets the visit.
+
+    >>> from devices.faults.findings import Urgency
+    >>> door = Diagnosis("door_left_open", "Door left open", "", False, "...", "door closed",
+    ...                  (), Urgency(None, "none", ""), "Please close the door.")
+    >>> next_steps(door)  # doctest: +ELLIPSIS
+    'Please close the door. No technician visit is needed for this. ...'
+    >>> next_steps(None)
+    'A technician will contact you to arrange a visit; there is nothing you need to do now.'
+    """
+    if diagnosis is None or not diagnosis.cause:
+        return VISIT
+    advice = diagnosis.customer_advice.strip()
+    if not diagnosis.visit:
+        return f"{advice} {NO_VISIT}" if advice else NO_VISIT
+    return VISIT_MEANWHILE.format(advice=advice) if advice else VISIT
+
+
+def heads_up_text(
+    name: str,
+    subject: str,
+    ticket_id: int,
+    preferences: str,
+    diagnosis: Diagnosis | None = None,
+) -> tuple[str, str]:
+    """Subject and body of the heads-up (pure); the next steps fit ``diagnosis``.
 
     >>> s, b = heads_up_text("Amélie Laurent", "Refrigerator FR-1: cabinet temperature abnormal",
     ...                      7, "https://x/preferences/t")
@@ -65,8 +105,7 @@ def heads_up_text(name: str, subject: str, ticket_id: int, preferences: str) -> 
             f"Hello {name},",
             "",
             f"Our monitoring noticed a problem with your {device}: {what}.",
-            "A technician will contact you to arrange a visit; there is nothing you need to do "
-            "now.",
+            next_steps(diagnosis),
             "",
             f"Your reference: ticket #{ticket_id}.",
             "",
@@ -89,6 +128,7 @@ class HeadsUp:
     consents: Callable[[Any], ConsentLedger]
     outbox: Callable[[Any], Outbox]
     links: Callable[[], PreferenceLinks]  # called only when a message is written
+    diagnosis: Callable[[Any, int], Diagnosis | None]  # (uow, ticket id): its fault's diagnosis
     public_url: str
     clock: Clock
     webhook_url: str | None = None
@@ -104,6 +144,7 @@ class HeadsUp:
             ticket.subject,
             event.ticket_id,
             self.links().url(self.public_url, contact.customer_id),
+            self.diagnosis(uow, event.ticket_id),
         )
         payload = {"type": "ticket.heads_up", "ticket_id": event.ticket_id}
         key = f"ticket/{event.ticket_id}/heads-up"

@@ -34,6 +34,7 @@ from crm_core.notifications.recipients import PostgresRecipients
 from crm_core.notifications.wake import OutboxWaker
 from crm_core.surveys.links import SurveyLinks
 from crm_core.tickets.postgres import PostgresTicketRepository
+from devices.faults.queries import ticket_diagnosis
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +79,7 @@ def heads_up(settings: Settings, clock: Clock = utc_now) -> HeadsUp:
         outbox=lambda uow: PostgresOutbox(uow.connection),
         # the secret is read (or made, for the demo) when the first message needs a link
         links=functools.cache(lambda: preference_links(settings)),
+        diagnosis=lambda uow, ticket_id: ticket_diagnosis(uow.connection, ticket_id),
         public_url=group.public_url,
         clock=clock,
         webhook_url=group.webhook_url if group.webhook_secret else None,

@@ -11,10 +11,13 @@ line gives the urgency (conventions §6.2): ``{ metric, fails_at, trend }`` with
 ``part`` is the spare part a technician brings; empty when no part is needed (a door left
 open: ask the customer). ``visit`` says whether a technician visit is the first step.
 ``cleared_hint`` is what a fault that clears by itself most likely means ("door closed").
+``customer_advice`` is what the customer's heads-up tells them to do (``advice`` is for the
+service team); a cause that needs no visit should have it, since the customer is the fix.
 
 >>> [cause] = parse_causes([{"key": "door_left_open", "label": "Door left open",
 ...     "signature": ["door_open up"], "visit": False, "advice": "Ask to close it.",
-...     "cleared_hint": "door closed"}], {"door_open"}, "fridge")
+...     "customer_advice": "Close the door.", "cleared_hint": "door closed"}],
+...     {"door_open"}, "fridge")
 >>> cause.signature, cause.part, cause.indicator
 ((Move(metric='door_open', direction='up', detector=None),), '', None)
 """
@@ -62,6 +65,7 @@ class Cause:
     cleared_hint: str
     signature: tuple[Move, ...]
     indicator: Indicator | None = None
+    customer_advice: str = ""
 
 
 def parse_move(text: str, metrics: Collection[str], where: str) -> Move:
@@ -109,6 +113,7 @@ def parse_causes(
                 indicator=_indicator(item["indicator"], metrics, here)
                 if "indicator" in item
                 else None,
+                customer_advice=str(item.get("customer_advice", "")),
             )
         except (KeyError, TypeError) as exc:
             raise CauseError(f"{here}: {exc!r}") from exc

@@ -139,6 +139,7 @@ def diagnose(device_type: DeviceType, signature: Sequence[Seen]) -> Diagnosis:
         cleared_hint=cause.cleared_hint,
         signature=described,
         urgency=_urgency(device_type, cause, signature),
+        customer_advice=cause.customer_advice,
     )
 
 

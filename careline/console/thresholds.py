@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Annotated
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import Depends, FastAPI, Form, Request
@@ -29,8 +31,10 @@ from careline.console.pages import (
 )
 from crm_core.auth.principals import Principal
 from crm_core.kernel.errors import NotFound
+from devices.catalog import Catalog
 from devices.errors import TuningError
 from devices.tuning.model import METRIC_SETTINGS, TELEMETRY_SETTINGS, Override
+from devices.tuning.ports import Scope
 from devices.tuning.postgres import PostgresTuningUnitOfWork
 from devices.tuning.queries import customer_thresholds, device_thresholds
 from devices.tuning.service import (
@@ -97,6 +101,59 @@ def _act(user: Principal, url: str, action: Callable[[], object]) -> RedirectRes
     return _go(url)
 
 
+def override_fields(
+    threshold: Text = "",
+    limit_high: Text = "",
+    limit_high_for_s: Text = "",
+    limit_low: Text = "",
+    limit_low_for_s: Text = "",
+    no_data_after_s: Text = "",
+) -> dict[str, str]:
+    """The form's numbers as typed (checked by :func:`_override`, so that a bad one comes
+    back as a message on the page)."""
+    return {
+        "threshold": threshold,
+        "limit_high": limit_high,
+        "limit_high_for_s": limit_high_for_s,
+        "limit_low": limit_low,
+        "limit_low_for_s": limit_low_for_s,
+        "no_data_after_s": no_data_after_s,
+    }
+
+
+Fields = Annotated[dict[str, str], Depends(override_fields)]
+SetOverride = Callable[[PostgresTuningUnitOfWork, Catalog, Any, str, Override, str, datetime], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Owner:
+    """Whose overrides a Thresholds page shows and sets: a device's (keyed by serial) or a
+    customer's (keyed by id). One set of routes serves both."""
+
+    kind: Scope
+    path: str  # under the console prefix, with the key's path parameter
+    param: str
+    key: Callable[[str], str | int]
+    in_scope: Callable[..., None]
+    put: SetOverride
+
+    def url(self, key: str | int) -> str:
+        return f"{PREFIX}{self.path.replace('{' + self.param + '}', quote(str(key)))}"
+
+
+DEVICE = Owner(
+    "device", "/devices/{serial}", "serial", str, device_in_user_scope, set_device_override
+)
+CUSTOMER = Owner(
+    "customer",
+    "/customers/{customer_id}",
+    "customer_id",
+    int,
+    customer_in_user_scope,
+    set_customer_override,
+)
+
+
 def install_thresholds(app: FastAPI) -> None:
     templates = console_templates()
     templates.env.globals["setting_labels"] = LABELS
@@ -108,104 +165,94 @@ def install_thresholds(app: FastAPI) -> None:
         context = {"user": user, **values}
         return templates.TemplateResponse(request, name, context, status_code=status)
 
-    @router.get("/devices/{serial}/thresholds", dependencies=[Depends(device_in_user_scope)])
-    def device_page(
-        request: Request,
-        serial: str,
-        user: ConsoleUser,
-        conn: Conn,
-        context: Context,
-        error: str | None = None,
-    ) -> HTMLResponse:
-        try:
-            view = device_thresholds(conn, context.catalog, serial)
-        except NotFound as exc:
-            return page(request, "not_found.html", user, 404, message=str(exc))
-        return page(
-            request,
-            "thresholds.html",
-            user,
-            view=view,
-            poll_s=context.settings.ingest.tuning_poll_s,
-            metric_settings=METRIC_SETTINGS,
-            telemetry_settings=TELEMETRY_SETTINGS,
-            error=error[:300] if error else None,
-        )
+    def view(
+        conn: Conn, context: Context, owner: Owner, key: str | int
+    ) -> tuple[str, dict[str, object]]:
+        """The owner's template and what it shows (NotFound when there is no such owner)."""
+        if owner.kind == "device":
+            return "thresholds.html", {"view": device_thresholds(conn, context.catalog, str(key))}
+        found = customer_thresholds(conn, context.catalog, int(key))
+        overrides = {o.metric: o for o in found.overrides}
+        return "customer_thresholds.html", {"view": found, "overrides": overrides}
 
-    @router.get(
-        "/customers/{customer_id}/thresholds", dependencies=[Depends(customer_in_user_scope)]
-    )
-    def customer_page(
-        request: Request,
-        customer_id: int,
-        user: ConsoleUser,
-        conn: Conn,
-        context: Context,
-        error: str | None = None,
-    ) -> HTMLResponse:
-        try:
-            view = customer_thresholds(conn, context.catalog, customer_id)
-        except NotFound as exc:
-            return page(request, "not_found.html", user, 404, message=str(exc))
-        return page(
-            request,
-            "customer_thresholds.html",
-            user,
-            view=view,
-            overrides={o.metric: o for o in view.overrides},
-            poll_s=context.settings.ingest.tuning_poll_s,
-            metric_settings=METRIC_SETTINGS,
-            telemetry_settings=TELEMETRY_SETTINGS,
-            error=error[:300] if error else None,
-        )
+    def show(owner: Owner) -> Callable[..., HTMLResponse]:
+        def thresholds_page(
+            request: Request,
+            user: ConsoleUser,
+            conn: Conn,
+            context: Context,
+            error: str | None = None,
+        ) -> HTMLResponse:
+            key = owner.key(request.path_params[owner.param])
+            try:
+                name, values = view(conn, context, owner, key)
+            except NotFound as exc:
+                return page(request, "not_found.html", user, 404, message=str(exc))
+            values |= {
+                "user": user,
+                "poll_s": context.settings.ingest.tuning_poll_s,
+                "metric_settings": METRIC_SETTINGS,
+                "telemetry_settings": TELEMETRY_SETTINGS,
+                "error": error[:300] if error else None,
+            }
+            return templates.TemplateResponse(request, name, values)
 
-    @router.post(
-        "/devices/{serial}/thresholds/{metric}", dependencies=[Depends(device_in_user_scope)]
-    )
-    def device_save(
-        serial: str,
-        metric: str,
-        user: ConsoleUser,
-        conn: Conn,
-        context: Context,
-        now: Now,
-        enabled: Text = "",
-        threshold: Text = "",
-        limit_high: Text = "",
-        limit_high_for_s: Text = "",
-        limit_low: Text = "",
-        limit_low_for_s: Text = "",
-        no_data_after_s: Text = "",
-    ) -> RedirectResponse:
-        fields = {
-            "threshold": threshold,
-            "limit_high": limit_high,
-            "limit_high_for_s": limit_high_for_s,
-            "limit_low": limit_low,
-            "limit_low_for_s": limit_low_for_s,
-            "no_data_after_s": no_data_after_s,
-        }
-        uow = PostgresTuningUnitOfWork(conn)
-        return _act(
-            user,
-            f"{PREFIX}/devices/{quote(serial)}/thresholds",
-            lambda: set_device_override(
-                uow, context.catalog, serial, metric, _override(enabled, fields), user.name, now
-            ),
-        )
+        return thresholds_page
 
-    @router.post(
-        "/devices/{serial}/thresholds/{metric}/delete", dependencies=[Depends(device_in_user_scope)]
-    )
-    def device_remove(
-        serial: str, metric: str, user: ConsoleUser, conn: Conn, context: Context, now: Now
-    ) -> RedirectResponse:
-        uow = PostgresTuningUnitOfWork(conn)
-        return _act(
-            user,
-            f"{PREFIX}/devices/{quote(serial)}/thresholds",
-            lambda: remove_override(uow, context.catalog, "device", serial, metric, user.name, now),
-        )
+    def save(owner: Owner) -> Callable[..., RedirectResponse]:
+        def save_override(
+            request: Request,
+            metric: str,
+            user: ConsoleUser,
+            conn: Conn,
+            context: Context,
+            now: Now,
+            fields: Fields,
+            enabled: Text = "",
+        ) -> RedirectResponse:
+            key = owner.key(request.path_params[owner.param])
+            uow = PostgresTuningUnitOfWork(conn)
+            return _act(
+                user,
+                f"{owner.url(key)}/thresholds",
+                lambda: owner.put(
+                    uow, context.catalog, key, metric, _override(enabled, fields), user.name, now
+                ),
+            )
+
+        return save_override
+
+    def remove(owner: Owner) -> Callable[..., RedirectResponse]:
+        def remove_override_route(
+            request: Request, metric: str, user: ConsoleUser, conn: Conn, context: Context, now: Now
+        ) -> RedirectResponse:
+            key = owner.key(request.path_params[owner.param])
+            uow = PostgresTuningUnitOfWork(conn)
+            return _act(
+                user,
+                f"{owner.url(key)}/thresholds",
+                lambda: remove_override(
+                    uow, context.catalog, owner.kind, key, metric, user.name, now
+                ),
+            )
+
+        return remove_override_route
+
+    for owner in (DEVICE, CUSTOMER):
+        scoped = [Depends(owner.in_scope)]
+        base = f"{owner.path}/thresholds"
+        for path, endpoint, method, name in (
+            (base, show(owner), "GET", "page"),
+            (f"{base}/{{metric}}", save(owner), "POST", "save"),
+            (f"{base}/{{metric}}/delete", remove(owner), "POST", "remove"),
+        ):
+            router.add_api_route(
+                path,
+                endpoint,
+                methods=[method],
+                dependencies=scoped,
+                name=f"{owner.kind}_thresholds_{name}",
+            )
 
     @router.post("/devices/{serial}/baseline-reset", dependencies=[Depends(device_in_user_scope)])
     def device_reset(
@@ -220,67 +267,9 @@ def install_thresholds(app: FastAPI) -> None:
         uow = PostgresTuningUnitOfWork(conn)
         return _act(
             user,
-            f"{PREFIX}/devices/{quote(serial)}/thresholds",
+            f"{DEVICE.url(serial)}/thresholds",
             lambda: reset_baseline(
                 uow, context.catalog, serial, metric or None, reason, user.name, now
-            ),
-        )
-
-    @router.post(
-        "/customers/{customer_id}/thresholds/{metric}",
-        dependencies=[Depends(customer_in_user_scope)],
-    )
-    def customer_save(
-        customer_id: int,
-        metric: str,
-        user: ConsoleUser,
-        conn: Conn,
-        context: Context,
-        now: Now,
-        enabled: Text = "",
-        threshold: Text = "",
-        limit_high: Text = "",
-        limit_high_for_s: Text = "",
-        limit_low: Text = "",
-        limit_low_for_s: Text = "",
-        no_data_after_s: Text = "",
-    ) -> RedirectResponse:
-        fields = {
-            "threshold": threshold,
-            "limit_high": limit_high,
-            "limit_high_for_s": limit_high_for_s,
-            "limit_low": limit_low,
-            "limit_low_for_s": limit_low_for_s,
-            "no_data_after_s": no_data_after_s,
-        }
-        uow = PostgresTuningUnitOfWork(conn)
-        return _act(
-            user,
-            f"{PREFIX}/customers/{customer_id}/thresholds",
-            lambda: set_customer_override(
-                uow,
-                context.catalog,
-                customer_id,
-                metric,
-                _override(enabled, fields),
-                user.name,
-                now,
-            ),
-        )
-
-    @router.post(
-        "/customers/{customer_id}/thresholds/{metric}/delete",
-        dependencies=[Depends(customer_in_user_scope)],
-    )
-    def customer_remove(
-        customer_id: int, metric: str, user: ConsoleUser, conn: Conn, context: Context, now: Now
-    ) -> RedirectResponse:
-        uow = PostgresTuningUnitOfWork(conn)
-        return _act(
-            user,
-            f"{PREFIX}/customers/{customer_id}/thresholds",
-            lambda: remove_override(
-                uow, context.catalog, "customer", customer_id, metric, user.name, now
             ),
         )
 

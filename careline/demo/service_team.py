@@ -73,7 +73,10 @@ class ServiceTeam:
             ).fetchall()
             surveys = conn.execute(
                 "SELECT (regexp_match(idempotency_key, 'ticket/(\\d+)/survey'))[1]::bigint, body "
-                "FROM outbox WHERE idempotency_key LIKE 'ticket/%%/survey' AND status = 'sent'"
+                "FROM outbox o WHERE idempotency_key LIKE 'ticket/%%/survey' AND status = 'sent' "
+                # answered in an earlier run of the demo: the link would answer 409
+                "AND NOT EXISTS (SELECT 1 FROM surveys s WHERE s.answered_at IS NOT NULL "
+                "AND o.idempotency_key = 'ticket/' || s.ticket_id || '/survey')"
             ).fetchall()
         for ticket_id, status in live:
             first = self._seen.setdefault(int(ticket_id), now)

@@ -13,7 +13,10 @@ Two clocks per ticket, both in business time (:class:`BusinessCalendar`):
 
 Each clock is ``running``, ``warning`` (past the warning share of its target), ``paused``,
 ``breached`` (past the target; a breach stays a breach even if the ticket is then resolved),
-``achieved``, or ``cancelled`` (the ticket was cancelled before the clock stopped).
+``achieved``, ``cancelled`` (the ticket was cancelled before the clock stopped), or
+``not_applicable``: the ticket ended (its faults cleared by themselves and careline resolved
+it) before any person responded, so no first response was owed. A clock of an ended ticket
+never runs on: the first-response clock stops when the ticket first ends, responded or not.
 
 >>> from datetime import datetime, time, UTC
 >>> from crm_core.tickets.model import HistoryEntry
@@ -37,7 +40,9 @@ from crm_core.tickets.model import ENDED, PAUSES_SLA
 from crm_core.tickets.policies import Target
 
 SYSTEM_ACTORS: Final = frozenset({"careline"})
-SlaState = Literal["running", "warning", "paused", "breached", "achieved", "cancelled"]
+SlaState = Literal[
+    "running", "warning", "paused", "breached", "achieved", "cancelled", "not_applicable"
+]
 SLA_STATES: Final[tuple[SlaState, ...]] = get_args(SlaState)
 SlaMetric = Literal["first_response", "resolution"]
 DEFAULT_WARNING_SHARE: Final = 0.75
@@ -91,6 +96,7 @@ class SlaStatus:
             "paused",
             "achieved",
             "cancelled",
+            "not_applicable",
         )
         return min((c.state for c in self.clocks), key=order.index)
 
@@ -136,6 +142,7 @@ def _clock(
     stopped_at: datetime | None,
     cancelled: bool,
     cal: BusinessCalendar,
+    owed: bool = True,
 ) -> SlaClock:
     elapsed = sum(cal.seconds_between(s, now if e is None else min(e, now)) for s, e in intervals)
     due = _moment(intervals, target_s, cal)
@@ -145,6 +152,8 @@ def _clock(
         state = "breached"
     elif cancelled:
         state = "cancelled"
+    elif not owed:
+        state, due, warn = "not_applicable", None, None
     elif stopped_at is not None:
         state, due, warn = "achieved", None, None
     elif paused:
@@ -166,8 +175,13 @@ def sla_status(
 ) -> SlaStatus:
     """Both clocks of a ticket at ``now``, from its history (oldest first)."""
     lines = sorted((h for h in history if h.at <= now), key=lambda h: h.at)
-    # First response: one interval from creation to the response (or still open).
+    # First response: one interval from creation to the response, or to the moment the
+    # ticket first ended without one (or still open).
     responded = first_response(lines)
+    ended = next((h for h in lines if h.new_status in ENDED and h.action != "created"), None)
+    unanswered_end = (
+        ended if ended is not None and (responded is None or ended.at < responded) else None
+    )
     status = "new"
     intervals: list[Interval] = []
     running_since: datetime | None = created_at
@@ -186,17 +200,31 @@ def sla_status(
     if running_since is not None:
         intervals.append((running_since, None))
     cancelled = status == "cancelled"
-    first = _clock(
-        "first_response",
-        [(created_at, responded)],
-        target_s=target.first_response_min * 60.0,
-        warning_share=warning_share,
-        now=now,
-        paused=False,
-        stopped_at=responded,
-        cancelled=cancelled and responded is None,
-        cal=cal,
-    )
+    if unanswered_end is None:
+        first = _clock(
+            "first_response",
+            [(created_at, responded)],
+            target_s=target.first_response_min * 60.0,
+            warning_share=warning_share,
+            now=now,
+            paused=False,
+            stopped_at=responded,
+            cancelled=cancelled and responded is None,
+            cal=cal,
+        )
+    else:  # ended before anyone responded: by careline (owed nothing) or cancelled
+        first = _clock(
+            "first_response",
+            [(created_at, unanswered_end.at)],
+            target_s=target.first_response_min * 60.0,
+            warning_share=warning_share,
+            now=now,
+            paused=False,
+            stopped_at=unanswered_end.at,
+            cancelled=unanswered_end.new_status == "cancelled",
+            cal=cal,
+            owed=unanswered_end.actor not in SYSTEM_ACTORS,
+        )
     resolution = _clock(
         "resolution",
         intervals,

@@ -27,7 +27,8 @@ class Urgency:
 class Diagnosis:
     """The probable cause (``cause`` "" when no signature fits), the part to bring ("" for
     none), whether a visit is the first step, what to do, what a self-clearing most likely
-    means, the signature it was read from, and the time to failure."""
+    means, the signature it was read from, the time to failure, and what the customer can
+    do (their heads-up's words; "" when nothing)."""
 
     cause: str
     label: str
@@ -37,6 +38,7 @@ class Diagnosis:
     cleared_hint: str
     signature: tuple[str, ...]
     urgency: Urgency
+    customer_advice: str = ""
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -50,6 +52,7 @@ class Diagnosis:
             "hours_to_failure": _round(self.urgency.hours_to_failure),
             "confidence": self.urgency.confidence,
             "urgency_note": self.urgency.note,
+            "customer_advice": self.customer_advice,
         }
 
     @classmethod
@@ -69,6 +72,7 @@ class Diagnosis:
                 cast(Confidence, confidence if confidence in ("high", "medium", "low") else "none"),
                 str(data.get("urgency_note", "")),
             ),
+            customer_advice=str(data.get("customer_advice", "")),
         )
 
 

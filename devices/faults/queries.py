@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Literal, LiteralString
 
 import psycopg
@@ -19,6 +19,7 @@ from crm_core.kernel.read_models import (
     fetch_models,
 )
 from devices.catalog import Catalog
+from devices.faults.findings import Diagnosis
 from devices.readings import MAX_POINTS, MetricSeries, metric_series
 
 FaultStatus = Literal["open", "acknowledged", "cleared"]
@@ -42,6 +43,8 @@ class FaultDiagnosis(ReadModel):
     """Estimated hours until the health indicator reaches its failure line."""
     confidence: Literal["high", "medium", "low", "none"]
     urgency_note: str
+    customer_advice: str = ""
+    """What the customer's heads-up told them they can do; "" when nothing."""
 
 
 class FaultSummary(ReadModel):
@@ -144,6 +147,18 @@ def ticket_faults(conn: psycopg.Connection[TupleRow], ticket_id: int) -> list[Fa
     return fetch_models(conn, FaultSummary, query, (ticket_id,))
 
 
+def ticket_diagnosis(conn: psycopg.Connection[TupleRow], ticket_id: int) -> Diagnosis | None:
+    """The diagnosis of the ticket's newest diagnosed fault (made with every live fault of
+    the device in view), or None: what the customer's heads-up words follow."""
+    row = conn.execute(
+        "SELECT f.diagnosis FROM ticket_faults tf JOIN faults f ON f.id = tf.fault_id "
+        "WHERE tf.ticket_id = %s AND f.diagnosis IS NOT NULL "
+        "ORDER BY f.opened_at DESC, f.id DESC LIMIT 1",
+        (ticket_id,),
+    ).fetchone()
+    return Diagnosis.from_json(row[0]) if row is not None and isinstance(row[0], dict) else None
+
+
 def get_fault(conn: psycopg.Connection[TupleRow], catalog: Catalog, fault_id: int) -> FaultDetail:
     """One fault with its evidence and the readings of its metric around the onset."""
     query = SELECT_FAULTS.replace(
@@ -168,4 +183,26 @@ def get_fault(conn: psycopg.Connection[TupleRow], catalog: Catalog, fault_id: in
         "SELECT at, author, action, comment FROM fault_notes WHERE fault_id = %s ORDER BY at, id",
         (fault_id,),
     )
-    return FaultDetail(**row.model_dump(), readings=series, notes=notes)
+    fields = row.model_dump() | {"evidence": iso_evidence(row.evidence)}
+    return FaultDetail(**fields, readings=series, notes=notes)
+
+
+def iso_evidence(evidence: JsonValue) -> JsonValue:
+    """The stored evidence with each window's start (epoch seconds, as the detectors keep
+    it) written in ISO 8601 UTC, like every other time the API gives.
+
+    >>> iso_evidence({"windows": [{"start": 1764583200.0, "mean": 9.1}], "threshold": 4.0})
+    {'windows': [{'start': '2025-12-01T10:00:00Z', 'mean': 9.1}], 'threshold': 4.0}
+    """
+    raw = evidence.get("windows") if isinstance(evidence, dict) else None
+    if not isinstance(evidence, dict) or not isinstance(raw, list):
+        return evidence
+    windows: list[JsonValue] = []
+    for window in raw:
+        start = window.get("start") if isinstance(window, dict) else None
+        if isinstance(window, dict) and isinstance(start, int | float):
+            at = datetime.fromtimestamp(start, UTC).isoformat().replace("+00:00", "Z")
+            windows.append(window | {"start": at})
+        else:
+            windows.append(window)
+    return evidence | {"windows": windows}

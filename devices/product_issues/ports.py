@@ -49,7 +49,20 @@ class ProductIssueRepository(Protocol):
         ...
 
     def live_issue(self, key: GroupKey, signature: str) -> ProductIssue | None:
-        """The group's live (not resolved) issue of ``signature``, locked, if there is one."""
+        """The group's live (not resolved) issue of ``signature``, locked, if there is one:
+        the issue named by it, else one that holds a fault of it (an issue whose diagnosis
+        sharpened still answers to the signature it was opened with)."""
+        ...
+
+    def issue_of_device(self, device_id: int, fault_id: int) -> ProductIssue | None:
+        """The live issue that holds another *live* fault of the device, locked, if any: a
+        new fault there is the same occurrence seen more sharply (its diagnosis was made
+        with that fault in view)."""
+        ...
+
+    def rename(self, issue: ProductIssue, signature: str, title: str) -> bool:
+        """Give the issue a sharper signature and title; False (and nothing changed) when
+        the group has another live issue of that signature already."""
         ...
 
     def candidates(

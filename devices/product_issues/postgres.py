@@ -97,12 +97,38 @@ class PostgresProductIssueRepository:
 
     def live_issue(self, key: GroupKey, signature: str) -> ProductIssue | None:
         row = self._conn.execute(
-            f"SELECT {_ISSUE_COLUMNS} FROM product_issues WHERE dimension = %(dimension)s "
+            f"SELECT {_ISSUE_COLUMNS} FROM product_issues p WHERE dimension = %(dimension)s "
             "AND device_type = %(device_type)s AND group_value = %(value)s "
-            "AND signature = %(signature)s AND status <> 'resolved' FOR UPDATE",
+            "AND status <> 'resolved' AND (signature = %(signature)s OR EXISTS ("
+            "SELECT 1 FROM product_issue_faults l JOIN faults f ON f.id = l.fault_id "
+            f"WHERE l.issue_id = p.id AND {SIGNATURE_SQL} = %(signature)s)) "
+            "ORDER BY (signature = %(signature)s) DESC, id LIMIT 1 FOR UPDATE",
             {**group_params(key), "signature": signature},
         ).fetchone()
         return None if row is None else _issue(row)
+
+    def issue_of_device(self, device_id: int, fault_id: int) -> ProductIssue | None:
+        row = self._conn.execute(
+            f"SELECT {_ISSUE_COLUMNS} FROM product_issues p WHERE status <> 'resolved' "
+            "AND EXISTS (SELECT 1 FROM product_issue_faults l JOIN faults f ON f.id = l.fault_id "
+            "WHERE l.issue_id = p.id AND l.device_id = %s AND f.id <> %s "
+            "AND f.status <> 'cleared') ORDER BY p.id LIMIT 1 FOR UPDATE",
+            (device_id, fault_id),
+        ).fetchone()
+        return None if row is None else _issue(row)
+
+    def rename(self, issue: ProductIssue, signature: str, title: str) -> bool:
+        try:
+            # a savepoint: a clash with another live issue must not abort the batch
+            with self._conn.transaction():
+                self._conn.execute(
+                    "UPDATE product_issues SET signature = %s, title = %s WHERE id = %s",
+                    (signature, title, issue.id),
+                )
+        except psycopg.errors.UniqueViolation:
+            return False
+        issue.signature, issue.title = signature, title
+        return True
 
     def candidates(
         self, key: GroupKey, signature: str, since: datetime, until: datetime

@@ -28,7 +28,12 @@ from devices.product_issues.model import (
     group_keys,
     new_issue,
 )
-from devices.product_issues.ports import Candidate, ProductIssueRepository, ProductIssuesUnitOfWork
+from devices.product_issues.ports import (
+    Candidate,
+    FaultFacts,
+    ProductIssueRepository,
+    ProductIssuesUnitOfWork,
+)
 from devices.product_issues.rates import stands_out
 from devices.product_issues.settings import FleetSettings
 
@@ -54,11 +59,16 @@ def group_fault(
     """Put the fault in its group's product issue, opening one when the group has enough.
 
     Idempotent: a fault already in an issue adds nothing, and an issue the group has is
-    joined, never duplicated.
+    joined, never duplicated. A fault on a device whose earlier fault is still live in an
+    issue joins that issue (:func:`_sharpen`): it is the same occurrence, diagnosed again
+    with more evidence, not a new pattern.
     """
     facts = repo.fault(fault_id)
     if facts is None:
         return []
+    same_occurrence = repo.issue_of_device(facts.device.device_id, fault_id)
+    if same_occurrence is not None:
+        return _sharpen(repo, same_occurrence, facts, now)
     keys = group_keys(facts.device)
     for key in keys:
         issue = repo.live_issue(key, facts.signature)
@@ -129,6 +139,29 @@ def _open(
         )
         events.append(ProductIssueOpened(issue.id, issue.title, devices))
     return events + _join(repo, issue, found, now)
+
+
+def _sharpen(
+    repo: ProductIssueRepository, issue: ProductIssue, facts: FaultFacts, now: datetime
+) -> list[Event]:
+    """The device's new fault joins the issue its live fault is in; when its diagnosis names
+    a cause the issue's signature does not (cooling loss, then compressor wear), the issue
+    takes the sharper name, and keeps answering to the old one (:meth:`live_issue`)."""
+    assert issue.id is not None
+    candidate = Candidate(facts.fault_id, facts.device.device_id, facts.opened_at)
+    events = _join(repo, issue, [candidate], now)
+    old = issue.signature
+    if not events or old == facts.signature or not facts.signature.startswith("cause:"):
+        return events
+    if repo.rename(issue, facts.signature, f"{issue.key.label}: {facts.signature}"):
+        comment = f"diagnosis sharpened: {old} -> {facts.signature} (fault {facts.fault_id})"
+    else:
+        comment = (
+            f"fault {facts.fault_id} diagnosed {facts.signature}; name kept: the group has "
+            "another live issue of that signature"
+        )
+    repo.note(issue.id, now, SYSTEM, "comment", comment)
+    return events
 
 
 def _join(

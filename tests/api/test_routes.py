@@ -113,6 +113,8 @@ def test_faults_list_filters_and_detail_with_evidence_and_readings(
     assert (detail["score"], detail["threshold"], detail["device_serial"]) == (6.25, 4.0, "RF-1")
     assert detail["evidence"]["threshold"] == 4.0
     assert detail["evidence"]["windows"][0]["score"] == 6.25
+    # ISO 8601 like every other time in the API, not epoch seconds
+    assert detail["evidence"]["windows"][0]["start"] == detail["opened_at"]
     points = detail["readings"]["points"]
     # readings from 2 h before the onset (09:00) to 2 h after (13:00, but they end 11:59)
     assert (points[0]["ts"], points[-1]["ts"]) == ("2026-11-24T09:00:00Z", "2026-11-24T11:59:00Z")

@@ -36,6 +36,7 @@ from crm_core.notifications.postgres import PostgresOutbox, claim
 from crm_core.notifications.recipients import PostgresRecipients
 from crm_core.tickets.postgres import PostgresTicketRepository
 from devices.catalog import Catalog
+from devices.faults.queries import ticket_diagnosis
 from tests.integration.brokers import TestBroker
 from tests.integration.conftest import register_devices
 from tests.integration.mail import MailServer, free_port, mail_server
@@ -83,6 +84,7 @@ def notify(clock: Clock, webhook_url: str | None = None) -> HeadsUp:
         consents=lambda uow: PostgresConsentLedger(uow.connection),
         outbox=lambda uow: PostgresOutbox(uow.connection),
         links=lambda: LINKS,
+        diagnosis=lambda uow, ticket_id: ticket_diagnosis(uow.connection, ticket_id),
         public_url="http://careline.test",
         clock=clock,
         webhook_url=webhook_url,

@@ -6,6 +6,7 @@ inside a unit of work, so the fault, its ticket and its product issue commit tog
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -201,6 +202,38 @@ def test_two_workers_racing_to_open_the_same_issue_make_one(db: Pool, catalog: C
     assert [e for e in result if isinstance(e, FaultJoinedProductIssue)]
     assert rows(db, "SELECT count(*) FROM product_issues") == [(1,)]
     assert rows(db, "SELECT count(*) FROM product_issue_faults") == [(4,)]
+
+
+def test_a_sharper_diagnosis_on_the_same_devices_joins_and_renames_the_issue(
+    db: Pool, catalog: Catalog
+) -> None:
+    """A batch first shows a cooling loss (cabinet warm, cause not yet clear); hours later
+    the regression detector sees the compressors draw too much: the diagnosis sharpens to
+    compressor wear. That is the same problem on the same devices: one issue, renamed."""
+    ids = fleet_of_batches(db)
+    bus = bus_at(catalog)
+    for i, serial in enumerate(["FR-A1", "FR-A2", "FR-A3"]):
+        publish(db, bus, opened(ids[serial], NOW - (30 - i) * HOUR, metric="cabinet_temp"))
+    [(issue_id, title)] = rows(db, "SELECT id, title FROM product_issues")
+    assert title == "refrigerator batch CF300-A: cause:cooling_loss"
+    joined = []
+    for i, serial in enumerate(["FR-A1", "FR-A2", "FR-A3"]):
+        wear = dataclasses.replace(
+            opened(ids[serial], NOW - (20 - i) * HOUR), detector="regression"
+        )
+        joined += publish(db, bus, wear)
+    assert not [e for e in joined if isinstance(e, ProductIssueOpened)]
+    assert len([e for e in joined if isinstance(e, FaultJoinedProductIssue)]) == 3
+    assert rows(db, "SELECT id, signature, title FROM product_issues") == [
+        (issue_id, "cause:compressor_wear", "refrigerator batch CF300-A: cause:compressor_wear")
+    ]
+    assert rows(db, "SELECT count(*) FROM product_issue_faults") == [(6,)]
+    [note] = rows(db, "SELECT comment FROM product_issue_notes WHERE action = 'comment'")
+    assert note[0].startswith("diagnosis sharpened: cause:cooling_loss -> cause:compressor_wear")
+    # A fourth fridge of the batch only warms up so far: it is the same issue, not a new one.
+    handled = publish(db, bus, opened(ids["FR-A4"], NOW - 10 * HOUR, metric="cabinet_temp"))
+    assert [e.issue_id for e in handled if isinstance(e, FaultJoinedProductIssue)] == [issue_id]
+    assert rows(db, "SELECT count(*) FROM product_issues") == [(1,)]
 
 
 def test_the_sweep_groups_what_no_batch_saw_whole(db: Pool, catalog: Catalog) -> None:

@@ -26,3 +26,11 @@ def test_fresh_refuses_a_folder_with_files_of_someone_else(tmp_path: Path) -> No
     with pytest.raises(typer.BadParameter, match=r"thesis\.tex"):
         wipe(data)
     assert (data / "thesis.tex").exists()
+
+
+def test_fresh_says_what_it_deletes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = tmp_path / "data"
+    (data / "pgdata").mkdir(parents=True)
+    wipe(data)
+    said = capsys.readouterr().out
+    assert said == f"--fresh: deleting {data} (database, mail, simulation state: pgdata)\n"

@@ -136,3 +136,36 @@ def test_the_warning_share_is_a_setting() -> None:
 def test_a_calendar_that_ends_before_it_starts_is_refused() -> None:
     with pytest.raises(ValueError, match="ends"):
         BusinessCalendar("UTC", time(17), time(9))
+
+
+def test_a_ticket_that_resolved_itself_owed_no_first_response_and_its_clocks_stop() -> None:
+    # The door was closed 40 min after the ticket opened; careline resolved it (fault_cleared).
+    done = CREATED + 40 * timedelta(minutes=1)
+    history = [CREATED_LINE, line(done, "careline", "new", "resolved")]
+    for later in (done, CREATED + 100 * HOUR, CREATED + 1000 * HOUR):
+        status = sla_status(CREATED, history, STANDARD_P2, BERLIN, later)
+        assert status.first_response.state == "not_applicable"
+        assert status.first_response.elapsed_s == 40 * 60  # stopped when it ended
+        assert status.first_response.due_at is None
+        assert status.resolution.state == "achieved"
+        assert status.worst == "achieved"
+    closed = [*history, line(done + HOUR, "careline", "resolved", "closed")]
+    assert sla_status(CREATED, closed, STANDARD_P2, BERLIN, CREATED + 100 * HOUR).clocks[
+        0
+    ].state == ("not_applicable")
+
+
+def test_a_ticket_cancelled_by_careline_before_anyone_responded_stops_as_cancelled() -> None:
+    history = [CREATED_LINE, line(CREATED + HOUR / 2, "careline", "new", "cancelled")]
+    status = sla_status(CREATED, history, STANDARD_P2, BERLIN, CREATED + 100 * HOUR)
+    assert status.first_response.state == "cancelled"  # not breached days later
+    assert status.resolution.state == "cancelled"
+
+
+def test_a_self_resolved_ticket_already_late_for_its_first_response_stays_breached() -> None:
+    # Nobody answered for the 2 h target; the fault then cleared: the breach happened.
+    done = datetime(2026, 12, 28, 10, 0, tzinfo=UTC)  # 3 h + 2 h of business time later
+    history = [CREATED_LINE, line(done, "careline", "new", "resolved")]
+    status = sla_status(CREATED, history, STANDARD_P2, BERLIN, done + 100 * HOUR)
+    assert status.first_response.state == "breached"
+    assert status.first_response.elapsed_s == 5 * 3600  # and it stopped growing

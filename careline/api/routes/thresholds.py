@@ -8,15 +8,20 @@ and is in force in the running ingest workers within ``CARELINE_INGEST__TUNING_P
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends, Path, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from careline.api.deps import Conn, Context, Now, RequireAgent
 from careline.api.errors import responses
-from careline.api.scopes import PathId, customer_in_scope, device_in_scope
+from careline.api.scopes import customer_in_scope, device_in_scope
+from devices.catalog import Catalog
 from devices.tuning.model import Override
+from devices.tuning.ports import Scope
 from devices.tuning.postgres import PostgresTuningUnitOfWork
 from devices.tuning.queries import (
     CustomerThresholds,
@@ -88,55 +93,109 @@ class ResetAnswer(BaseModel):
     faults_cleared: list[int]
 
 
-@router.get(
+Thresholds = DeviceThresholds | CustomerThresholds
+
+
+@dataclass(frozen=True, slots=True)
+class Owner:
+    """Whose overrides a route reads and sets: a device's (keyed by serial) or a customer's
+    (keyed by id). One set of routes (GET, PUT, DELETE) serves both; the path parameter is
+    declared, validated and scope-checked by ``in_scope``."""
+
+    kind: Scope
+    path: str
+    param: str
+    key: Callable[[str], str | int]
+    in_scope: Callable[..., None]
+    read: Callable[[Conn, Catalog, Any], Thresholds]
+    put: Callable[[PostgresTuningUnitOfWork, Catalog, Any, str, Override, str, datetime], None]
+    model: type[Thresholds]
+    summaries: tuple[str, str, str]  # GET, PUT, DELETE
+
+
+DEVICE = Owner(
+    "device",
     "/devices/{serial}/thresholds",
-    dependencies=[Depends(device_in_scope)],
-    summary="A device's detector settings in force, each with where it comes from",
-    responses=responses(404),
+    "serial",
+    str,
+    device_in_scope,
+    device_thresholds,
+    set_device_override,
+    DeviceThresholds,
+    (
+        "A device's detector settings in force, each with where it comes from",
+        "Set the device's override of a metric (agent); replaces the previous one",
+        "Remove the device's override of a metric (agent): back to customer or model",
+    ),
 )
-def device_thresholds_get(serial: str, conn: Conn, context: Context) -> DeviceThresholds:
-    return device_thresholds(conn, context.catalog, serial)
-
-
-@router.put(
-    "/devices/{serial}/thresholds/{metric}",
-    dependencies=[Depends(device_in_scope)],
-    summary="Set the device's override of a metric (agent); replaces the previous one",
-    responses=responses(404, 422),
+CUSTOMER = Owner(
+    "customer",
+    "/customers/{customer_id}/thresholds",
+    "customer_id",
+    int,
+    customer_in_scope,
+    customer_thresholds,
+    set_customer_override,
+    CustomerThresholds,
+    (
+        "A customer's overrides, which apply to all their devices",
+        "Set the customer's override of a metric for all their devices (agent)",
+        "Remove the customer's override of a metric (agent)",
+    ),
 )
-def device_thresholds_put(
-    serial: str,
-    metric: Metric,
-    body: OverrideBody,
-    conn: Conn,
-    context: Context,
-    now: Now,
-    principal: RequireAgent,
-) -> DeviceThresholds:
-    uow = PostgresTuningUnitOfWork(conn)
-    set_device_override(uow, context.catalog, serial, metric, body.override(), principal.name, now)
-    return device_thresholds(conn, context.catalog, serial)
 
 
-@router.delete(
-    "/devices/{serial}/thresholds/{metric}",
-    dependencies=[Depends(device_in_scope)],
-    summary="Remove the device's override of a metric (agent): back to customer or model",
-    responses=responses(404),
-)
-def device_thresholds_delete(
-    serial: str, metric: Metric, conn: Conn, context: Context, now: Now, principal: RequireAgent
-) -> DeviceThresholds:
-    remove_override(
-        PostgresTuningUnitOfWork(conn),
-        context.catalog,
-        "device",
-        serial,
-        metric,
-        principal.name,
-        now,
-    )
-    return device_thresholds(conn, context.catalog, serial)
+def _routes(owner: Owner) -> None:
+    def get(request: Request, conn: Conn, context: Context) -> Thresholds:
+        return owner.read(conn, context.catalog, owner.key(request.path_params[owner.param]))
+
+    def put(
+        request: Request,
+        metric: Metric,
+        body: OverrideBody,
+        conn: Conn,
+        context: Context,
+        now: Now,
+        principal: RequireAgent,
+    ) -> Thresholds:
+        key = owner.key(request.path_params[owner.param])
+        uow = PostgresTuningUnitOfWork(conn)
+        owner.put(uow, context.catalog, key, metric, body.override(), principal.name, now)
+        return owner.read(conn, context.catalog, key)
+
+    def delete(
+        request: Request,
+        metric: Metric,
+        conn: Conn,
+        context: Context,
+        now: Now,
+        principal: RequireAgent,
+    ) -> Thresholds:
+        key = owner.key(request.path_params[owner.param])
+        uow = PostgresTuningUnitOfWork(conn)
+        remove_override(uow, context.catalog, owner.kind, key, metric, principal.name, now)
+        return owner.read(conn, context.catalog, key)
+
+    scoped = [Depends(owner.in_scope)]
+    for path, endpoint, method, summary, codes in (
+        (owner.path, get, "GET", owner.summaries[0], (404,)),
+        (f"{owner.path}/{{metric}}", put, "PUT", owner.summaries[1], (404, 422)),
+        (f"{owner.path}/{{metric}}", delete, "DELETE", owner.summaries[2], (404,)),
+    ):
+        router.add_api_route(
+            path,
+            endpoint,
+            methods=[method],
+            dependencies=scoped,
+            summary=summary,
+            responses=responses(*codes),
+            response_model=owner.model,
+            name=f"{owner.kind}_thresholds_{method.lower()}",
+        )
+
+
+_routes(DEVICE)
+_routes(CUSTOMER)
 
 
 @router.post(
@@ -163,56 +222,3 @@ def device_baseline_reset(
         metric=done.metric,
         faults_cleared=done.faults_cleared,
     )
-
-
-@router.get(
-    "/customers/{customer_id}/thresholds",
-    dependencies=[Depends(customer_in_scope)],
-    summary="A customer's overrides, which apply to all their devices",
-    responses=responses(404),
-)
-def customer_thresholds_get(
-    customer_id: PathId, conn: Conn, context: Context
-) -> CustomerThresholds:
-    return customer_thresholds(conn, context.catalog, customer_id)
-
-
-@router.put(
-    "/customers/{customer_id}/thresholds/{metric}",
-    dependencies=[Depends(customer_in_scope)],
-    summary="Set the customer's override of a metric for all their devices (agent)",
-    responses=responses(404, 422),
-)
-def customer_thresholds_put(
-    customer_id: PathId,
-    metric: Metric,
-    body: OverrideBody,
-    conn: Conn,
-    context: Context,
-    now: Now,
-    principal: RequireAgent,
-) -> CustomerThresholds:
-    uow = PostgresTuningUnitOfWork(conn)
-    set_customer_override(
-        uow, context.catalog, customer_id, metric, body.override(), principal.name, now
-    )
-    return customer_thresholds(conn, context.catalog, customer_id)
-
-
-@router.delete(
-    "/customers/{customer_id}/thresholds/{metric}",
-    dependencies=[Depends(customer_in_scope)],
-    summary="Remove the customer's override of a metric (agent)",
-    responses=responses(404),
-)
-def customer_thresholds_delete(
-    customer_id: PathId,
-    metric: Metric,
-    conn: Conn,
-    context: Context,
-    now: Now,
-    principal: RequireAgent,
-) -> CustomerThresholds:
-    uow = PostgresTuningUnitOfWork(conn)
-    remove_override(uow, context.catalog, "customer", customer_id, metric, principal.name, now)
-    return customer_thresholds(conn, context.catalog, customer_id)
