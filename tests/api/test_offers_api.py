@@ -25,6 +25,10 @@ def test_campaigns_are_added_checked_and_listed(
     backwards = {**body, "code": "b", "ends_at": "2026-11-01T00:00:00Z"}
     assert client.post("/api/v1/campaigns", json=backwards, headers=agent).status_code == 422
     assert client.post("/api/v1/campaigns", json=body, headers=viewer).status_code == 403
+    # found by the fuzzer: a discount the database would store as 0, and integer overflow
+    for bad in ({"discount_percent": 0.001}, {"stock": 2**31}, {"budget_cents": 2**40}):
+        answer = client.post("/api/v1/campaigns", json={**body, "code": "x", **bad}, headers=agent)
+        assert answer.status_code == 422, (bad, answer.text)
     [listed] = client.get("/api/v1/campaigns", headers=viewer).json()
     assert listed["code"] == "yoghurt"
 

@@ -34,6 +34,9 @@ InScope = [Depends(customer_in_scope)]
 Code = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
 
 
+INT4 = 2**31 - 1  # the columns are PostgreSQL integers
+
+
 class CampaignIn(BaseModel):
     code: Code
     name: Annotated[str, Field(min_length=1, max_length=200)]
@@ -46,14 +49,19 @@ class CampaignIn(BaseModel):
     device_types: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(
         default=[], description="service campaigns: the appliances whose failure they help with"
     )
-    discount_percent: Annotated[float, Field(gt=0, le=100)]
-    value_cents: Annotated[int, Field(ge=0, description="Margin a redemption brings.")]
-    cost_cents: Annotated[int, Field(ge=0, description="What one offer costs (the discount).")]
-    budget_cents: Annotated[int, Field(ge=0)]
-    stock: Annotated[int, Field(ge=0)]
-    min_dwell_s: Annotated[int, Field(ge=0)] = 0
-    days_apart: Annotated[int, Field(ge=0, description="Days between two offers of it.")] = 7
-    max_per_customer: Annotated[int, Field(ge=1)] = 3
+    # stored to the hundredth: 0.001 would be stored as 0 and break the database's check
+    discount_percent: Annotated[float, Field(ge=0.01, le=100)]
+    value_cents: Annotated[int, Field(ge=0, le=INT4, description="Margin a redemption brings.")]
+    cost_cents: Annotated[
+        int, Field(ge=0, le=INT4, description="What one offer costs (the discount).")
+    ]
+    budget_cents: Annotated[int, Field(ge=0, le=INT4)]
+    stock: Annotated[int, Field(ge=0, le=INT4)]
+    min_dwell_s: Annotated[int, Field(ge=0, le=86400)] = 0
+    days_apart: Annotated[
+        int, Field(ge=0, le=3660, description="Days between two offers of it.")
+    ] = 7
+    max_per_customer: Annotated[int, Field(ge=1, le=INT4)] = 3
     offer_ttl_s: Annotated[int, Field(gt=0, le=7 * 86400, description="Offer expiry.")] = 1800
 
     @model_validator(mode="after")
