@@ -241,6 +241,12 @@ def export(customer_id: int, conn: Conn, now: Now, principal: RequireAgent) -> d
             "FROM pos_receipts WHERE customer_id = %s ORDER BY at, id",
             customer_id,
         ),
+        "purchase_profile": _rows(
+            conn,
+            "SELECT category, month, spend_cents, lines FROM customer_category_spend "
+            "WHERE customer_id = %s ORDER BY month, category",
+            customer_id,
+        ),
         "devices": _rows(conn, "SELECT * FROM devices WHERE customer_id = %s", customer_id),
         "tickets": _rows(conn, "SELECT * FROM tickets WHERE customer_id = %s", customer_id),
         "surveys": _rows(conn, "SELECT * FROM surveys WHERE customer_id = %s", customer_id),
