@@ -15,6 +15,7 @@ from careline.api.errors import responses
 from careline.api.scopes import customer_in_scope, owner_in_scope
 from crm_core.campaigns import postgres as campaigns
 from crm_core.campaigns.model import Campaign
+from crm_core.campaigns.policy_report import PolicyComparison, compare_policies
 from crm_core.campaigns.queries import (
     ReplayResult,
     Uplift,
@@ -184,6 +185,16 @@ def receipt_add(
 )
 def uplift(conn: Conn, now: Now) -> list[Uplift]:
     return uplift_report(conn, now)
+
+
+@router.get(
+    "/reports/uplift/policies",
+    summary="The learner against its holdout and against the random policy (the exploration "
+    "share), on entries with more than one candidate (95 % CI), and the offline replay",
+    dependencies=Unscoped,
+)
+def uplift_policies(conn: Conn, now: Now) -> PolicyComparison:
+    return compare_policies(conn, now)
 
 
 @router.get(
