@@ -42,7 +42,7 @@ def served(
         world.enter(world.shopper(f"Shopper {n}"), "dairy", T0 + timedelta(seconds=10 + n))
     with db.connection() as conn:
         conn.execute(
-            "UPDATE offer_decisions SET detail = detail || '{\"policy\": \"explore\"}', "
+            'UPDATE offer_decisions SET detail = detail || \'{"policy": "explore"}\', '
             "redeemed_at = CASE WHEN id % 2 = 0 THEN at END, "
             "receipt_id = CASE WHEN id % 2 = 0 THEN 'r' || id END "
             "WHERE jsonb_array_length(detail->'candidates') > 1 AND id % 3 = 0"
