@@ -2,7 +2,8 @@
 
 A private Mosquitto and a scratch database (dropped afterwards) with one store, four zones,
 shoppers with registered app installations (80 % consented to location marketing by push,
-5 % with an open service ticket) and four campaigns. A publisher thread sends, at the
+5 % with an open service ticket, each with a purchase history for the learner's context)
+and four campaigns. A publisher thread sends, at the
 offered rate, one sightings message per zone entry (three strong sightings, the last at
 the moment of publishing) for a shopper not seen before. The presence worker applies it,
 the offer rule decides in the same transaction, the outbox waker hears the commit and the
@@ -124,6 +125,16 @@ def _seed(url: str, shoppers: int) -> None:
             "INSERT INTO consent_records (customer_id, action, purpose, channel, source, "
             "policy_version, actor, at) SELECT id, 'grant', 'location_marketing', 'push', 'app', "
             "'2026-12', 'bench', now() - interval '1 day' FROM customers WHERE id % 5 <> 0"
+        )
+        # A purchase history for the learner's context: three months of two to four
+        # categories each, so the decisions' profile query reads what a real one would.
+        conn.execute(
+            "INSERT INTO customer_category_spend (customer_id, category, month, spend_cents, "
+            "lines) SELECT c.id, z.cat, (date_trunc('month', now()) - m * interval '1 month')"
+            "::date, 300 + (c.id * 37 + z.k * 11) %% 2000, 1 + (c.id + z.k) %% 4 "
+            "FROM customers c, unnest(%s::text[]) WITH ORDINALITY AS z(cat, k), "
+            "generate_series(0, 2) AS m WHERE (c.id + z.k) %% 3 <> 0",
+            ([category for _, category in ZONES],),
         )
         conn.execute(
             "INSERT INTO tickets (kind, status, priority, subject, description, customer_id, "

@@ -1,4 +1,5 @@
-"""The console's in-store pages: stores with campaigns and the uplift report, a store's zone
+"""The console's in-store pages: stores with campaigns, the uplift report (per campaign, and
+the learner against the holdout and a random policy), a store's zone
 heat map (visits and dwell), and a customer's offers with the reason for each."""
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from careline.console.pages import (
     customer_in_user_scope,
     fleet_wide_user,
 )
+from crm_core.campaigns.policy_report import compare_policies
 from crm_core.campaigns.postgres import list_campaigns
 from crm_core.campaigns.queries import offer_history, uplift_report
 from devices.presence.directory import get_store, list_stores
@@ -42,6 +44,16 @@ def install_offer_pages(app: FastAPI, templates: Jinja2Templates) -> None:
             campaigns=list_campaigns(conn),
             uplift=uplift_report(conn, now),
             now=now,
+        )
+
+    @router.get("/uplift", dependencies=[Depends(fleet_wide_user)])
+    def uplift_page(request: Request, user: ConsoleUser, conn: Conn, now: Now) -> HTMLResponse:
+        return render(
+            request,
+            "offers_uplift.html",
+            user=user,
+            uplift=uplift_report(conn, now),
+            policies=compare_policies(conn, now),
         )
 
     @router.get("/stores/{store_id}", dependencies=[Depends(fleet_wide_user)])

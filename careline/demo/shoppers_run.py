@@ -216,7 +216,7 @@ class ShopperStory:
         phone = by_customer[int(example[5])] if example is not None else clean[0]
         self._say(
             f"shoppers: uplift report ({len(uplift)} campaigns with settled offers so far): "
-            f"{self._console}/console/stores\n"
+            f"{self._console}/console/uplift\n"
             f"    a shopper's phone, live: {self._console}/console/phone?installation="
             f"{phone.installation}"
         )

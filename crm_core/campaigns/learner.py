@@ -2,8 +2,10 @@
 
 Why LinUCBDisjoint (river 0.26.1, ``river.bandit``): each campaign is an arm with its own
 Bayesian linear model of the reward given the context, so campaigns can come and go
-(disjoint arms need no shared feature space per arm), the context (zone fit, time of day,
-dwell, the customer's service story and history) shifts the estimate, and the upper
+(disjoint arms need no shared feature space per arm), the context (the customer's segment
+and purchase history, the zone's categories, the hour, dwell, the service story:
+:mod:`crm_core.campaigns.context`) shifts each arm's estimate, so a campaign can be worth
+much to one segment and little to another, and the upper
 confidence bound explores campaigns it knows little about instead of starving them.
 Context-free bandits (UCB, Thompson) would ignore the zone and the customer; a
 propensity classifier alone would never explore.
@@ -21,10 +23,10 @@ restart loads the row; two processes hold the same policy after each catch-up.
 
 from __future__ import annotations
 
-import math
+import logging
 import random
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -34,29 +36,27 @@ from psycopg.rows import TupleRow
 from psycopg.types.json import Jsonb
 from river import bandit
 
+from crm_core.campaigns.context import FEATURES_VERSION, context_features, no_context
 from crm_core.campaigns.learner_state import LearnerState
 from crm_core.campaigns.model import Campaign, Context, History
 
 Connection = psycopg.Connection[TupleRow]
 Features = dict[str, float]
+log = logging.getLogger(__name__)
 
 
-def features(ctx: Context, history: History) -> Features:
-    """The context the learner sees at one zone entry (the same for every arm).
-
-    Small and coarse (purpose limitation, data minimisation): no identity and no location;
-    the zone matters through which campaigns are candidates, and each arm's own model
-    learns what its campaign is worth in this context.
-    """
-    angle = 2 * math.pi * ctx.local_hour / 24
-    return {
-        "bias": 1.0,
-        "hour_sin": math.sin(angle),
-        "hour_cos": math.cos(angle),
-        "dwell": min(ctx.dwell_s / 60.0, 30.0) / 30.0,
-        "failing": 1.0 if history.failing else 0.0,
-        "recent": min(history.marketing_today, 3) / 3.0,
-    }
+def features(
+    ctx: Context, history: History, promoted: Sequence[str], *, context: bool = True
+) -> Features:
+    """The context the learner sees at one zone entry (the same for every arm): see
+    :mod:`crm_core.campaigns.context`. Coarse (purpose limitation, data minimisation): no
+    identity and no location beyond the zone's categories. ``context=False``: the bias
+    alone, the context-free baseline each arm learns only its average from."""
+    found = context_features(
+        ctx.categories, ctx.local_hour, ctx.dwell_s, history.purchases, promoted,
+        failing=bool(history.failing), recent=history.marketing_today,
+    )  # fmt: skip
+    return found if context else no_context(found)
 
 
 def reward(redeemed: bool, value_cents: int, cost_cents: int) -> float:
@@ -92,7 +92,9 @@ class OfferLearner:
         seed: int | None = None,
         shared: bool = True,
         writer: str = "careline",
+        context: bool = True,
     ):
+        self._context = context
         self._alpha = alpha
         self._seed = seed
         self._policy = bandit.LinUCBDisjoint(alpha=alpha, seed=seed)
@@ -105,9 +107,16 @@ class OfferLearner:
         self._version: tuple[datetime | None, int] | None = None
         self.learned = 0
 
-    def choose(self, options: list[Campaign], ctx: Context, history: History) -> Choice:
+    def choose(
+        self,
+        options: list[Campaign],
+        ctx: Context,
+        history: History,
+        promoted: Sequence[str] = (),
+    ) -> Choice:
+        """``promoted``: the categories of the campaigns valid now (the feature names)."""
         assert options
-        context = features(ctx, history)
+        context = features(ctx, history, promoted, context=self._context)
         by_arm = {str(c.id): c for c in options}
         with self._lock:
             if len(options) > 1 and self._rng.random() < self._explore:
@@ -139,8 +148,18 @@ class OfferLearner:
             "FOR UPDATE"
         ).fetchone()
         assert row is not None
-        state = LearnerState.from_json(dict(row[0]))
         watermark: datetime | None = row[1]
+        try:
+            state = LearnerState.from_json(dict(row[0]))
+        except ValueError as exc:
+            # An older format learned other features: its sums cannot be mixed with these.
+            # Start again, from the settled offers logged with today's features.
+            log.warning(
+                "offer learner state reset: %s; %d offer(s) learned before are dropped, "
+                "relearning from the settled offers logged with features version %d",
+                exc, int(row[2] or 0), FEATURES_VERSION,
+            )  # fmt: skip
+            state, watermark = LearnerState(), None
         rows = settled(conn, watermark, now) if watermark is None or now > watermark else []
         for campaign_id, context, value in rows:
             state.add(str(campaign_id), context, value)
@@ -176,15 +195,17 @@ class OfferLearner:
 def settled(
     conn: Connection, after: datetime | None, until: datetime
 ) -> list[tuple[int, Features, float]]:
-    """Sent offers that were redeemed, or expired unused, in (after, until]."""
+    """Sent offers that were redeemed, or expired unused, in (after, until], decided with
+    this version of the features (older decisions logged other features)."""
     rows = conn.execute(
         "SELECT d.campaign_id, d.detail->'features', d.redeemed_at IS NOT NULL, "
         "c.value_cents, c.cost_cents FROM offer_decisions d "
         "JOIN campaigns c ON c.id = d.campaign_id WHERE d.outcome = 'sent' "
         "AND coalesce(d.redeemed_at, d.expires_at) <= %(until)s "
         "AND (%(after)s::timestamptz IS NULL OR coalesce(d.redeemed_at, d.expires_at) > %(after)s) "
-        "AND d.detail ? 'features' ORDER BY coalesce(d.redeemed_at, d.expires_at)",
-        {"after": after, "until": until},
+        "AND d.detail->>'features_version' = %(version)s "
+        "ORDER BY coalesce(d.redeemed_at, d.expires_at)",
+        {"after": after, "until": until, "version": str(FEATURES_VERSION)},
     ).fetchall()
     return [(int(r[0]), dict(r[1]), reward(bool(r[2]), int(r[3]), int(r[4]))) for r in rows]
 

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 Features = dict[str, float]
-FORMAT = 1
+FORMAT = 2  # 2: the context features of crm_core.campaigns.context (1: no customer)
 
 
 @dataclass
@@ -100,7 +100,7 @@ class LearnerState:
         >>> LearnerState.from_json(s.as_json()).arms["1"].xy
         [4.5, 2.25]
         """
-        if doc.get("format", FORMAT) != FORMAT:
+        if doc.get("format", 1) != FORMAT:
             raise ValueError(f"learner state format {doc.get('format')!r} is not {FORMAT}")
         arms = {
             str(arm): ArmStats(

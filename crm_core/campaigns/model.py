@@ -88,7 +88,8 @@ class FailingAppliance:
 
 @dataclass(frozen=True, slots=True)
 class History:
-    """What we know of the customer that caps or suppresses, read at decision time."""
+    """What we know of the customer that caps, suppresses or shapes the choice, read at
+    decision time."""
 
     marketing_today: int = 0
     open_tickets: int = 0
@@ -96,6 +97,8 @@ class History:
     last_sent: dict[int, datetime] = field(default_factory=dict)  # campaign -> last offer
     times_sent: dict[int, int] = field(default_factory=dict)
     failing: tuple[FailingAppliance, ...] = ()
+    # category -> (cents, lines) bought in the last months (receipts): purchase history
+    purchases: dict[str, tuple[int, int]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,6 +11,7 @@ from psycopg.rows import TupleRow
 from psycopg.types.json import Jsonb
 
 from crm_core.campaigns.model import Campaign, FailingAppliance, History, Limits, Outcome
+from crm_core.campaigns.spend import erase_spend, spend_profiles
 from crm_core.campaigns.stock import BALANCE_SQL, SPENT_SQL, STOCK_SQL
 from crm_core.kernel.audit import record_audit
 from crm_core.kernel.errors import NotFound
@@ -125,6 +126,7 @@ def customer_histories(
     for customer, campaign, last, n in sent:
         last_sent[int(customer)][int(campaign)] = last
         times_sent[int(customer)][int(campaign)] = int(n)
+    spend = spend_profiles(conn, ids, max(ats))
     broken: dict[int, list[FailingAppliance]] = {c: [] for c in ids}
     for customer, device_type, model, part in failing:
         broken[int(customer)].append(FailingAppliance(device_type, model, part))
@@ -136,6 +138,7 @@ def customer_histories(
             last_sent=last_sent[int(c)],
             times_sent=times_sent[int(c)],
             failing=tuple(broken[int(c)]),
+            purchases=spend.get(int(c), {}),
         )
         for c, today, tickets, survey in counts
     }
@@ -232,8 +235,9 @@ def redeem(
 def erase_offers(conn: Connection, customer_id: int) -> dict[str, int]:
     """Delete the customer's offer history and the pushes that carried it (GDPR Art. 17).
 
-    Campaign spend and stock stay (they hold no personal data); the learner's model holds
-    no identity (coarse context features only).
+    The purchase profile derived from receipts for the learner goes too. Campaign spend and
+    stock stay (they hold no personal data); the learner's model holds no identity (sums
+    over coarse context features only).
     """
     decisions = conn.execute(
         "DELETE FROM offer_decisions WHERE customer_id = %s", (customer_id,)
@@ -242,4 +246,5 @@ def erase_offers(conn: Connection, customer_id: int) -> dict[str, int]:
         "DELETE FROM outbox WHERE customer_id = %s AND purpose = ANY(%s)",
         (customer_id, MARKETING_PURPOSES),
     ).rowcount
-    return {"offer_decisions": decisions, "marketing_messages": pushes}
+    profile = erase_spend(conn, customer_id)
+    return {"offer_decisions": decisions, "marketing_messages": pushes, "purchase_profile": profile}

@@ -13,6 +13,7 @@ import psycopg
 from psycopg.rows import TupleRow
 from river import bandit
 
+from crm_core.campaigns.context import FEATURES_VERSION, no_context
 from crm_core.campaigns.learner import replay, reward
 
 Connection = psycopg.Connection[TupleRow]
@@ -118,25 +119,33 @@ class ReplayResult:
     logged: int
     linucb: float
     linucb_matched: int
+    linucb_no_context: float  # the same LinUCB seeing only the bias: what context adds
+    linucb_no_context_matched: int
     random: float
     random_matched: int
 
 
 def replay_evaluation(conn: Connection, now: datetime, seed: int = 1) -> ReplayResult:
     """Replay (Li et al., 2011) on the offers chosen uniformly at random (``explore``),
-    settled by now: LinUCB against a uniformly random policy."""
+    settled by now and logged with today's features: LinUCB with context, LinUCB without
+    (the bias only) and a uniformly random policy."""
     rows = conn.execute(
         "SELECT d.campaign_id, d.detail->'features', d.detail->'candidates', "
         "d.redeemed_at IS NOT NULL, c.value_cents, c.cost_cents FROM offer_decisions d "
         "JOIN campaigns c ON c.id = d.campaign_id WHERE d.outcome = 'sent' "
         "AND d.detail->>'policy' = 'explore' AND d.detail ? 'candidates' "
+        "AND d.detail->>'features_version' = %s "
         "AND (d.redeemed_at IS NOT NULL OR d.expires_at <= %s) ORDER BY d.at, d.id",
-        (now,),
+        (str(FEATURES_VERSION), now),
     ).fetchall()
     logged = [
         ([str(a) for a in r[2]], dict(r[1]), str(r[0]), reward(bool(r[3]), int(r[4]), int(r[5])))
         for r in rows
     ]
     lin, lin_used = replay(logged, bandit.LinUCBDisjoint(alpha=1.0, seed=seed))
+    bare = [(arms, no_context(x), arm, y) for arms, x, arm, y in logged]
+    flat, flat_used = replay(bare, bandit.LinUCBDisjoint(alpha=1.0, seed=seed))
     rnd, rnd_used = replay(logged, bandit.RandomPolicy(seed=random.Random(seed).randint(0, 9999)))
-    return ReplayResult(len(logged), round(lin, 3), lin_used, round(rnd, 3), rnd_used)
+    return ReplayResult(
+        len(logged), round(lin, 3), lin_used, round(flat, 3), flat_used, round(rnd, 3), rnd_used
+    )

@@ -26,6 +26,7 @@ from psycopg.rows import TupleRow
 from psycopg.types.json import Jsonb
 
 from crm_core.campaigns.postgres import CampaignConflict, redeem
+from crm_core.campaigns.spend import add_spend
 from crm_core.kernel.errors import NotFound
 
 Connection = psycopg.Connection[TupleRow]
@@ -113,6 +114,9 @@ def record_receipt(conn: Connection, receipt: Receipt, received_at: datetime) ->
             f"receipt {receipt.receipt_id!r} of store {receipt.store_code!r} was recorded "
             "already with different contents",
         )
+    if receipt.customer_id is not None:  # a new receipt: its lines join the purchase history
+        add_spend(conn, receipt.customer_id, receipt.at,
+                  [(line.category, line.amount_cents) for line in receipt.lines])  # fmt: skip
     outcomes = tuple(
         _apply_line(conn, receipt, n, line, received_at) for n, line in enumerate(receipt.lines)
     )

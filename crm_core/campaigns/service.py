@@ -27,6 +27,7 @@ from typing import Any
 import psycopg
 from psycopg.rows import TupleRow
 
+from crm_core.campaigns.context import FEATURES_VERSION, promoted_categories
 from crm_core.campaigns.learner import OfferLearner
 from crm_core.campaigns.model import (
     SERVICE_RULES,
@@ -162,6 +163,7 @@ class _Batch:
     held: Held
     histories: dict[int, History]
     wanted: set[int]
+    promoted: tuple[str, ...] = ()  # the valid campaigns' categories: the feature names
 
     def exhausted(self) -> dict[int, str]:
         """Campaigns out of units for this thread (only those some entry could receive:
@@ -188,11 +190,12 @@ class _Batch:
                 entry, consent, "suppressed", "no_campaign", "no campaign fits this zone entry",
                 detail={"campaigns": why},
             ))  # fmt: skip
-        choice = self.learner.choose(options, ctx, history)
+        choice = self.learner.choose(options, ctx, history, self.promoted)
         campaign = choice.campaign
         detail: dict[str, Any] = {
             "policy": choice.policy,
             "features": choice.features,
+            "features_version": FEATURES_VERSION,
             "candidates": sorted(c.id for c in options),
         }
         helping = fitting_appliance(campaign, history) if campaign.kind == "service" else None
@@ -296,8 +299,9 @@ def decide_offers(
     allocator.top_up(conn, wanted, needed, now)
     held = allocator.hold(conn, [c.id for c in wanted])
     batch = _Batch(
-        learner, limits, holdout_percent, campaigns, held, histories, {c.id for c in wanted}
-    )
+        learner, limits, holdout_percent, campaigns, held, histories, {c.id for c in wanted},
+        promoted_categories([c.categories for c in campaigns]),
+    )  # fmt: skip
     drafts: list[_Draft] = []
     for entry in fresh:
         consent = consents[entry.customer_id]

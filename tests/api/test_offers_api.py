@@ -68,11 +68,20 @@ def test_history_receipt_export_and_erasure(
     assert data["receipts"] == []  # the POS's receipts (none here: this one came by API)
     assert len(data["offers"]) == 2
     assert data["consent_ledger"][0]["purpose"] == "location_marketing"
+    assert data["purchase_profile"] == []  # the learner's profile (from POS receipts)
+
+    report = client.get("/api/v1/reports/uplift/policies", headers=admin)
+    assert report.status_code == 200, report.text
+    policies = report.json()
+    assert policies["learner"]["policy"] == "learner"
+    assert policies["random"]["offered"] == 0  # one candidate: nothing to compare yet
+    assert "linucb_no_context" in policies["replay"]
 
     assert client.post(f"/api/v1/customers/{iris}/erase-presence", headers=agent).status_code == 403
     erased = client.post(f"/api/v1/customers/{iris}/erase-presence", headers=admin)
     assert erased.status_code == 200, erased.text
     assert erased.json()["removed"]["visits"] == 2
+    assert erased.json()["removed"]["purchase_profile"] == 0
     with db.connection() as conn:
         left = conn.execute(
             "SELECT (SELECT count(*) FROM presence_visits WHERE customer_id = %(c)s)"

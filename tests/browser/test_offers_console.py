@@ -1,6 +1,6 @@
 """The in-store pages in a real headless Chromium at a desktop's and a phone's width: the
-stores page with campaigns and uplift, a store's zone heat map, a customer's offers with
-their reasons."""
+stores page with campaigns, the uplift report (the learner against the holdout and the
+random policy), a store's zone heat map, a customer's offers with their reasons."""
 
 from __future__ import annotations
 
@@ -37,7 +37,21 @@ def served(
     never = world.shopper("Never", consent=False)
     world.enter(iris, "dairy", T0)
     world.enter(never, "dairy", T0 + timedelta(seconds=5))
+    world.campaign("cheese")
+    for n in range(6):  # two candidates each: the learner's and the random policy's choices
+        world.enter(world.shopper(f"Shopper {n}"), "dairy", T0 + timedelta(seconds=10 + n))
     with db.connection() as conn:
+        conn.execute(
+            'UPDATE offer_decisions SET detail = detail || \'{"policy": "explore"}\', '
+            "redeemed_at = CASE WHEN id % 2 = 0 THEN at END, "
+            "receipt_id = CASE WHEN id % 2 = 0 THEN 'r' || id END "
+            "WHERE jsonb_array_length(detail->'candidates') > 1 AND id % 3 = 0"
+        )
+        conn.execute(
+            "UPDATE offer_decisions SET redeemed_at = at, receipt_id = 'r' || id "
+            "WHERE jsonb_array_length(detail->'candidates') > 1 AND id % 3 <> 0 "
+            "AND outcome = 'sent'"
+        )
         ensure_admin(conn, ADMIN_EMAIL, ADMIN_PASSWORD)
         store = conn.execute("SELECT id FROM presence_stores").fetchone()
     assert store is not None
@@ -72,9 +86,19 @@ def test_stores_heat_map_and_offer_history_in_the_browser(
                 page.click("#stores a")
                 expect(page.locator("#heat")).to_contain_text("Dairy")
                 dairy = page.locator("#heat tr:has-text('Dairy') meter").first
-                expect(dairy).to_have_attribute("value", "2")
+                expect(dairy).to_have_attribute("value", "8")
                 assert no_sideways_scroll(page)
                 page.screenshot(path=str(shots / f"store-{width}.png"), full_page=True)
+
+                page.goto(f"{base_url}/console/stores")
+                page.click("#uplift-link")
+                expect(page.locator("#policy-learner")).to_contain_text("Learner")
+                expect(page.locator("#policy-random")).to_contain_text("Random policy")
+                expect(page.locator("#policy-difference")).to_contain_text("pp")
+                expect(page.locator("#replay")).to_contain_text("without context")
+                expect(page.locator("#uplift")).to_contain_text("cheese")
+                assert no_sideways_scroll(page)
+                page.screenshot(path=str(shots / f"uplift-{width}.png"), full_page=True)
 
                 page.goto(f"{base_url}/console/customers/{iris}/offers")
                 expect(page.locator("#offers")).to_contain_text("best_expected_value")

@@ -249,8 +249,7 @@ def test_two_processes_share_one_learned_policy_that_survives_a_restart(db: Pool
     with db.connection() as conn:
         assert b.catch_up(conn, later + timedelta(seconds=10)) == 0  # learned once, by a
     assert a.learned == b.learned == 12
-    context = {"bias": 1.0, "hour_sin": 0.5, "hour_cos": 0.8, "dwell": 0.0, "failing": 0.0,
-               "recent": 0.0}  # fmt: skip
+    context = {"bias": 1.0, "segment:none": 1.0, "zone:dairy": 1.0, "hour:midday": 1.0}
     for campaign in (yoghurt, cheese):
         assert a.upper_bound(campaign.id, context) == pytest.approx(
             b.upper_bound(campaign.id, context)

@@ -15,6 +15,7 @@ from careline.api.errors import responses
 from careline.api.scopes import customer_in_scope, owner_in_scope
 from crm_core.campaigns import postgres as campaigns
 from crm_core.campaigns.model import Campaign
+from crm_core.campaigns.policy_report import PolicyComparison, compare_policies
 from crm_core.campaigns.queries import (
     ReplayResult,
     Uplift,
@@ -187,6 +188,16 @@ def uplift(conn: Conn, now: Now) -> list[Uplift]:
 
 
 @router.get(
+    "/reports/uplift/policies",
+    summary="The learner against its holdout and against the random policy (the exploration "
+    "share), on entries with more than one candidate (95 % CI), and the offline replay",
+    dependencies=Unscoped,
+)
+def uplift_policies(conn: Conn, now: Now) -> PolicyComparison:
+    return compare_policies(conn, now)
+
+
+@router.get(
     "/reports/offer-replay",
     summary="Offline replay of the learner and a random policy on the logged random offers",
     dependencies=Unscoped,
@@ -239,6 +250,12 @@ def export(customer_id: int, conn: Conn, now: Now, principal: RequireAgent) -> d
             conn,
             "SELECT store_code, receipt_id, at, received_at, total_cents, lines, outcomes "
             "FROM pos_receipts WHERE customer_id = %s ORDER BY at, id",
+            customer_id,
+        ),
+        "purchase_profile": _rows(
+            conn,
+            "SELECT category, month, spend_cents, lines FROM customer_category_spend "
+            "WHERE customer_id = %s ORDER BY month, category",
             customer_id,
         ),
         "devices": _rows(conn, "SELECT * FROM devices WHERE customer_id = %s", customer_id),
