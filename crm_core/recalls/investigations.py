@@ -183,7 +183,7 @@ def open_recall(conn: Conn, investigation_id: int, actor: str, now: datetime) ->
         conn,
         investigation_id,
         "recall_opened",
-        f"opened recall #{recall_id} ({len(scope)} lots ranked)",
+        f"opened recall #{recall_id} ({len(scope)} lot{'s' if len(scope) != 1 else ''} ranked)",
         actor,
         now,
         recall_id=recall_id,

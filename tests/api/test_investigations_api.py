@@ -13,14 +13,12 @@ import pytest
 from psycopg.rows import TupleRow
 from psycopg_pool import ConnectionPool
 
-from careline.bootstrap import cold_chain_evaluator
 from crm_core.recalls.complaints import file_complaint
 from crm_core.traceability.queries import find_lot
 from devices.catalog import Catalog
-from devices.metric_ids import metric_id_map
 from tests.api.conftest import NOW, key_for
 from tests.api.test_console_actions import signed_in
-from tests.integration.repack_world import MILK, build
+from tests.integration.repack_world import MILK, build, judge_failing_truck
 
 Pool = ConnectionPool[psycopg.Connection[TupleRow]]
 
@@ -46,30 +44,7 @@ def complain(db: Pool, lot: str, hours: int = 0) -> int:
 @pytest.fixture
 def world(db: Pool, catalog: Catalog) -> int:
     scenario, _ = build(db, start=(NOW - timedelta(days=3)).timestamp())
-    failing = "LG-12"
-    dep, arr, _ = scenario.loggers[failing]
-    with db.connection() as conn:  # the failing truck's readings, and its leg judged
-        ids = metric_id_map(conn)
-        conn.execute(
-            "DELETE FROM readings WHERE device_id = (SELECT id FROM devices WHERE serial = %s)",
-            (failing,),
-        )
-        conn.cursor().executemany(
-            "INSERT INTO readings (device_id, metric_id, ts, value, received_at) "
-            "SELECT id, %s, to_timestamp(%s), %s, now() FROM devices WHERE serial = %s",
-            [
-                (ids["load_temp"], t, scenario.temperature(failing, t), failing)
-                for t in range(int(dep), int(arr), 300)
-            ],
-        )
-        evaluator = cold_chain_evaluator(catalog, ids, clock=lambda: NOW)
-        leg = conn.execute(
-            "SELECT leg_id FROM logger_assignments a JOIN devices d ON d.id = a.device_id "
-            "WHERE d.serial = %s",
-            (failing,),
-        ).fetchone()
-        assert leg is not None
-        assert evaluator.evaluate_leg(conn, leg[0])  # it broke a rule
+    judge_failing_truck(db, catalog, scenario)
     return complain(db, "LM2")
 
 
