@@ -59,6 +59,7 @@ def install_complaint_pages(app: FastAPI, templates: Jinja2Templates) -> None:
             investigations=list_investigations(conn),
             complaints=list_complaints(conn),
             rule=rule_text(),
+            outcomes=actions.OUTCOMES,
         )
 
     @router.get("/investigations/{investigation_id}")

@@ -151,6 +151,9 @@ def test_quality_staff_work_an_investigation_in_the_browser(
                 assert no_sideways_scroll(page)
                 page.screenshot(path=str(shots / f"investigation-{width}.png"), full_page=True)
 
+                page.goto(f"{base}/console/complaints")
+                expect(page.locator("#investigations")).to_contain_text("recall #")
+                assert no_sideways_scroll(page)
                 page.goto(recall_url)
                 assert no_sideways_scroll(page)
                 page.goto(f"{base}/console/recalls/1")  # the truck's: LM2, LM3, LY2 and LM2-R
