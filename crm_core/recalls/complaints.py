@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from pydantic import Field
+
 from crm_core.kernel.audit import record_audit
 from crm_core.kernel.errors import NotFound
 from crm_core.kernel.read_models import ReadModel, UtcDateTime
@@ -109,6 +111,14 @@ class ComplaintRef(ReadModel):
     investigation_status: str | None = None
 
 
+class InvestigationEvent(ReadModel):
+    at: UtcDateTime
+    actor: str
+    kind: str  # note | recall_linked | recall_opened | closed | reopened
+    body: str
+    recall_id: int | None
+
+
 class Investigation(ReadModel):
     id: int
     status: str
@@ -116,6 +126,12 @@ class Investigation(ReadModel):
     reason: str
     lot_id: int = 0
     rule: str = ""  # the rule that opened it, as configured
+    recall_id: int | None = None
+    outcome: str | None = None
+    conclusion: str | None = None
+    closed_by: str | None = None
+    closed_at: UtcDateTime | None = None
+    events: list[InvestigationEvent] = Field(default_factory=list)
     complaints: list[ComplaintRef]
     traces: list[BackwardTrace]
 
@@ -166,7 +182,8 @@ def list_complaints(conn: Conn, limit: int = 200) -> list[ComplaintRef]:
 
 def investigation(conn: Conn, investigation_id: int) -> Investigation:
     head = conn.execute(
-        "SELECT id, status, opened_at, reason, lot_id FROM investigations WHERE id = %s",
+        "SELECT id, status, opened_at, reason, lot_id, recall_id, outcome, conclusion, "
+        "closed_by, closed_at FROM investigations WHERE id = %s",
         (investigation_id,),
     ).fetchone()
     if head is None:
@@ -196,6 +213,19 @@ def investigation(conn: Conn, investigation_id: int) -> Investigation:
         reason=head[3],
         lot_id=head[4],
         rule=rule_text(),
+        recall_id=head[5],
+        outcome=head[6],
+        conclusion=head[7],
+        closed_by=head[8],
+        closed_at=head[9],
+        events=[
+            InvestigationEvent(at=a, actor=w, kind=k, body=b, recall_id=r)
+            for a, w, k, b, r in conn.execute(
+                "SELECT at, actor, kind, body, recall_id FROM investigation_events "
+                "WHERE investigation_id = %s ORDER BY at, id",
+                (investigation_id,),
+            ).fetchall()
+        ],
         complaints=complaints,
         traces=[backward_from_lot(conn, i) for i in lots],
     )
@@ -210,17 +240,30 @@ class InvestigationRow(ReadModel):
     lot: str
     product: str
     complaints: int
+    outcome: str | None = None
+    recall_id: int | None = None
 
 
 def list_investigations(conn: Conn, limit: int = 100) -> list[InvestigationRow]:
     """Investigations, open ones first, newest first."""
-    keys = ("id", "status", "opened_at", "reason", "lot_id", "lot", "product", "complaints")
+    keys = (
+        "id",
+        "status",
+        "opened_at",
+        "reason",
+        "lot_id",
+        "lot",
+        "product",
+        "complaints",
+        "outcome",
+        "recall_id",
+    )
     return [
         InvestigationRow.model_validate(dict(zip(keys, r, strict=True)))
         for r in conn.execute(
             "SELECT i.id, i.status, i.opened_at, i.reason, i.lot_id, l.lot_code, p.name, "
-            "(SELECT count(*) FROM complaints c WHERE c.investigation_id = i.id) "
-            "FROM investigations i JOIN lots l ON l.id = i.lot_id "
+            "(SELECT count(*) FROM complaints c WHERE c.investigation_id = i.id), i.outcome, "
+            "i.recall_id FROM investigations i JOIN lots l ON l.id = i.lot_id "
             "JOIN products p ON p.gtin = l.gtin "
             "ORDER BY i.status = 'open' DESC, i.opened_at DESC, i.id DESC LIMIT %s",
             (limit,),

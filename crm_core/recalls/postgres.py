@@ -100,7 +100,35 @@ class RecallSummary(ReadModel):
     closed_at: UtcDateTime | None
 
 
+class ScopeCounts(ReadModel):
+    """What the lots in scope reached: the stores and customers approval notifies."""
+
+    lots: int
+    repacked_lots: int  # of ``lots``, those in scope because they were made from one
+    stores: int
+    customers: int
+
+
+def scope_counts(conn: Conn, recall_id: int) -> ScopeCounts:
+    row = conn.execute(
+        "WITH inc AS (SELECT lot_id, why FROM recall_lots WHERE recall_id = %(r)s AND included) "
+        "SELECT (SELECT count(*) FROM inc), "
+        "(SELECT count(*) FROM inc WHERE lot_id IN (SELECT o.lot_id FROM transformation_lots o "
+        " JOIN transformation_lots i ON i.transformation_id = o.transformation_id "
+        " AND i.role = 'input' AND o.role = 'output' "
+        " JOIN recall_lots r ON r.lot_id = i.lot_id AND r.recall_id = %(r)s)), "
+        "(SELECT count(DISTINCT store_gln) FROM deliveries WHERE lot_id IN "
+        "(SELECT lot_id FROM inc)), "
+        "(SELECT count(DISTINCT customer_id) FROM purchases WHERE lot_id IN "
+        "(SELECT lot_id FROM inc))",
+        {"r": recall_id},
+    ).fetchone()
+    assert row is not None
+    return ScopeCounts(lots=row[0], repacked_lots=row[1], stores=row[2], customers=row[3])
+
+
 class RecallDetail(RecallSummary):
+    scope: ScopeCounts
     evidence: dict[str, Any]
     report: dict[str, Any] | None
     lots: list[RecallLot]
@@ -141,6 +169,7 @@ def recall_detail(conn: Conn, recall_id: int) -> RecallDetail:
         ).fetchall()
     return RecallDetail(
         **head,
+        scope=scope_counts(conn, recall_id),
         lots=[RecallLot(**r) for r in lots],
         notices=[Notice(**r) for r in notices],
     )

@@ -19,77 +19,15 @@ from crm_core.kernel.audit import record_audit
 from crm_core.notifications.model import Message
 from crm_core.notifications.postgres import PostgresOutbox
 from crm_core.recalls import postgres as store
+from crm_core.recalls.evidence import budget_used, leg_evidence
 from crm_core.recalls.model import Level, RecallClass, RecallError, effectiveness, notice_text
+from crm_core.recalls.scope import Made, Ranked, with_repacked
+from crm_core.traceability.lineage import repacks_from
 from crm_core.traceability.queries import forward_from_lots
 
 Conn = store.Conn
 STORE_REASON = "safety notices are always sent"
 """Stores are business consignees: 21 CFR 7.49 requires the notice; no consent applies."""
-
-
-def _leg_evidence(conn: Conn, leg_id: int, gtin: str) -> dict[str, Any]:
-    leg = conn.execute(
-        "SELECT s.reference, l.seq, l.vehicle, l.carrier, l.origin_gln, l.destination_gln, "
-        "l.departed_at, l.arrived_at FROM shipment_legs l JOIN shipments s ON s.id = l.shipment_id "
-        "WHERE l.id = %s",
-        (leg_id,),
-    ).fetchone()
-    ev = conn.execute(
-        "SELECT readings, min_temp, max_temp, mean_temp, mkt, tor_min, longest_min, breached "
-        "FROM leg_evaluations WHERE leg_id = %s AND gtin = %s",
-        (leg_id, gtin),
-    ).fetchone()
-    product = conn.execute(
-        "SELECT name, range_min, range_max, single_limit_min, budget_min FROM products "
-        "WHERE gtin = %s",
-        (gtin,),
-    ).fetchone()
-    excursions = conn.execute(
-        "SELECT kind, started_at, ended_at, minutes, peak FROM excursions "
-        "WHERE leg_id = %s AND gtin = %s AND kind IN ('high', 'low') ORDER BY started_at",
-        (leg_id, gtin),
-    ).fetchall()
-    assert leg is not None
-    assert product is not None
-    return {
-        "leg_id": leg_id,
-        "shipment": leg[0],
-        "leg_seq": leg[1],
-        "vehicle": leg[2],
-        "carrier": leg[3],
-        "from": leg[4],
-        "to": leg[5],
-        "departed_at": leg[6].isoformat(),
-        "arrived_at": leg[7].isoformat() if leg[7] else None,
-        "gtin": gtin,
-        "product": product[0],
-        "range": [product[1], product[2]],
-        "rule": {"single_limit_min": product[3], "budget_min": product[4]},
-        "readings": ev[0] if ev else 0,
-        "min_temp": ev[1] if ev else None,
-        "max_temp": ev[2] if ev else None,
-        "mean_temp": ev[3] if ev else None,
-        "mkt": ev[4] if ev else None,
-        "tor_min": ev[5] if ev else 0.0,
-        "longest_min": ev[6] if ev else 0.0,
-        "breached": list(ev[7]) if ev else [],
-        "excursions": [
-            {"kind": k, "from": a.isoformat(), "to": b.isoformat(), "minutes": m, "peak": p}
-            for k, a, b, m, p in excursions
-        ],
-    }
-
-
-def _budget_used(conn: Conn, lot_ids: list[int]) -> dict[int, tuple[float, int]]:
-    rows = conn.execute(
-        "SELECT l.id, coalesce(sum(e.tor_min), 0), p.budget_min FROM lots l "
-        "JOIN products p ON p.gtin = l.gtin "
-        "LEFT JOIN (SELECT DISTINCT leg_id, lot_id FROM leg_lots) ll ON ll.lot_id = l.id "
-        "LEFT JOIN leg_evaluations e ON e.leg_id = ll.leg_id AND e.gtin = l.gtin "
-        "WHERE l.id = ANY(%s) GROUP BY l.id, p.budget_min",
-        (lot_ids,),
-    ).fetchall()
-    return {int(i): (float(u), int(b)) for i, u, b in rows}
 
 
 def propose_for_excursion(
@@ -98,7 +36,7 @@ def propose_for_excursion(
     """A proposed recall for the leg: the lots of ``gtin`` and of every other product the
     leg broke a rule of, with the evidence and every lot of the leg ranked in or out with
     why; None if the leg already has one."""
-    evidence = _leg_evidence(conn, leg_id, gtin)
+    evidence = leg_evidence(conn, leg_id, gtin)
     evidence["rules"] = list(rules)
     lots = conn.execute(
         "SELECT DISTINCT l.id, l.gtin, l.lot_code, coalesce(e.breached, '{}') FROM leg_lots ll "
@@ -107,7 +45,7 @@ def propose_for_excursion(
         "WHERE ll.leg_id = %s",
         (leg_id,),
     ).fetchall()
-    used = _budget_used(conn, [int(r[0]) for r in lots])
+    used = budget_used(conn, [int(r[0]) for r in lots])
     ranked: list[tuple[int, bool, str, float]] = []
     for lot_id, lot_gtin, code, breached in lots:
         spent, budget = used.get(int(lot_id), (0.0, 0))
@@ -127,8 +65,18 @@ def propose_for_excursion(
             )
             ranked.append((int(lot_id), False, why, share))
     ranked.sort(key=lambda r: (-r[3], r[0]))
+    departed = conn.execute(
+        "SELECT departed_at FROM shipment_legs WHERE id = %s", (leg_id,)
+    ).fetchone()
+    assert departed is not None
+    scope = with_repacked_lots(
+        conn,
+        [Ranked(lot, inc, why) for lot, inc, why, _ in ranked],
+        {lot: departed[0] for lot, inc, _, _ in ranked if inc},
+    )
+    used = budget_used(conn, [r.lot_id for r in scope])  # a repacked lot's own legs
     evidence["lots"] = {
-        str(lot): {"budget_used_min": used.get(lot, (0, 0))[0]} for lot, *_ in ranked
+        str(r.lot_id): {"budget_used_min": used.get(r.lot_id, (0, 0))[0]} for r in scope
     }
     reason = (
         f"{evidence['product']} above its labelled range "
@@ -144,7 +92,7 @@ def propose_for_excursion(
     )
     if recall_id is None:
         return None
-    store.set_lots(conn, recall_id, [(lot, inc, why) for lot, inc, why, _ in ranked])
+    store.set_lots(conn, recall_id, [(r.lot_id, r.included, r.why) for r in scope])
     record_audit(
         conn,
         at=now,
@@ -155,6 +103,27 @@ def propose_for_excursion(
         detail={"leg_id": leg_id, "gtin": gtin, "rules": list(rules)},
     )
     return recall_id
+
+
+def with_repacked_lots(
+    conn: Conn, direct: list[Ranked], exposed_at: dict[int, datetime | None]
+) -> list[Ranked]:
+    """``direct`` with the lots repacked from them (and from those...) ranked after their
+    source, in scope if made from a lot in scope after it was exposed."""
+    made = [
+        Made(r.lot_id, r.source_id, r.reference, r.site, r.at)
+        for r in repacks_from(conn, [r.lot_id for r in direct])
+    ]
+    ids = sorted(
+        {r.lot_id for r in direct} | {m.lot_id for m in made} | {m.source_id for m in made}
+    )
+    codes = {
+        int(i): str(c)
+        for i, c in conn.execute(
+            "SELECT id, lot_code FROM lots WHERE id = ANY(%s)", (ids,)
+        ).fetchall()
+    }
+    return with_repacked(direct, exposed_at, made, codes)
 
 
 def change_lot(
@@ -211,7 +180,9 @@ def approve(
         "approved_at = %s WHERE id = %s",
         (recall_class, actor, now, recall_id),
     )
-    trace = forward_from_lots(conn, lot_ids)
+    # the approved lots alone: the lots repacked from them are in the scope's list, and
+    # one the reviewer took out must not be notified through its source
+    trace = forward_from_lots(conn, lot_ids, through_repacking=False)
     by_id = {lot.lot_id: lot for lot in trace.lots}
     products = sorted({lot.product for lot in trace.lots})
     codes = ", ".join(sorted({f"GTIN {lot.gtin}" for lot in trace.lots}))

@@ -41,6 +41,49 @@ def lineage(conn: Conn, lot_ids: list[int], direction: Direction) -> list[int]:
     return [int(r[0]) for r in rows]
 
 
+# every repacking downstream of the lots: which lot was made from which, where and when
+_EDGES = """
+WITH RECURSIVE edge(lot_id, source_id, transformation_id) AS (
+    SELECT o.lot_id, i.lot_id, i.transformation_id
+      FROM transformation_lots i
+      JOIN transformation_lots o ON o.transformation_id = i.transformation_id
+                                AND o.role = 'output'
+     WHERE i.role = 'input' AND i.lot_id = ANY(%(lots)s)
+    UNION
+    SELECT o.lot_id, i.lot_id, i.transformation_id
+      FROM edge e
+      JOIN transformation_lots i ON i.lot_id = e.lot_id AND i.role = 'input'
+      JOIN transformation_lots o ON o.transformation_id = i.transformation_id
+                                AND o.role = 'output'
+)
+SELECT e.lot_id, e.source_id, t.reference, s.name, t.transformed_at
+  FROM edge e JOIN lot_transformations t ON t.id = e.transformation_id
+  JOIN supply_sites s ON s.gln = t.site_gln
+ ORDER BY t.transformed_at, t.id, e.lot_id, e.source_id
+"""
+
+
+class Repack(ReadModel):
+    """One lot made from another: output ``lot_id`` from input ``source_id``."""
+
+    lot_id: int
+    source_id: int
+    reference: str
+    site: str  # the site's name
+    at: UtcDateTime
+
+
+def repacks_from(conn: Conn, lot_ids: list[int]) -> list[Repack]:
+    """Every repacking downstream of ``lot_ids`` (their outputs, those outputs' outputs...),
+    oldest first."""
+    if not lot_ids:
+        return []
+    return [
+        Repack(lot_id=o, source_id=i, reference=r, site=s, at=a)
+        for o, i, r, s, a in conn.execute(_EDGES, {"lots": lot_ids}).fetchall()
+    ]
+
+
 class TransformationRef(ReadModel):
     reference: str
     site: str

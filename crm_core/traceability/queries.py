@@ -81,10 +81,13 @@ def _leg(row: tuple[object, ...]) -> LegRef:
     )
 
 
-def forward_from_lots(conn: Conn, lot_ids: list[int]) -> ForwardTrace:
-    """Where ``lot_ids`` went, and the lots they were repacked into: their legs, the stores
-    that received them, their buyers."""
-    lot_ids = lineage(conn, lot_ids, "down")
+def forward_from_lots(
+    conn: Conn, lot_ids: list[int], *, through_repacking: bool = True
+) -> ForwardTrace:
+    """Where ``lot_ids`` went, and (``through_repacking``) the lots they were repacked into:
+    their legs, the stores that received them, their buyers. A recall's notices go to the
+    reach of its approved lots alone (its scope lists the repacked lots itself)."""
+    lot_ids = lineage(conn, lot_ids, "down") if through_repacking else sorted(set(lot_ids))
     lots = [
         LotRef(lot_id=i, gtin=g, lot=c, product=n)
         for i, g, c, n in conn.execute(

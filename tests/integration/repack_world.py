@@ -12,11 +12,12 @@ import psycopg
 from psycopg.rows import TupleRow
 from psycopg_pool import ConnectionPool
 
+from careline.bootstrap import cold_chain_evaluator
 from crm_core.traceability.model import Network
 from crm_core.traceability.postgres import import_network
-from devices.catalog import load_catalog
+from devices.catalog import Catalog, load_catalog
 from devices.coldchain.online import TEMPERATURE
-from devices.metric_ids import sync_metric_ids
+from devices.metric_ids import metric_id_map, sync_metric_ids
 from simulators.coldchain import Scenario, gln, gtin, sscc
 from tests.integration.conftest import register_devices
 
@@ -115,3 +116,32 @@ def build(db: Pool, start: float | None = None) -> tuple[Scenario, list[int]]:
             (TEMPERATURE,),
         )
     return scenario, customers
+
+
+def judge_failing_truck(db: Pool, catalog: Catalog, scenario: Scenario) -> None:
+    """The failing truck's simulated readings (every 5 min) in place of the few above, and
+    its leg judged by the online evaluator, as ingest would: its excursions are recorded."""
+    failing = "LG-12"
+    dep, arr, _ = scenario.loggers[failing]
+    with db.connection() as conn:  # the failing truck's readings, and its leg judged
+        ids = metric_id_map(conn)
+        conn.execute(
+            "DELETE FROM readings WHERE device_id = (SELECT id FROM devices WHERE serial = %s)",
+            (failing,),
+        )
+        conn.cursor().executemany(
+            "INSERT INTO readings (device_id, metric_id, ts, value, received_at) "
+            "SELECT id, %s, to_timestamp(%s), %s, now() FROM devices WHERE serial = %s",
+            [
+                (ids[TEMPERATURE], t, scenario.temperature(failing, t), failing)
+                for t in range(int(dep), int(arr), 300)
+            ],
+        )
+        evaluator = cold_chain_evaluator(catalog, ids, clock=lambda: NOW)
+        leg = conn.execute(
+            "SELECT leg_id FROM logger_assignments a JOIN devices d ON d.id = a.device_id "
+            "WHERE d.serial = %s",
+            (failing,),
+        ).fetchone()
+        assert leg is not None
+        assert evaluator.evaluate_leg(conn, leg[0])  # it broke a rule

@@ -14,6 +14,7 @@ from careline.api.routes import (
     devices,
     faults,
     imports,
+    investigations,
     offers,
     outbox,
     presence,
@@ -60,6 +61,7 @@ def api_v1_router() -> APIRouter:
         offers,
         traceability,
         recalls,
+        investigations,
     )
     for module in modules:
         router.include_router(module.router)

@@ -12,7 +12,7 @@ from careline.api.deps import Conn, Now, RequireAgent, RequireQuality, require_u
 from careline.api.errors import responses
 from careline.api.scopes import PathId
 from crm_core.recalls import service
-from crm_core.recalls.complaints import Investigation, file_complaint, investigation
+from crm_core.recalls.complaints import file_complaint
 from crm_core.recalls.model import Level, RecallClass
 from crm_core.recalls.postgres import RecallDetail, RecallSummary, list_recalls, recall_detail
 from crm_core.traceability import gs1
@@ -149,12 +149,3 @@ def complaint_file(body: ComplaintIn, conn: Conn, now: Now, who: RequireAgent) -
         "investigation_id": filed.investigation_id,
         "investigation_opened": filed.opened,
     }
-
-
-@complaints_router.get(
-    "/investigations/{investigation_id}",
-    summary="An investigation: its complaints and their lots' backward traces side by side",
-    responses=responses(404),
-)
-def investigation_get(investigation_id: PathId, conn: Conn) -> Investigation:
-    return investigation(conn, investigation_id)
