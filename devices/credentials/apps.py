@@ -16,6 +16,7 @@ Deleting an installation (erasure) revokes its account in the database by trigge
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Final
 
@@ -29,6 +30,17 @@ from devices.credentials.accounts import (
 from devices.credentials.broker_file import BrokerFile, Connection, write_broker_file
 
 PREFIX: Final = "app-"
+_INSTALLATION: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")  # presence_installations.id
+
+
+def _checked(installations: list[str]) -> None:
+    if not installations:
+        raise CredentialError("name at least one app installation")
+    if len(set(installations)) != len(installations):
+        raise CredentialError("an installation is named twice")
+    for installation in installations:
+        if not _INSTALLATION.fullmatch(installation):
+            raise CredentialError(f"{installation[:80]!r} is not an app installation id")
 
 
 def app_username(installation_id: str) -> str:
@@ -69,8 +81,7 @@ def provision_apps(
     rotate: bool = False,
 ) -> list[Issued]:
     """Issue (``rotate``: replace) the secrets of these installations' apps, all or none."""
-    if len(set(installations)) != len(installations):
-        raise CredentialError("an installation is named twice")
+    _checked(installations)
     with conn.transaction():
         lock_accounts(conn)
         issued = []
@@ -101,6 +112,7 @@ def revoke_apps(
     broker_file: BrokerFile | None,
 ) -> None:
     """Revoke these installations' app accounts (refused at their next CONNECT after reload)."""
+    _checked(installations)
     for installation in installations:
         found = _kind_and_live(conn, app_username(installation))
         if found is not None and found[0] != "app":

@@ -259,6 +259,10 @@ def test_rotation_revocation_and_erasure_take_effect_at_the_reload(
     assert (code, "no app installation" in err) == (1, True)
     code, _, err = careline(tls_broker, database_url, "apps", "provision", "inst-b")
     assert (code, "already has live credentials" in err) == (1, True)
+    for hostile in ("nul\x00byte", "x" * 100_000, "../acl", "a\nuser careline-ingest"):
+        code, _, err = careline(tls_broker, database_url, "apps", "provision", hostile)
+        assert (code, "is not an app installation id" in err) == (1, True)
+        assert len(err) < 300
     # Bob's erasure revokes his app (trigger) and the erasure path rewrites and reloads.
     device(tls_broker, "app-inst-b", old_b).close()
     before = tls_broker.reload_count()
