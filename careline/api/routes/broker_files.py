@@ -34,6 +34,7 @@ def revoke_in_broker(conn: Connection, broker: BrokerSettings) -> None:
         if target.broker == "mosquitto" and broker.pid_file is not None:
             reload_broker(broker.pid_file)
         else:
-            log.warning("app accounts revoked: %s rewritten; reload the broker", target.path)
+            how = "restart nats-server" if target.broker == "nats" else "SIGHUP Mosquitto"
+            log.warning("app accounts revoked: %s rewritten; %s to apply it", target.path, how)
     except DeviceError as exc:
         log.error("app accounts revoked but the broker's files were not rewritten: %s", exc)
