@@ -149,11 +149,15 @@ def shoppers(db: Pool, database_url: str, tls_broker: TlsBroker) -> Shoppers:
     code, out, err = careline(tls_broker, database_url, "broker", "account", "careline-push")
     assert code == 0, err
     push = issued(out)["careline-push"]
+    # One reload at a time: two SIGHUPs that reach Mosquitto before it handles the first
+    # make one reload, so waiting for two after both commands can time out.
+    wait_reloaded(tls_broker, before)
+    before = tls_broker.reload_count()
     code, out, err = careline(tls_broker, database_url, "apps", "provision", "inst-a", "inst-b")
     assert code == 0, err
     secrets = issued(out)
     assert set(secrets) == {"app-inst-a", "app-inst-b"}
-    wait_reloaded(tls_broker, before + 1)
+    wait_reloaded(tls_broker, before)
     return Shoppers(ids[0], ids[1], push, secrets["app-inst-a"], secrets["app-inst-b"])
 
 
