@@ -13,6 +13,7 @@ from typing import Annotated
 
 import typer
 
+from careline.commands.apps import apps_app
 from careline.commands.broker import broker_app, devices_app
 from careline.commands.context import cli_settings
 from careline.commands.data import dead_letters_app, readings_app
@@ -38,6 +39,7 @@ app.add_typer(users_app, name="users")
 app.add_typer(technicians_app, name="technicians")
 app.add_typer(devices_app, name="devices")  # broker credentials
 app.add_typer(broker_app, name="broker")
+app.add_typer(apps_app, name="apps")  # shopper apps' broker accounts
 app.add_typer(epcis_app, name="epcis")
 
 

@@ -34,12 +34,13 @@ from devices.credentials.secret_hash import (
 from devices.errors import DeviceError
 
 Connection = psycopg.Connection[TupleRow]
-Kind = Literal["device", "service"]
+Kind = Literal["device", "service", "app"]
 
 SERVICE_ACCOUNTS: Final = {
     "careline-ingest": "ingest workers: subscribe to dt/# (telemetry), read only",
     "careline-presence": "presence worker: subscribe to ps/# (shoppers' sightings), read only",
     "careline-push": "outbox push channel: publish to app/+/notifications only",
+    "careline-app-backend": "shopper app backend: publish to ps/# (sightings) only",
     "careline-simulator": "development fleet simulator: publish dt/# and ps/# (not for production)",
 }
 """Service accounts and what the shipped ACL lets each do."""
@@ -70,7 +71,8 @@ class Account:
     revoked_at: datetime | None
 
 
-def _lock(conn: Connection) -> None:
+def lock_accounts(conn: Connection) -> None:
+    """Take the lock that orders every change to broker accounts (released at commit)."""
     conn.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_KEY,))
 
 
@@ -84,13 +86,13 @@ def _record(conn: Connection, username: str, event: str, now: datetime, actor: s
 def sync_password_file(conn: Connection, target: BrokerFile) -> int:
     """Rewrite the broker's file from the live accounts; how many it holds."""
     with conn.transaction():
-        _lock(conn)
+        lock_accounts(conn)
         written = write_broker_file(conn, target)
     assert written is not None
     return written
 
 
-def _set_secret(
+def set_secret(
     conn: Connection,
     username: str,
     kind: Kind,
@@ -98,7 +100,11 @@ def _set_secret(
     now: datetime,
     actor: str,
     secret: str | None = None,
+    *,
+    installation_id: str | None = None,
 ) -> Issued:
+    """Issue, rotate or re-issue one account's secret and record the event (in the caller's
+    transaction, under :func:`lock_accounts`)."""
     chosen = secret is not None
     secret = new_secret() if secret is None else secret
     hashed = mosquitto_hash(secret)
@@ -111,9 +117,9 @@ def _set_secret(
     if row is None:
         conn.execute(
             "INSERT INTO broker_accounts "
-            "(username, kind, device_id, password_hash, nats_password_hash, issued_at) "
-            "VALUES (%s, %s, %s, %s, %s, %s)",
-            (username, kind, device_id, hashed, bcrypted, now),
+            "(username, kind, device_id, installation_id, password_hash, nats_password_hash, "
+            "issued_at) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+            (username, kind, device_id, installation_id, hashed, bcrypted, now),
         )
         event = "issued"
     elif row[0]:
@@ -126,8 +132,9 @@ def _set_secret(
     else:  # revoked before: issued anew
         conn.execute(
             "UPDATE broker_accounts SET password_hash = %s, nats_password_hash = %s, "
-            "issued_at = %s, rotated_at = NULL, revoked_at = NULL WHERE username = %s",
-            (hashed, bcrypted, now, username),
+            "installation_id = %s, issued_at = %s, rotated_at = NULL, revoked_at = NULL "
+            "WHERE username = %s",
+            (hashed, bcrypted, installation_id, now, username),
         )
         event = "issued"
     _record(conn, username, event, now, actor)
@@ -165,7 +172,7 @@ def provision_devices(
     if len(set(serials)) != len(serials):
         raise CredentialError("a serial is named twice")
     with conn.transaction():
-        _lock(conn)
+        lock_accounts(conn)
         issued = []
         for serial in serials:
             if not _SERIAL.fullmatch(serial):
@@ -180,7 +187,7 @@ def provision_devices(
                 raise CredentialError(
                     f"{serial} already has live credentials: rotate them (--rotate) or revoke"
                 )
-            issued.append(_set_secret(conn, serial, "device", device_id, now, actor))
+            issued.append(set_secret(conn, serial, "device", device_id, now, actor))
         write_broker_file(conn, broker_file)
     return issued
 
@@ -194,8 +201,8 @@ def provision_service(
             f"no service account {name!r}; the ACL knows {', '.join(sorted(SERVICE_ACCOUNTS))}"
         )
     with conn.transaction():
-        _lock(conn)
-        issued = _set_secret(conn, name, "service", None, now, actor)
+        lock_accounts(conn)
+        issued = set_secret(conn, name, "service", None, now, actor)
         write_broker_file(conn, broker_file)
     return issued
 
@@ -216,7 +223,7 @@ def register_service_passwords(
         raise CredentialError(f"no service account(s) {', '.join(unknown)}")
     done: dict[str, str] = {}
     with conn.transaction():
-        _lock(conn)
+        lock_accounts(conn)
         for name, password in sorted(passwords.items()):
             row = conn.execute(
                 "SELECT password_hash FROM broker_accounts WHERE username = %s", (name,)
@@ -224,7 +231,7 @@ def register_service_passwords(
             if row is not None and row[0] is not None and matches(password, str(row[0])):
                 done[name] = "unchanged"
                 continue
-            done[name] = _set_secret(conn, name, "service", None, now, actor, password).event
+            done[name] = set_secret(conn, name, "service", None, now, actor, password).event
         write_broker_file(conn, broker_file)
     return done
 
@@ -240,7 +247,7 @@ def revoke(
     """Revoke live accounts (devices or services): refused at their next CONNECT after the
     broker reloads its password file."""
     with conn.transaction():
-        _lock(conn)
+        lock_accounts(conn)
         for username in usernames:
             if not _is_live(conn, username):
                 raise CredentialError(f"{username!r} has no live credentials to revoke")

@@ -35,6 +35,7 @@ _SERVICE_PERMISSIONS: Final[dict[str, dict[str, dict[str, list[str]]]]] = {
         "subscribe": {"allow": ["ps", "ps.>", "$MQTT.sub.>"]},
     },
     "careline-push": {"publish": {"allow": ["app.*.notifications"]}, "subscribe": _NOTHING},
+    "careline-app-backend": {"publish": {"allow": ["ps.>"]}, "subscribe": _NOTHING},
     "careline-simulator": {
         "publish": {"allow": ["dt.>", "p.*.dt.>", "ps.>"]},
         "subscribe": _NOTHING,
@@ -47,6 +48,8 @@ class NatsUser:
     username: str
     service: bool
     bcrypt_hash: str
+    push_customer: int | None = None
+    """An app account's customer, whose push subject it may read; None otherwise."""
 
 
 def permissions(user: NatsUser) -> dict[str, dict[str, list[str]]]:
@@ -54,9 +57,19 @@ def permissions(user: NatsUser) -> dict[str, dict[str, list[str]]]:
 
     >>> permissions(NatsUser("FR-1", False, "h"))["publish"]
     {'allow': ['dt.FR-1.>', 'p.*.dt.FR-1.>']}
+    >>> permissions(NatsUser("app-i1", False, "h", 7))["subscribe"]
+    {'allow': ['app.7.notifications']}
     """
     if user.service:
         return _SERVICE_PERMISSIONS[user.username]
+    if user.push_customer is not None:
+        # An app: its customer's notifications only, publish nothing. No $MQTT.sub.>: that
+        # would let it read every QoS 1 MQTT session's deliveries, so apps subscribe at
+        # QoS 0 on NATS (README, "Broker credentials and TLS").
+        return {
+            "publish": _NOTHING,
+            "subscribe": {"allow": [f"app.{user.push_customer}.notifications"]},
+        }
     if "." in user.username:
         # A dot separates subject tokens: a serial with one cannot be confined to its own.
         raise PasswordFileError(

@@ -218,8 +218,17 @@ def register_installation(
 
 def erase_presence(conn: Connection, customer_id: int) -> dict[str, int]:
     """Delete the customer's app installations and with them their debounce state, visits
-    and zone events (GDPR Art. 17). The anonymous daily counts per zone stay."""
+    and zone events (GDPR Art. 17). The anonymous daily counts per zone stay. Deleting an
+    installation revokes its app's broker account (a trigger, migration 0027): counted as
+    ``app_accounts``; the broker's files must then be rewritten (the caller's job)."""
+    row = conn.execute(
+        "SELECT count(*) FROM broker_accounts a "
+        "JOIN presence_installations i ON i.id = a.installation_id "
+        "WHERE i.customer_id = %s AND a.revoked_at IS NULL",
+        (customer_id,),
+    ).fetchone()
     return {
+        "app_accounts": int(row[0]) if row is not None else 0,
         "visits": conn.execute(
             "DELETE FROM presence_visits WHERE customer_id = %s", (customer_id,)
         ).rowcount,

@@ -10,8 +10,17 @@ from typing import Annotated, Any, Literal, Self
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field, model_validator
 
-from careline.api.deps import Conn, Now, RequireAdmin, RequireAgent, Scope, require_unscoped
+from careline.api.deps import (
+    Conn,
+    Context,
+    Now,
+    RequireAdmin,
+    RequireAgent,
+    Scope,
+    require_unscoped,
+)
 from careline.api.errors import responses
+from careline.api.routes.broker_files import revoke_in_broker
 from careline.api.scopes import customer_in_scope, owner_in_scope
 from crm_core.campaigns import postgres as campaigns
 from crm_core.campaigns.model import Campaign
@@ -281,7 +290,9 @@ class Erased(BaseModel):
     responses=responses(404),
     dependencies=InScope,
 )
-def erase(customer_id: int, conn: Conn, now: Now, principal: RequireAdmin) -> Erased:
+def erase(
+    customer_id: int, conn: Conn, now: Now, principal: RequireAdmin, context: Context
+) -> Erased:
     with conn.transaction():
         _customer(conn, customer_id)
         removed = {
@@ -292,4 +303,6 @@ def erase(customer_id: int, conn: Conn, now: Now, principal: RequireAdmin) -> Er
             conn, at=now, actor=principal.name, entity="customer", entity_id=customer_id,
             action="presence_erased", detail=removed,
         )  # fmt: skip
+    if removed["app_accounts"]:
+        revoke_in_broker(conn, context.settings.broker)
     return Erased(customer_id=customer_id, removed=removed)
