@@ -159,7 +159,7 @@ def evaluate(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Measure detection quality on the simulator's labelled faults (no services needed)."""
-    from careline.runners import run_evaluate
+    from careline.runners_evaluate import run_evaluate
 
     sys.exit(run_evaluate(seed, fridges, washers, heat_pumps, days, faults, as_json=as_json))
 
