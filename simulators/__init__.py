@@ -7,8 +7,11 @@ The simulator feeds the whole telemetry path (broker -> ingest -> TimescaleDB ->
   firmware, personal quirks), deterministic per seed; the CRM seed data registers the same.
 - :mod:`simulators.signals`: healthy readings from the metric catalog's ``typical`` values,
   with a daily cycle and seeded noise per device.
-- :mod:`simulators.faults`: injectable faults with ground-truth labels (compressor
-  degradation, bearing wear, door left open) and a seeded fault planner.
+- :mod:`simulators.fault_profiles`: the fault kinds (compressor degradation, bearing wear,
+  door left open ...) and what each does to its appliance type's metrics, as data.
+- :mod:`simulators.faults`: injectable faults with ground-truth labels, applied to readings.
+- :mod:`simulators.fault_plans`: the seeded fault planner (spread over a fleet, or one
+  production batch).
 - :mod:`simulators.clock`: simulated time that replays history fast, then runs live, never
   ahead of the real clock.
 - :mod:`simulators.payloads`: SenML packs and careline's JSON shape, as bytes.
