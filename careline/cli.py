@@ -227,7 +227,8 @@ def bench(
         raise typer.BadParameter(
             f"{target!r}: expected ingest, offers or trace", param_hint="TARGET"
         )
-    from careline.bench.measure import BenchOptions, run_bench, run_suite
+    from careline.bench.measure import BenchOptions
+    from careline.bench.report import run_bench, run_suite
 
     sys.exit(
         (run_suite if suite else run_bench)(
