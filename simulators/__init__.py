@@ -16,7 +16,8 @@ The simulator feeds the whole telemetry path (broker -> ingest -> TimescaleDB ->
   ahead of the real clock.
 - :mod:`simulators.payloads`: SenML packs and careline's JSON shape, as bytes.
 - :mod:`simulators.publisher`: the I/O, a fast paho-mqtt QoS 1 publisher with a cap on
-  messages in flight that reconnects when the broker restarts.
+  messages in flight, over :mod:`simulators.broker_link`, the connection that reconnects
+  when the broker restarts.
 - :mod:`simulators.run`: :func:`~simulators.run.run_fleet`, the loop that ties them
   together; it prints nothing and reports :class:`~simulators.run.Progress` to a callback.
 
