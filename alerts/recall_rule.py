@@ -13,7 +13,7 @@ from typing import Any
 
 from crm_core.kernel.clock import Clock
 from crm_core.kernel.events import Event
-from crm_core.recalls.service import propose_for_excursion
+from crm_core.recalls.proposal import propose_for_excursion
 from devices.coldchain.online import ExcursionFound
 
 log = logging.getLogger(__name__)

@@ -50,7 +50,7 @@ from devices.stored import ReadingsStored
 from devices.tuning.feed import TuningFeed
 from devices.tuning.feedback import handle_ticket_resolved
 from devices.tuning.postgres import PostgresTuningRepository
-from ingest.batch import BatchBuilder
+from ingest.batch_builder import BatchBuilder
 from ingest.mqtt_source import MqttSource
 from ingest.partitions import PartitionedSource, parse_partitions
 from ingest.store import BatchStore

@@ -161,7 +161,7 @@ def evaluate(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Measure detection quality on the simulator's labelled faults (no services needed)."""
-    from careline.runners import run_evaluate
+    from careline.runners_evaluate import run_evaluate
 
     sys.exit(run_evaluate(seed, fridges, washers, heat_pumps, days, faults, as_json=as_json))
 
@@ -229,7 +229,8 @@ def bench(
         raise typer.BadParameter(
             f"{target!r}: expected ingest, offers or trace", param_hint="TARGET"
         )
-    from careline.bench.measure import BenchOptions, run_bench, run_suite
+    from careline.bench.measure import BenchOptions
+    from careline.bench.report import run_bench, run_suite
 
     sys.exit(
         (run_suite if suite else run_bench)(

@@ -49,7 +49,8 @@ from devices.detection.fleet import FleetDetectors
 from devices.diagnosis import Seen, diagnose, seen
 from devices.faults.model import FaultCleared, FaultOpened
 from simulators.delivery import deliveries
-from simulators.faults import InjectedFault, apply_all, plan_faults
+from simulators.fault_plans import plan_faults
+from simulators.faults import InjectedFault, apply_all
 from simulators.fleet import DAY_S, SERIAL_PREFIX, SimDevice, make_fleet
 from simulators.signals import Value, device_rng, finish, readings
 

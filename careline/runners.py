@@ -1,6 +1,9 @@
-"""What the single-purpose commands do: serve, ingest, simulate, migrate and the admin ones.
+"""What the service commands run: serve, ingest, simulate, schedule, migrate.
 
 Each returns the process exit code. Long-running ones stop cleanly on Ctrl-C or SIGTERM.
+The admin commands' runners live beside this one (``runners_staff``,
+``runners_dead_letters``, ``runners_lifecycle``, ``runners_evaluate``); they share its
+small pool.
 """
 
 from __future__ import annotations
@@ -9,7 +12,6 @@ import logging
 import signal
 import threading
 from contextlib import ExitStack
-from datetime import UTC
 
 import typer
 
@@ -18,7 +20,6 @@ from careline.in_store import build_presence, build_receipts, start_presence, st
 from careline.settings import Settings
 from crm_core.kernel import migrate
 from crm_core.kernel.capabilities import probe
-from crm_core.kernel.errors import StorageError
 from crm_core.kernel.pool import open_pool
 from devices.catalog import load_catalog
 
@@ -141,108 +142,6 @@ def run_simulate(
     return 0
 
 
-def run_dead_letters_list(settings: Settings, limit: int) -> int:
-    with ExitStack() as stack:
-        pool = _pool(settings, stack)
-        with pool.connection() as conn:
-            rows = conn.execute(
-                "SELECT id, received_at, topic, reason, detail, occurrences, replay_outcome "
-                "FROM dead_letters ORDER BY id DESC LIMIT %s",
-                (limit,),
-            ).fetchall()
-    if not rows:
-        typer.echo("no dead letters")
-    for letter_id, received, topic, reason, detail, occurrences, outcome in rows:
-        when = received.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
-        typer.echo(f"#{letter_id} {when} {topic[:120]!r} [{reason}] x{occurrences}: {detail[:300]}")
-        if outcome:
-            typer.echo(f"    replayed: {outcome[:300]}")
-    return 0
-
-
-def run_evaluate(
-    seed: int,
-    fridges: int,
-    washers: int,
-    heat_pumps: int,
-    days: float,
-    faults: int,
-    *,
-    as_json: bool,
-) -> int:
-    import json
-    import time
-
-    from careline.evaluate import evaluate, simulate
-
-    started = time.monotonic()
-    if not as_json:
-        typer.echo(
-            f"simulating {fridges} refrigerators, {washers} washing machines and {heat_pumps} "
-            f"heat pumps for {days:g} days, a reading a minute, {faults} injected faults "
-            f"(seed {seed}) ..."
-        )
-    catalog = load_catalog()
-    run = simulate(
-        catalog,
-        seed=seed,
-        refrigerators=fridges,
-        washing_machines=washers,
-        heat_pumps=heat_pumps,
-        days=days,
-        faults=faults,
-    )
-    device_days = run.device_days
-    result = evaluate(run, catalog)
-    if as_json:
-        typer.echo(json.dumps(result.as_json()))
-        return 0
-    lead = result.median_lead_hours
-    delay = result.median_delay_hours
-    accuracy = result.diagnosis_accuracy
-    rows = [
-        ("faults detected before failure", f"{result.detected_before_failure:.0%}", ">= 95 %"),
-        ("median lead time before failure", "-" if lead is None else f"{lead:.1f} h", ""),
-        ("median delay after fault start", "-" if delay is None else f"{delay:.1f} h", ""),
-        (
-            "false alarms per 100 device-days",
-            f"{result.false_alarms_per_100_device_days:.2f} ({result.false_alarms})",
-            "<= 1",
-        ),
-        ("diagnosis right", "-" if accuracy is None else f"{accuracy:.0%}", ">= 90 %"),
-    ]
-    for name, value, target in rows:
-        typer.echo(f"  {name:<34} {value:<14} {target}")
-    typer.echo("per device type:")
-    for kind, row in result.by_type.items():
-        typer.echo(
-            f"  {kind:<34} {row['detected']:g}/{row['faults']:g} detected, "
-            f"{row['diagnosed_right']:g} diagnosed right, {row['false_alarms']:g} false alarms "
-            f"in {row['device_days']:g} device-days "
-            f"({row['false_alarms_per_100_device_days']:.2f} per 100)"
-        )
-    typer.echo("per fault kind:")
-    for kind, tally in result.by_kind.items():
-        typer.echo(
-            f"  {kind:<34} {tally['detected']}/{tally['faults']} detected, "
-            f"{tally['diagnosed_right']} diagnosed right"
-        )
-    extra = result.extra
-    typer.echo(
-        f"  {extra['readings']:,} readings delivered in arrival order; "
-        f"{extra['late_readings']:,} arrived late (a buffered upload) and were ignored by the "
-        f"detectors; {extra['no_data_faults']} silences long enough for a no-data fault"
-    )
-    for label in result.missed:
-        typer.echo(f"  missed: {label}")
-    for label in result.misdiagnosed:
-        typer.echo(f"  misdiagnosed: {label}")
-    typer.echo(
-        f"({result.faults} faults, {device_days:g} device-days, {time.monotonic() - started:.0f} s)"
-    )
-    return 0
-
-
 def run_scheduler(settings: Settings) -> int:
     from careline.outbound import build_dispatcher, heads_up, push_protocol, start_mail, start_waker
     from careline.scheduler import start_scheduler
@@ -273,115 +172,4 @@ def run_scheduler(settings: Settings) -> int:
         )
         stop.wait()
         typer.echo("stopping the scheduler ...")
-    return 0
-
-
-def run_dead_letters_purge(settings: Settings, days: int) -> int:
-    from datetime import datetime
-
-    from ingest.retention import purge_dead_letters
-
-    with ExitStack() as stack:
-        pool = _pool(settings, stack)
-        deleted = purge_dead_letters(pool, datetime.now(UTC), days)
-    typer.echo(f"{deleted} dead letters last seen more than {days} days ago deleted")
-    return 0
-
-
-def run_dead_letters_replay(settings: Settings, ids: list[int] | None) -> int:
-    from ingest.replay import replay_dead_letters
-
-    with ExitStack() as stack:
-        pool = _pool(settings, stack, size=2)
-        try:
-            report = replay_dead_letters(
-                pool, load_catalog(), settings.ingest, settings.mqtt.topic_root, ids
-            )
-        except StorageError as exc:
-            typer.echo(f"error: {exc}", err=True)
-            return 1
-    typer.echo(
-        f"replayed {report.replayed}: {report.stored} stored, "
-        f"{report.still_rejected} still rejected"
-    )
-    return 0
-
-
-def run_create_admin(settings: Settings, email: str, password: str) -> int:
-    from crm_core.auth.users import create_user
-
-    with ExitStack() as stack:
-        pool = _pool(settings, stack)
-        with pool.connection() as conn:
-            create_user(conn, email=email, name=email, role="admin", password=password)
-    typer.echo(f"administrator {email} created")
-    return 0
-
-
-def run_create_api_key(
-    settings: Settings, name: str, role: str, customer_ids: list[int] | None = None
-) -> int:
-    from crm_core.auth.users import create_api_key
-
-    with ExitStack() as stack:
-        pool = _pool(settings, stack)
-        with pool.connection() as conn:
-            key = create_api_key(conn, name, role, customer_ids)
-    scope = "" if customer_ids is None else f", customers {', '.join(map(str, customer_ids))}"
-    typer.echo(f"API key for {name} ({role}{scope}), shown once:\n{key}")
-    return 0
-
-
-def run_technicians_add(
-    settings: Settings,
-    *,
-    name: str,
-    email: str,
-    skills: list[str],
-    region: str,
-    home: tuple[float, float] | None,
-) -> int:
-    from crm_core.kernel.clock import utc_now
-    from crm_core.tickets.model import TicketInputError
-    from crm_core.tickets.technicians import create_technician
-
-    with ExitStack() as stack:
-        pool = _pool(settings, stack)
-        with pool.connection() as conn:
-            try:
-                technician_id = create_technician(
-                    conn,
-                    name=name,
-                    email=email,
-                    skills=skills,
-                    region=region,
-                    home=home,
-                    by="cli",
-                    now=utc_now(),
-                )
-            except TicketInputError as exc:
-                typer.echo(f"error: {exc}", err=True)
-                return 2
-    typer.echo(f"technician {technician_id}: {name} <{email}>")
-    return 0
-
-
-def run_technicians_list(settings: Settings) -> int:
-    from crm_core.tickets.technicians import list_technicians
-
-    with ExitStack() as stack:
-        pool = _pool(settings, stack)
-        with pool.connection() as conn:
-            technicians = list_technicians(conn)
-    for t in technicians:
-        home = (
-            f"{t.home_latitude:.4f},{t.home_longitude:.4f}"
-            if t.home_latitude is not None and t.home_longitude is not None
-            else "-"
-        )
-        state = "" if t.active else " (inactive)"
-        typer.echo(
-            f"{t.id}\t{t.name}{state}\t{t.email}\t{','.join(t.skills) or '-'}\t"
-            f"{t.region or '-'}\t{home}\t{t.live_tickets} live"
-        )
     return 0

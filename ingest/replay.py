@@ -24,7 +24,7 @@ from crm_core.kernel.errors import DatabaseUnavailable
 from devices.catalog import Catalog
 from devices.metric_ids import sync_metric_ids
 from devices.registry import DeviceDirectory, PostgresDeviceSource
-from ingest.batch import BatchBuilder
+from ingest.batch_builder import BatchBuilder
 from ingest.committer import CommitAbandoned, Committer
 from ingest.messages import RawMessage
 from ingest.settings import IngestSettings

@@ -8,7 +8,7 @@ Three threads, each doing one thing:
   unacknowledged QoS 1 messages, and QoS 0 ones past ``inbox_max_bytes`` are dropped
   (:mod:`ingest.inbox`);
 * the builder takes up to ``batch_max_messages`` (or what arrives within
-  ``batch_max_wait_ms``), decodes, validates and scores them (:mod:`ingest.batch`);
+  ``batch_max_wait_ms``), decodes, validates and scores them (:mod:`ingest.batch_builder`);
 * the writer commits each batch (:mod:`ingest.committer`), waiting while the database is
   away and isolating any message the database refuses, and only then acknowledges its
   messages to the broker, in arrival order.
@@ -30,7 +30,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from ingest.batch import Batch, BatchBuilder
+from ingest.batch import Batch
+from ingest.batch_builder import BatchBuilder
 from ingest.committer import CommitAbandoned, Committer
 from ingest.inbox import ByteBudget
 from ingest.messages import RawMessage, processing_error

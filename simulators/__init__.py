@@ -7,13 +7,17 @@ The simulator feeds the whole telemetry path (broker -> ingest -> TimescaleDB ->
   firmware, personal quirks), deterministic per seed; the CRM seed data registers the same.
 - :mod:`simulators.signals`: healthy readings from the metric catalog's ``typical`` values,
   with a daily cycle and seeded noise per device.
-- :mod:`simulators.faults`: injectable faults with ground-truth labels (compressor
-  degradation, bearing wear, door left open) and a seeded fault planner.
+- :mod:`simulators.fault_profiles`: the fault kinds (compressor degradation, bearing wear,
+  door left open ...) and what each does to its appliance type's metrics, as data.
+- :mod:`simulators.faults`: injectable faults with ground-truth labels, applied to readings.
+- :mod:`simulators.fault_plans`: the seeded fault planner (spread over a fleet, or one
+  production batch).
 - :mod:`simulators.clock`: simulated time that replays history fast, then runs live, never
   ahead of the real clock.
 - :mod:`simulators.payloads`: SenML packs and careline's JSON shape, as bytes.
 - :mod:`simulators.publisher`: the I/O, a fast paho-mqtt QoS 1 publisher with a cap on
-  messages in flight that reconnects when the broker restarts.
+  messages in flight, over :mod:`simulators.broker_link`, the connection that reconnects
+  when the broker restarts.
 - :mod:`simulators.run`: :func:`~simulators.run.run_fleet`, the loop that ties them
   together; it prints nothing and reports :class:`~simulators.run.Progress` to a callback.
 

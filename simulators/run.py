@@ -10,7 +10,7 @@ as SenML or careline JSON (``fmt_for``) on ``dt/{serial}/{format}``
 
 Between steps it lets the publisher drive its network (``poll``) instead of sleeping, so
 acknowledgements are read and the connection stays alive. It prints nothing: progress goes
-to ``on_progress``. Publisher errors (:class:`~simulators.publisher.PublisherError`)
+to ``on_progress``. Publisher errors (:class:`~simulators.broker_link.PublisherError`)
 propagate to the caller.
 """
 

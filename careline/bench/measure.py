@@ -12,7 +12,6 @@ dropped afterwards, with its own registered devices.
 
 from __future__ import annotations
 
-import math
 import os
 import resource
 import statistics
@@ -20,16 +19,15 @@ import threading
 import time
 import uuid
 from contextlib import ExitStack
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
-import psycopg
 import typer
 
 from careline.bench.load import start_publishers
+from careline.bench.scratch import register_devices, scratch_database
 from careline.bootstrap import Endpoints, build_ingest, open_database, start_ingest
 from careline.embedded.mosquitto import MosquittoProcess
-from careline.embedded.services import EmbeddedPostgres
 from careline.settings import Settings
 from devices.catalog import load_catalog
 from ingest.batch import Batch
@@ -92,38 +90,6 @@ def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def _scratch_database(settings: Settings, stack: ExitStack) -> str:
-    """A new database on the configured (or embedded) server, dropped on the way out."""
-    server = settings.database.url
-    if server is None:
-        embedded = EmbeddedPostgres(settings.data_dir / "bench")
-        server = embedded.start()
-        stack.callback(embedded.stop)
-    name = f"careline_bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(server, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    info = psycopg.conninfo.conninfo_to_dict(server)
-    info["dbname"] = name
-    url = psycopg.conninfo.make_conninfo(**info)  # type: ignore[arg-type]
-
-    def drop() -> None:
-        with psycopg.connect(server, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-    stack.callback(drop)
-    return url
-
-
-def _register(url: str, serials: list[str]) -> None:
-    with (
-        psycopg.connect(url) as conn,
-        conn.cursor() as cur,
-        cur.copy("COPY devices (serial, device_type, model) FROM STDIN") as copy,
-    ):
-        for serial in serials:
-            copy.write_row((serial, "refrigerator", "CoolFrost CF-300"))
-
-
 @dataclass(frozen=True, slots=True)
 class BenchResult:
     published: int
@@ -159,14 +125,14 @@ def measure(settings: Settings, options: BenchOptions) -> BenchResult:
     catalog = load_catalog()
     with ExitStack() as stack:
         host, port = _broker(settings, options, stack)
-        url = _scratch_database(settings, stack)
+        url = scratch_database(settings, stack)
         mqtt = settings.mqtt.model_copy(
             update={"client_id": f"careline-bench-{uuid.uuid4().hex[:8]}"}
         )
         run_settings = settings.model_copy(update={"mqtt": mqtt})
         database = open_database(run_settings, url, catalog, stack, migrate_first=True)
         serials = [f"BENCH-{i:06d}" for i in range(options.devices)]
-        _register(url, serials)
+        register_devices(url, serials)
         ingest = build_ingest(
             run_settings, Endpoints(url, host, port, False, False), database, catalog
         )
@@ -233,96 +199,6 @@ def measure(settings: Settings, options: BenchOptions) -> BenchResult:
             state_kb_max=max(sizes) / 1024,
             dead_letters=ingest.worker.stats.dead_letters,
         )
-
-
-def report(result: BenchResult) -> None:
-    if math.isnan(result.p50_ms):
-        latency = f"n/a (the run was shorter than the {WARMUP_S:.0f} s warm-up)"
-    else:
-        latency = (
-            f"p50 {result.p50_ms:,.1f} ms   p99 {result.p99_ms:,.1f} ms   "
-            f"(after the first {WARMUP_S:.0f} s)"
-        )
-    typer.echo(
-        f"\nmachine: {os.cpu_count()} cores\n"
-        f"published / committed messages   {result.published:,} / {result.messages:,}\n"
-        f"committed readings               {result.readings:,}\n"
-        f"dead letters                     {result.dead_letters:,}\n"
-        f"first publish -> last commit     {result.elapsed_s:.1f} s\n"
-        f"readings/s (publish -> commit)   {result.readings_per_s:,.0f}\n"
-        f"messages/s (publish -> commit)   {result.messages_per_s:,.0f}\n"
-        f"latency publish -> commit        {latency}\n"
-        f"detector state per device        mean {result.state_kb_mean:.1f} KB   "
-        f"max {result.state_kb_max:.1f} KB\n"
-        f"ingest process resident memory   {result.rss_mb:,.0f} MB"
-    )
-
-
-def run_bench(settings: Settings, options: BenchOptions) -> int:
-    result = measure(settings, options)
-    report(result)
-    lost = result.published - result.messages
-    if lost > 0:
-        typer.echo(f"ERROR: {lost:,} published messages were not committed", err=True)
-        return 1
-    return 0
-
-
-def run_suite(settings: Settings, options: BenchOptions) -> int:
-    """The issue's targets, one run each, then a table of figures against targets."""
-    base = replace(options, messages_per_second=0)
-    packs = measure(settings, replace(base, readings_per_message=10))
-    report(packs)
-    singles = measure(settings, replace(base, readings_per_message=1))
-    report(singles)
-    half = int(packs.messages_per_s / 2)
-    paced = measure(settings, replace(base, readings_per_message=10, messages_per_second=half))
-    report(paced)
-    rows = [
-        (
-            "readings/s, 10 readings/message",
-            f"{packs.readings_per_s:,.0f}",
-            ">= 100,000",
-            packs.readings_per_s >= 100_000,
-        ),
-        (
-            "messages/s, 1 reading/message",
-            f"{singles.messages_per_s:,.0f}",
-            ">= 15,000",
-            singles.messages_per_s >= 15_000,
-        ),
-        (
-            f"latency p50 at {half:,} msg/s (half)",
-            f"{paced.p50_ms:,.1f} ms",
-            "<= 50 ms",
-            paced.p50_ms <= 50,
-        ),
-        (
-            f"latency p99 at {half:,} msg/s (half)",
-            f"{paced.p99_ms:,.1f} ms",
-            "<= 250 ms",
-            paced.p99_ms <= 250,
-        ),
-        (
-            "detector state per device (max)",
-            f"{packs.state_kb_max:.1f} KB",
-            "<= 20 KB",
-            packs.state_kb_max <= 20,
-        ),
-        (
-            f"ingest RSS, {options.devices:,} devices",
-            f"{max(packs.rss_mb, singles.rss_mb):,.0f} MB",
-            "<= 400 MB",
-            max(packs.rss_mb, singles.rss_mb) <= 400,
-        ),
-    ]
-    typer.echo(f"\n{'figure':<44}{'measured':>14}  {'target':<12} met   ({os.cpu_count()} cores)")
-    for name, value, target, met in rows:
-        typer.echo(f"{name:<44}{value:>14}  {target:<12} {'yes' if met else 'NO'}")
-    # Redelivery after a reconnect can commit a message twice (idempotently): only fewer
-    # committed than published is a loss.
-    lost = sum(max(0, r.published - r.messages) for r in (packs, singles, paced))
-    return 1 if lost else 0
 
 
 class _PySpy:

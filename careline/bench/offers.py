@@ -27,7 +27,8 @@ import psycopg
 import typer
 from paho.mqtt.enums import CallbackAPIVersion
 
-from careline.bench.measure import _percentile, _scratch_database
+from careline.bench.measure import _percentile
+from careline.bench.scratch import scratch_database
 from careline.embedded.mosquitto import MosquittoProcess
 from careline.in_store import offer_rule
 from careline.settings import Settings
@@ -219,7 +220,7 @@ def measure_offers(
     with ExitStack() as stack:
         broker = MosquittoProcess(mosquitto).start()
         stack.callback(broker.close)
-        url = _scratch_database(settings, stack)
+        url = scratch_database(settings, stack)
         migrate.upgrade(url)
         _seed(url, entries)
         threads = settings.presence.threads

@@ -23,7 +23,7 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 import typer
 
-from careline.bench.measure import _scratch_database
+from careline.bench.scratch import scratch_database
 from careline.settings import Settings
 from crm_core.kernel import migrate
 from crm_core.traceability.queries import forward_from_shipment
@@ -224,7 +224,7 @@ def measure(url: str, sizes: TraceSizes) -> dict[str, float | int]:
 
 def run_trace_bench(settings: Settings, sizes: TraceSizes, *, as_json: bool) -> int:
     with ExitStack() as stack:
-        url = _scratch_database(settings, stack)
+        url = scratch_database(settings, stack)
         migrate.upgrade(url)
         started = time.monotonic()
         load(url, sizes)

@@ -20,7 +20,7 @@ def dead_letters_list(
     limit: Annotated[int, typer.Option(min=1, max=500, help="How many, newest first.")] = 20,
 ) -> None:
     """Show the newest dead letters with their reasons."""
-    from careline.runners import run_dead_letters_list
+    from careline.runners_dead_letters import run_dead_letters_list
 
     sys.exit(run_dead_letters_list(cli_settings(), limit))
 
@@ -35,7 +35,7 @@ def dead_letters_purge(
     ] = None,
 ) -> None:
     """Delete old dead letters now (the scheduler does it daily)."""
-    from careline.runners import run_dead_letters_purge
+    from careline.runners_dead_letters import run_dead_letters_purge
 
     settings = cli_settings()
     days = older_than_days or settings.ingest.dead_letter_retention_days
@@ -85,7 +85,7 @@ def dead_letters_replay(
     ] = False,
 ) -> None:
     """Run dead letters through ingest again, after a fix."""
-    from careline.runners import run_dead_letters_replay
+    from careline.runners_dead_letters import run_dead_letters_replay
 
     if not ids and not replay_all:
         typer.echo("error: give dead-letter ids, or --all", err=True)

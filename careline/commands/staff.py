@@ -22,7 +22,7 @@ def create_admin(
     ],
 ) -> None:
     """Create an administrator who can sign in to the console."""
-    from careline.runners import run_create_admin
+    from careline.runners_staff import run_create_admin
 
     sys.exit(run_create_admin(cli_settings(), email, password))
 
@@ -41,7 +41,7 @@ def create_api_key(
     ] = None,
 ) -> None:
     """Create an API key; it is printed once and never stored in clear."""
-    from careline.runners import run_create_api_key
+    from careline.runners_staff import run_create_api_key
 
     sys.exit(run_create_api_key(cli_settings(), name, role, customer or None))
 
@@ -88,7 +88,7 @@ def technicians_add(
     lon: Annotated[float | None, typer.Option(help="Home base longitude.")] = None,
 ) -> None:
     """Add a technician (recorded in the audit log)."""
-    from careline.runners import run_technicians_add
+    from careline.runners_staff import run_technicians_add
 
     home = (lat, lon) if lat is not None and lon is not None else None
     sys.exit(
@@ -101,6 +101,6 @@ def technicians_add(
 @technicians_app.command("list")
 def technicians_list() -> None:
     """List technicians with their skills, home base and live tickets."""
-    from careline.runners import run_technicians_list
+    from careline.runners_staff import run_technicians_list
 
     sys.exit(run_technicians_list(cli_settings()))

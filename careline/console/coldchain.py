@@ -19,7 +19,7 @@ from careline.api.deps import Conn, Now
 from careline.console.charts import leg_figure
 from careline.console.pages import PREFIX, ConsoleUser, fleet_wide_user
 from crm_core.kernel.errors import NotFound
-from crm_core.recalls import service
+from crm_core.recalls import proposal, service
 from crm_core.recalls.model import RecallClass, RecallError
 from crm_core.recalls.postgres import list_recalls, recall_detail
 from crm_core.traceability import gs1
@@ -115,7 +115,7 @@ def install_coldchain_pages(app: FastAPI, templates: Jinja2Templates) -> None:
             return back(recall_id, error="Changing a recall's scope needs the quality role.")
         try:
             with conn.transaction():
-                service.change_lot(conn, recall_id, lot_id, included, why, user.name, now)
+                proposal.change_lot(conn, recall_id, lot_id, included, why, user.name, now)
         except (NotFound, RecallError) as exc:
             return back(recall_id, error=str(exc))
         return back(recall_id, done=f"Lot {lot_id} is now {'in' if included else 'out of'} scope.")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import FastAPI, Query, Request
@@ -15,6 +16,7 @@ from crm_core.auth.principals import Principal
 from crm_core.auth.scopes import CustomerScope
 from crm_core.customers.queries import list_customers
 from crm_core.customers.service import set_archived
+from crm_core.customers.store import Conn as Connection
 from crm_core.kernel.errors import NotFound
 from crm_core.kernel.read_models import Page
 
@@ -30,6 +32,34 @@ def render(
 
 def not_found(request: Request, user: Principal, message: str) -> HTMLResponse:
     return render(request, "not_found.html", user, status_code=404, message=message)
+
+
+def admins_only(request: Request, user: Principal) -> HTMLResponse | None:
+    """The refusal page unless the user is an admin with access to every customer (what
+    archiving and deleting records take); None for such an admin."""
+    if user.allows("admin") and user.customer_ids is None:
+        return None
+    return render(request, "forbidden.html", user, status_code=403)
+
+
+def archive_or_restore(
+    request: Request,
+    user: Principal,
+    conn: Connection,
+    now: datetime,
+    customer_id: int,
+    *,
+    archived: bool,
+) -> Response:
+    """Archive a customer or restore an archived one (admins), then back to its page."""
+    if refused := admins_only(request, user):
+        return refused
+    try:
+        set_archived(conn, customer_id, archived, actor=user.name, now=now)
+    except NotFound as exc:
+        return not_found(request, user, str(exc))
+    saved = "archived" if archived else "restored"
+    return RedirectResponse(f"{PREFIX}/customers/{customer_id}?saved={saved}", 303)
 
 
 def install_customer_pages(app: FastAPI) -> None:
@@ -91,24 +121,12 @@ def install_customer_pages(app: FastAPI) -> None:
     def archive_customer(
         customer_id: int, user: ConsoleUser, conn: Conn, now: Now, request: Request
     ) -> Response:
-        if not user.allows("admin") or user.customer_ids is not None:
-            return render(request, "forbidden.html", user, status_code=403)
-        try:
-            set_archived(conn, customer_id, True, actor=user.name, now=now)
-        except NotFound as exc:
-            return not_found(request, user, str(exc))
-        return RedirectResponse(f"{PREFIX}/customers/{customer_id}?saved=archived", 303)
+        return archive_or_restore(request, user, conn, now, customer_id, archived=True)
 
     @router.post("/customers/{customer_id}/restore")
     def restore_customer(
         customer_id: int, user: ConsoleUser, conn: Conn, now: Now, request: Request
     ) -> Response:
-        if not user.allows("admin") or user.customer_ids is not None:
-            return render(request, "forbidden.html", user, status_code=403)
-        try:
-            set_archived(conn, customer_id, False, actor=user.name, now=now)
-        except NotFound as exc:
-            return not_found(request, user, str(exc))
-        return RedirectResponse(f"{PREFIX}/customers/{customer_id}?saved=restored", 303)
+        return archive_or_restore(request, user, conn, now, customer_id, archived=False)
 
     app.include_router(router)

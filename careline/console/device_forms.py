@@ -13,7 +13,7 @@ from fastapi.responses import Response
 from fastapi.routing import APIRouter
 
 from careline.api.deps import Conn, Context, Now
-from careline.console.customer_pages import not_found, render
+from careline.console.customer_pages import admins_only, not_found
 from careline.console.pages import PREFIX, ConsoleUser
 from careline.console.record_fields import contract_fields, device_fields
 from careline.console.record_forms import (
@@ -22,8 +22,8 @@ from careline.console.record_forms import (
     as_text,
     attempt,
     forbidden,
-    form_page,
     owner,
+    record_form,
     to_customer,
 )
 from crm_core.auth.principals import Principal
@@ -55,8 +55,6 @@ def device_form(
     title = "Register a device" if device_id is None else "Edit device"
     page = FormPage(f"{title} for {who[1]}", who, fields)
     current: dict[str, str] = {} if device_id is None else as_text(DEVICES.get(conn, device_id))
-    if request.method == "GET":
-        return form_page(request, user, values=current, page=page)
     fixed: dict[str, str] = {k: current[k] for k in ("serial", "device_type") if k in current}
 
     def save() -> None:
@@ -64,9 +62,7 @@ def device_form(
         parsed = DeviceFields.model_validate(values)
         save_device(conn, device_id, parsed, context.catalog, actor=user.name, now=now)
 
-    if errors := attempt(save):
-        return form_page(request, user, values=form, errors=errors, page=page)
-    return to_customer(customer_id, "device")
+    return record_form(request, user, page, form, save, current=current, saved="device")
 
 
 def contract_form(
@@ -89,8 +85,6 @@ def contract_form(
     title = "New contract" if contract_id is None else "Edit contract"
     page = FormPage(f"{title} for {who[1]}", who, fields)
     current = {} if contract_id is None else as_text(CONTRACTS.get(conn, contract_id))
-    if request.method == "GET":
-        return form_page(request, user, values=current, page=page)
 
     def save() -> None:
         values = {**current, **form, "customer_id": customer_id}
@@ -99,9 +93,7 @@ def contract_form(
         parsed = ContractFields.model_validate(values)
         save_contract(conn, contract_id, parsed, actor=user.name, now=now)
 
-    if errors := attempt(save):
-        return form_page(request, user, values=form, errors=errors, page=page)
-    return to_customer(customer_id, "contract")
+    return record_form(request, user, page, form, save, current=current, saved="contract")
 
 
 def install_device_forms(app: FastAPI) -> None:
@@ -185,8 +177,8 @@ def install_device_forms(app: FastAPI) -> None:
     def remove_site(
         request: Request, site_id: int, user: ConsoleUser, conn: Conn, now: Now
     ) -> Response:
-        if not user.allows("admin") or user.customer_ids is not None:
-            return render(request, "forbidden.html", user, status_code=403)
+        if refused := admins_only(request, user):
+            return refused
         try:
             customer_id = get_site(conn, site_id).customer_id
         except NotFound as exc:
@@ -199,8 +191,8 @@ def install_device_forms(app: FastAPI) -> None:
     def remove_contract(
         request: Request, contract_id: int, user: ConsoleUser, conn: Conn, now: Now
     ) -> Response:
-        if not user.allows("admin") or user.customer_ids is not None:
-            return render(request, "forbidden.html", user, status_code=403)
+        if refused := admins_only(request, user):
+            return refused
         try:
             customer_id = get_contract(conn, contract_id).customer_id
         except NotFound as exc:

@@ -107,6 +107,28 @@ def form_page(
     )
 
 
+def record_form(
+    request: Request,
+    user: Principal,
+    page: FormPage,
+    form: dict[str, str],
+    save: Callable[[], object],
+    *,
+    current: dict[str, str],
+    saved: str,
+) -> Response:
+    """The create or edit form of a customer's record (``page.customer``): drawn with
+    ``current`` on GET; on POST ``save`` runs, then either the form comes again with each
+    refusal next to its field, or the customer's page says ``saved``."""
+    if page.customer is None:
+        raise ValueError(f"{page.title!r}: a record form needs the customer it belongs to")
+    if request.method == "GET":
+        return form_page(request, user, values=current, page=page)
+    if errors := attempt(save):
+        return form_page(request, user, values=form, errors=errors, page=page)
+    return to_customer(page.customer[0], saved)
+
+
 def forbidden(request: Request, user: Principal) -> HTMLResponse | None:
     """The refusal page for a viewer (or a user limited to some customers); None for agents
     and admins with access to every customer."""
@@ -161,16 +183,12 @@ def install_record_forms(app: FastAPI) -> None:
         except NotFound as exc:
             return not_found(request, user, str(exc))
         page = FormPage(f"Edit {who[1]}", who, CUSTOMER_FIELDS)
-        if request.method == "GET":
-            return form_page(request, user, values=as_text(current), page=page)
 
         def save() -> None:
             fields = CustomerFields.model_validate(form)
             save_customer(conn, customer_id, fields, actor=user.name, now=now)
 
-        if errors := attempt(save):
-            return form_page(request, user, values=form, errors=errors, page=page)
-        return to_customer(customer_id, "saved")
+        return record_form(request, user, page, form, save, current=as_text(current), saved="saved")
 
     # Sites ---------------------------------------------------------------------------
 
@@ -188,17 +206,13 @@ def install_record_forms(app: FastAPI) -> None:
         who = owner(conn, customer_id)
         title = "New site" if site_id is None else "Edit site"
         page = FormPage(f"{title} for {who[1]}", who, SITE_FIELDS)
-        if request.method == "GET":
-            values = {} if site_id is None else as_text(SITES.get(conn, site_id))
-            return form_page(request, user, values=values, page=page)
+        current = {} if site_id is None else as_text(SITES.get(conn, site_id))
 
         def save() -> None:
             fields = SiteFields.model_validate({**form, "customer_id": customer_id})
             save_site(conn, site_id, fields, actor=user.name, now=now)
 
-        if errors := attempt(save):
-            return form_page(request, user, values=form, errors=errors, page=page)
-        return to_customer(customer_id, "site")
+        return record_form(request, user, page, form, save, current=current, saved="site")
 
     @router.api_route("/customers/{customer_id}/sites/new", methods=["GET", "POST"])
     def new_site(

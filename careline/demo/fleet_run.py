@@ -24,7 +24,9 @@ from careline.demo.seed import is_owned, seed_crm, seed_service
 from crm_core.kernel.broker_login import BrokerLogin
 from devices.catalog import Catalog, load_catalog
 from simulators.clock import SimClock
-from simulators.faults import PROFILES, FaultKind, InjectedFault, plan_batch_fault, plan_faults
+from simulators.fault_plans import plan_batch_fault, plan_faults
+from simulators.fault_profiles import PROFILES, FaultKind
+from simulators.faults import InjectedFault
 from simulators.fleet import HEAT_PUMP, SimDevice, make_fleet
 from simulators.publisher import Publisher
 from simulators.run import Progress, run_fleet

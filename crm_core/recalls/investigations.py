@@ -16,8 +16,8 @@ from crm_core.kernel.audit import record_audit
 from crm_core.kernel.errors import NotFound
 from crm_core.recalls import postgres as store
 from crm_core.recalls.model import RecallError
+from crm_core.recalls.proposal import with_repacked_lots
 from crm_core.recalls.scope import Ranked
-from crm_core.recalls.service import with_repacked_lots
 from crm_core.traceability.queries import backward_from_lot
 
 Conn = store.Conn

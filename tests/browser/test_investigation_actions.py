@@ -20,7 +20,7 @@ from careline.settings import ApiSettings, Settings
 from crm_core.auth.users import create_user
 from crm_core.kernel.capabilities import Capabilities
 from crm_core.recalls.complaints import file_complaint
-from crm_core.recalls.service import propose_for_excursion
+from crm_core.recalls.proposal import propose_for_excursion
 from crm_core.traceability.queries import find_lot
 from devices.catalog import Catalog
 from tests.api.server import serve

@@ -19,7 +19,8 @@ from careline.demo.seed import seed_crm
 from careline.embedded.mosquitto import MosquittoProcess
 from devices.catalog import Catalog
 from simulators.clock import SimClock
-from simulators.faults import FaultKind, InjectedFault
+from simulators.fault_profiles import FaultKind
+from simulators.faults import InjectedFault
 from simulators.fleet import make_fleet
 from simulators.publisher import Publisher
 from simulators.run import Progress, run_fleet

@@ -7,7 +7,7 @@ import dataclasses
 
 import pytest
 
-from careline.demo.run import Commentary, Earlier, report
+from careline.demo.commentary import Commentary, Earlier, report
 from crm_core.tickets.model import TicketDraft, new_proactive
 from crm_core.tickets.postgres import PostgresTicketRepository
 from devices.faults.postgres import PostgresFaultRepository

@@ -27,7 +27,7 @@ from devices.detection.fleet import FleetDetectors
 from devices.detector_state import PostgresStateSource
 from devices.metric_ids import sync_metric_ids
 from devices.registry import DeviceDirectory, PostgresDeviceSource
-from ingest.batch import BatchBuilder
+from ingest.batch_builder import BatchBuilder
 from ingest.decoding import decode_message
 from ingest.messages import RawMessage
 from ingest.settings import IngestSettings

@@ -27,7 +27,8 @@ from typer.testing import CliRunner
 from careline.cli import app
 from crm_core.kernel.broker_login import BrokerTls
 from devices.catalog import Catalog
-from simulators.publisher import BrokerRefusedError, BrokerUnreachableError, Publisher
+from simulators.broker_link import BrokerRefusedError, BrokerUnreachableError
+from simulators.publisher import Publisher
 from tests.integration.conftest import Pool, register_devices
 from tests.integration.harness import (
     RunningIngest,

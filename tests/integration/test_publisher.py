@@ -14,7 +14,8 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
-from simulators.publisher import BrokerUnreachableError, MqttVersion, Publisher
+from simulators.broker_link import BrokerUnreachableError
+from simulators.publisher import MqttVersion, Publisher
 from tests.integration.brokers import TestBroker, running_mosquitto
 from tests.services import free_port
 

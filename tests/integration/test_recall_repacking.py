@@ -9,7 +9,7 @@ import pytest
 from psycopg.rows import TupleRow
 from psycopg_pool import ConnectionPool
 
-from crm_core.recalls import service
+from crm_core.recalls import proposal, service
 from crm_core.recalls.postgres import recall_detail
 from crm_core.traceability.queries import find_lot
 from tests.integration.repack_world import MILK, NOW, STORE, build
@@ -25,7 +25,7 @@ def propose(conn: Conn) -> int:
         "WHERE s.reference = 'SH-101'"
     ).fetchone()
     assert leg is not None
-    recall_id = service.propose_for_excursion(conn, int(leg[0]), MILK, ("single",), NOW)
+    recall_id = proposal.propose_for_excursion(conn, int(leg[0]), MILK, ("single",), NOW)
     assert recall_id is not None
     return recall_id
 
@@ -97,7 +97,7 @@ def test_a_repacked_lot_the_reviewer_takes_out_is_not_notified(db: Pool) -> None
     with db.connection() as conn:
         repacked = find_lot(conn, MILK, "LM2-R")
         recall_id = propose(conn)
-        service.change_lot(
+        proposal.change_lot(
             conn, recall_id, repacked, False, "repacked after a check; tested fine", "q", NOW
         )
         detail = recall_detail(conn, recall_id)

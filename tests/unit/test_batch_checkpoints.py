@@ -9,7 +9,7 @@ import orjson
 from devices.catalog import Catalog
 from devices.detection.fleet import FleetDetectors
 from devices.registry import DeviceDirectory, DeviceRef
-from ingest.batch import CHECKPOINT_SLICE, BatchBuilder
+from ingest.batch_builder import CHECKPOINT_SLICE, BatchBuilder
 from ingest.messages import RawMessage
 
 

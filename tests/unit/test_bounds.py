@@ -9,7 +9,7 @@ from collections.abc import Iterable
 
 from devices.catalog import Catalog
 from devices.registry import DeviceDirectory, DeviceRef
-from ingest.batch import BatchBuilder
+from ingest.batch_builder import BatchBuilder
 from ingest.inbox import ByteBudget
 from ingest.messages import RawMessage, RejectReason
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from careline.evaluate import START, Raised, evaluate, score, simulate
 from devices.catalog import Catalog
 from simulators.delivery import deliveries
-from simulators.faults import FaultKind, InjectedFault
+from simulators.fault_profiles import FaultKind
+from simulators.faults import InjectedFault
 from simulators.fleet import make_device
 
 HOUR = 3600.0

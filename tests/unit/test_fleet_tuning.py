@@ -14,7 +14,7 @@ from devices.faults.model import FaultCleared, FaultOpened
 from devices.registry import DeviceDirectory, DeviceRef
 from devices.tuning.feed import Reset, TuningChanges
 from devices.tuning.model import MetricTuning, Override, effective, model_defaults, tuned
-from ingest.batch import BatchBuilder
+from ingest.batch_builder import BatchBuilder
 from ingest.messages import RawMessage
 
 START = 1_763_971_200.0  # a window boundary

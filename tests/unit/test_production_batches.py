@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections import Counter
 
-from simulators.faults import FaultKind, plan_batch_fault
+from simulators.fault_plans import plan_batch_fault
+from simulators.fault_profiles import FaultKind
 from simulators.fleet import MODELS, make_fleet
 
 

@@ -13,14 +13,9 @@ import pytest
 
 from devices.catalog import Catalog, DeviceType
 from simulators.clock import SimClock
-from simulators.faults import (
-    PROFILES,
-    FaultKind,
-    InjectedFault,
-    apply,
-    apply_all,
-    plan_faults,
-)
+from simulators.fault_plans import plan_faults
+from simulators.fault_profiles import PROFILES, FaultKind
+from simulators.faults import InjectedFault, apply, apply_all
 from simulators.fleet import MODELS, SimDevice, make_device, make_fleet
 from simulators.payloads import json_batch, json_single, senml_pack, senml_series, units_of
 from simulators.run import Progress, default_format, run_fleet

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from careline.api.deps import Conn, Now, RequireAgent, RequireQuality, require_unscoped
 from careline.api.errors import responses
 from careline.api.scopes import PathId
-from crm_core.recalls import service
+from crm_core.recalls import proposal, service
 from crm_core.recalls.complaints import file_complaint
 from crm_core.recalls.model import Level, RecallClass
 from crm_core.recalls.postgres import RecallDetail, RecallSummary, list_recalls, recall_detail
@@ -62,7 +62,7 @@ def recall_lot(
     recall_id: PathId, lot_id: PathId, change: LotChange, conn: Conn, now: Now, who: RequireQuality
 ) -> RecallDetail:
     with conn.transaction():  # committed before the answer goes out
-        service.change_lot(conn, recall_id, lot_id, change.included, change.why, who.name, now)
+        proposal.change_lot(conn, recall_id, lot_id, change.included, change.why, who.name, now)
     return recall_detail(conn, recall_id)
 
 
