@@ -31,7 +31,7 @@ from crm_core.kernel.broker_login import BrokerLogin, BrokerTls
 from crm_core.notifications.channels.push import push_topic
 from devices.credentials.settings import BrokerSettings
 from devices.presence.directory import erase_presence
-from simulators.publisher import BrokerRefusedError
+from simulators.broker_link import BrokerRefusedError
 from tests.integration.conftest import Pool
 from tests.integration.harness import new_client_id, wait_for
 from tests.integration.test_broker_doors import device, issued, wait_reloaded
