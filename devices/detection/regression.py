@@ -71,7 +71,24 @@ the threshold (with the residuals clipped at 3 sd instead, the spread doubled ev
 on a wearing compressor and it was never flagged). Healthy data loses about 1 % of its
 windows to this. A lasting change beyond it opens a fault and is absorbed like any other
 (``absorb_after``, then :meth:`RegressionDetector.reset`). The first ``1 / adapt`` values,
-while the regression converges, are all learned."""
+while the regression converges, are all learned.
+
+Except where the regression **extrapolates** (see :data:`EDGE_Z`): there such a value is
+learned with its target clipped to ``ROBUST_SKIP`` sd from the prediction (a winsorised
+update, one bounded step), so a colder spell than any seen teaches the model its slope
+instead of leaving it off until the spell is absorbed as a fault."""
+EDGE_Z = 1.0
+"""An input further than this many of its standard deviations from its mean (river's
+``StandardScaler`` statistics of what was learned) is where the fit is least sure: a
+regression fitted on a mild first day (outdoor 2-11 °C) has its slope from a narrow range,
+and a colder spell asks it for values it has never seen. Beyond this the score's scale
+widens (:data:`EXTRAPOLATION_DOUBT`) and robust-skipped values are learned winsorised."""
+EXTRAPOLATION_DOUBT = 0.5
+"""How much the prediction may be off per standard deviation of an input beyond
+:data:`EDGE_Z`, as a share of the target's standard deviation (the slope an input that
+explained all of the target's spread would have): added in quadrature to the residual
+spread. A fault moves the value by many residual spreads, far more than this doubt; a
+slope misjudged by a day of mild weather moves it by a fraction of the target's spread."""
 
 
 class _Settling:
@@ -155,9 +172,31 @@ class RegressionDetector:
         if self.learned < 3:
             return 0.0
         residual = value - self.predict(features)
-        std = float(self._residuals.get()) ** 0.5
-        score = abs(residual) / max(std, self._floor())
+        std = max(float(self._residuals.get()) ** 0.5, self._floor())
+        doubt = self._doubt(features)
+        score = abs(residual) / math.hypot(std, doubt)
         return min(score, SCORE_CAP) if math.isfinite(score) else SCORE_CAP
+
+    def _beyond_edge(self, features: Mapping[str, float]) -> float:
+        """How far the furthest input lies beyond :data:`EDGE_Z`, in its standard
+        deviations (0.0 inside)."""
+        scaler = self._model.steps["StandardScaler"]
+        far = 0.0
+        for key, x in features.items():
+            var = float(scaler.vars.get(key, 0.0))
+            if var > 0.0:
+                z = abs(x - float(scaler.means.get(key, 0.0))) / var**0.5
+                far = max(far, z - EDGE_Z)
+        return far
+
+    def _doubt(self, features: Mapping[str, float]) -> float:
+        """The extra uncertainty of a prediction made near or past the edge of the inputs
+        learned (see :data:`EXTRAPOLATION_DOUBT`)."""
+        far = self._beyond_edge(features)
+        if not far:
+            return 0.0
+        target_var = float(self._model.steps["TargetStandardScaler"].var.get())
+        return EXTRAPOLATION_DOUBT * far * max(target_var, 0.0) ** 0.5
 
     def _floor(self) -> float:
         return self._min_std or max(abs(float(self._target.get())) * RELATIVE_MIN_STD, 1e-9)
@@ -170,9 +209,13 @@ class RegressionDetector:
             residual = value - float(self._model.predict_one(x))
             bound = ROBUST_SKIP * max(float(self._residuals.get()) ** 0.5, self._floor())
             if self.learned * self._adapt >= 1.0 and abs(residual) > bound:
-                self.learned += 1  # counted, not fitted: see ROBUST_SKIP
-                return
-            self._residuals.update(residual)
+                if not self._beyond_edge(x):
+                    self.learned += 1  # counted, not fitted: see ROBUST_SKIP
+                    return
+                # extrapolating: one bounded step towards it, the spread left alone
+                value = value - residual + math.copysign(bound, residual)
+            else:
+                self._residuals.update(residual)
         self._model.learn_one(x, value)
         self._target.update(value)
         self.learned += 1
