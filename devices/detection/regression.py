@@ -64,14 +64,32 @@ HUBER_EPSILON = 0.5
 this move the regression by a bounded step, so a fault that grows slowly (a compressor
 wearing out over hours) is not learned as the new relationship on its way up."""
 ROBUST_SKIP = 2.5
-"""A value whose residual lies beyond this many standard deviations updates neither the
-regression nor the spread (after the first :data:`WARM` values): a fault that grows
-slowly must not be learned as the new relationship, nor widen the scale, on its way past
-the threshold (with the residuals clipped at 3 sd instead, the spread doubled every 1.5 h
-on a wearing compressor and it was never flagged). Healthy data loses about 1 % of its
-windows to this. A lasting change beyond it opens a fault and is absorbed like any other
-(``absorb_after``, then :meth:`RegressionDetector.reset`). The first ``1 / adapt`` values,
-while the regression converges, are all learned."""
+"""A value whose residual lies beyond this many standard deviations (after the first
+``1 / adapt`` values, while the regression converges) does not update the spread, and
+teaches the regression only a **winsorised** target: the prediction plus this many
+deviations, one bounded step (on top of the Huber loss). A fault that grows slowly must not
+widen the scale on its way past the threshold (with the residuals clipped at 3 sd and
+learned into the spread, the spread doubled every 1.5 h on a wearing compressor and it was
+never flagged), nor be learned as the new relationship: a bounded step follows it by a few
+per cent of the target's spread an hour. But a window beyond it is not ignored either: when
+these values were skipped outright, a regression that lagged at the end of its warm-up (a
+heat pump's power fitted on a mild first day, then a colder night) never caught up and
+stayed off until the fault was absorbed. Windows that score above the monitor's threshold
+are not learned at all (:mod:`devices.detection.monitor`). A lasting change opens a fault
+and is absorbed like any other (``absorb_after``, then :meth:`RegressionDetector.reset`)."""
+EDGE_Z = 3.0
+"""An input further than this many of its standard deviations from its mean (river's
+``StandardScaler`` statistics of what was learned) is beyond the inputs the regression
+knows: a heat pump fitted on a mild first day (outdoor 2-11 °C) meets a colder spell, and
+its slope, judged from a narrow range, is extrapolated. There the score's scale widens by
+:data:`EXTRAPOLATION_DOUBT`. (Three, not less: a fridge's duty cycle is near-normal and
+lies beyond two deviations in one window of twenty, and those are not extrapolations.)"""
+EXTRAPOLATION_DOUBT = 0.5
+"""How far the prediction may be off per input standard deviation beyond :data:`EDGE_Z`,
+as a share of the target's standard deviation (the slope an input that explained all of
+the target's spread would have); added in quadrature to the residual spread. A fault moves
+the value by many residual spreads, more than this doubt; a slope misjudged from a day of
+mild weather moves it by a fraction of the target's spread."""
 
 
 class _Settling:
@@ -155,9 +173,31 @@ class RegressionDetector:
         if self.learned < 3:
             return 0.0
         residual = value - self.predict(features)
-        std = float(self._residuals.get()) ** 0.5
-        score = abs(residual) / max(std, self._floor())
+        std = max(float(self._residuals.get()) ** 0.5, self._floor())
+        doubt = self._doubt(features)
+        score = abs(residual) / math.hypot(std, doubt)
         return min(score, SCORE_CAP) if math.isfinite(score) else SCORE_CAP
+
+    def _beyond_edge(self, features: Mapping[str, float]) -> float:
+        """How far the furthest input lies beyond :data:`EDGE_Z`, in its standard
+        deviations (0.0 inside)."""
+        scaler = self._model.steps["StandardScaler"]
+        far = 0.0
+        for key, x in features.items():
+            var = float(scaler.vars.get(key, 0.0))
+            if var > 0.0:
+                z = abs(x - float(scaler.means.get(key, 0.0))) / var**0.5
+                far = max(far, z - EDGE_Z)
+        return far
+
+    def _doubt(self, features: Mapping[str, float]) -> float:
+        """The extra uncertainty of a prediction made near or past the edge of the inputs
+        learned (see :data:`EXTRAPOLATION_DOUBT`)."""
+        far = self._beyond_edge(features)
+        if not far:
+            return 0.0
+        target_var = float(self._model.steps["TargetStandardScaler"].var.get())
+        return EXTRAPOLATION_DOUBT * far * math.sqrt(max(target_var, 0.0))
 
     def _floor(self) -> float:
         return self._min_std or max(abs(float(self._target.get())) * RELATIVE_MIN_STD, 1e-9)
@@ -170,9 +210,10 @@ class RegressionDetector:
             residual = value - float(self._model.predict_one(x))
             bound = ROBUST_SKIP * max(float(self._residuals.get()) ** 0.5, self._floor())
             if self.learned * self._adapt >= 1.0 and abs(residual) > bound:
-                self.learned += 1  # counted, not fitted: see ROBUST_SKIP
-                return
-            self._residuals.update(residual)
+                # one bounded step towards it; the spread is left alone
+                value = value - residual + math.copysign(bound, residual)
+            else:
+                self._residuals.update(residual)
         self._model.learn_one(x, value)
         self._target.update(value)
         self.learned += 1
