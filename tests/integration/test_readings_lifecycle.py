@@ -192,7 +192,11 @@ def test_retention_drops_old_chunks_and_rows_but_keeps_what_traceability_holds(
     # go; the young leg's stay
     with db.connection() as conn:
         conn.execute("UPDATE recalls SET status = 'closed', closed_at = %s", (NOW - 800 * DAY,))
-        conn.execute("UPDATE investigations SET status = 'closed'")
+        conn.execute(
+            "UPDATE investigations SET status = 'closed', outcome = 'no_issue_found', "
+            "closed_at = %s",
+            (NOW - 800 * DAY,),
+        )
     assert purge_readings(db, NOW, settings).holds == 1
     assert count(db, "SELECT count(*) FROM readings WHERE ts < %s", cutoff) == 25
 
