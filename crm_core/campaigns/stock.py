@@ -183,6 +183,10 @@ class StockAllocator:
             want = needed.get(campaign.id, 1)
             if held >= want:
                 continue
+            # The campaign row first, then reservations: reclaiming locks other holders'
+            # rows, and a holder that has the campaign row upserts its own row next; taking
+            # them in the other order let two top-ups deadlock (seen in CI).
+            conn.execute("SELECT 1 FROM campaigns WHERE id = %s FOR NO KEY UPDATE", (campaign.id,))
             back = conn.execute(_RECLAIM, {"id": campaign.id, "now": now}).fetchone()
             returned = int(back[0]) if back else 0
             if returned:
