@@ -11,10 +11,8 @@ outbox. Run once per data folder: a resumed demo only reports what is there.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable
-from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -22,6 +20,7 @@ import psycopg
 from psycopg.rows import TupleRow
 from psycopg_pool import ConnectionPool
 
+from careline.demo.story_thread import StoryThread
 from crm_core.recalls import service as recalls
 from crm_core.traceability.model import Network
 from crm_core.traceability.postgres import import_network
@@ -113,7 +112,9 @@ def seed_network(pool: Pool, scenario: Scenario) -> list[int] | None:
     return customers
 
 
-class ColdChainStory:
+class ColdChainStory(StoryThread):
+    name = "cold-chain"
+
     def __init__(
         self,
         pool: Pool,
@@ -123,40 +124,15 @@ class ColdChainStory:
         console_url: str,
         refresh_devices: Callable[[], object],
     ) -> None:
-        self._pool, self._host, self._port = pool, host, port
+        super().__init__(pool)
+        self._host, self._port = host, port
         self._say, self._console = say, console_url
         self._refresh = refresh_devices
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self.check: ScopeCheck | None = None
 
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="cold-chain", daemon=True)
-        self._thread.start()
-
-    def start_in(self, stack: ExitStack) -> None:
-        """Start, and stop with ``stack``."""
-        self.start()
-        stack.callback(self.stop)
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(10)
-
-    def _run(self) -> None:
-        try:
-            self.story()
-        except Exception:
-            log.exception("the cold-chain story stopped")
-
     def story(self) -> None:
-        # After the fleet's first proactive ticket (or 40 s): the cold chain must not slow it.
-        deadline = time.monotonic() + 40
-        while time.monotonic() < deadline and not self._stop.wait(1.0):
-            with self._pool.connection() as conn:
-                if conn.execute("SELECT 1 FROM tickets LIMIT 1").fetchone():
-                    break
+        # After the fleet's first ticket (or 40 s): the cold chain must not slow it.
+        self.wait_for_a_ticket("SELECT 1 FROM tickets LIMIT 1")
         scenario = Scenario(start=time.time() - 3 * 86400, customers=12).build()
         customers = seed_network(self._pool, scenario)
         if customers is None:

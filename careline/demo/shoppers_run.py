@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import logging
 import random
-import threading
 import time
 from collections.abc import Callable
-from contextlib import ExitStack
 from datetime import UTC, datetime
 
 import psycopg
@@ -22,6 +20,7 @@ from psycopg.rows import TupleRow
 from psycopg_pool import ConnectionPool
 
 from careline.demo.shopper_seed import seed_shoppers, seed_world
+from careline.demo.story_thread import StoryThread
 from crm_core.campaigns.queries import uplift_report
 from simulators.publisher import Publisher
 from simulators.shoppers import ShopperSpec, plan_shoppers, plan_trip
@@ -53,7 +52,9 @@ def check_against_truth(truth: SimulationTruth) -> list[str]:
     return wrong
 
 
-class ShopperStory:
+class ShopperStory(StoryThread):
+    name = "shoppers"
+
     def __init__(
         self,
         pool: Pool,
@@ -63,36 +64,15 @@ class ShopperStory:
         console_url: str,
         presence_backlog: Callable[[], int],
     ) -> None:
-        self._pool, self._host, self._port = pool, host, port
+        super().__init__(pool)
+        self._host, self._port = host, port
         self._backlog = presence_backlog
         self._say, self._console = say, console_url
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self.truth: SimulationTruth | None = None
-
-    def start_in(self, stack: ExitStack) -> None:
-        self._thread = threading.Thread(target=self._run, name="shoppers", daemon=True)
-        self._thread.start()
-        stack.callback(self.stop)
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(10)
-
-    def _run(self) -> None:
-        try:
-            self.story()
-        except Exception:
-            log.exception("the shopper story stopped")
 
     def story(self) -> None:
         # After the fleet's first proactive ticket (or 40 s): shoppers must not slow it.
-        deadline = time.monotonic() + 40
-        while time.monotonic() < deadline and not self._stop.wait(1.0):
-            with self._pool.connection() as conn:
-                if conn.execute("SELECT 1 FROM tickets WHERE kind = 'proactive'").fetchone():
-                    break
+        self.wait_for_a_ticket("SELECT 1 FROM tickets WHERE kind = 'proactive'")
         world = demo_world()
         shoppers = plan_shoppers(world, SHOPPERS, seed=SEED)
         now = datetime.now(UTC)
